@@ -1,0 +1,63 @@
+"""The one exception tree of the tracker.
+
+TrackerError
+├── ConfigError            a setting is missing or malformed
+├── InvalidInput           a user's request is wrong (-> HTTP 400, CLI exit 2); names the parameter
+│   └── NotFound           the named thing does not exist (-> HTTP 404)
+├── OpenAIError            talking to OpenAI failed
+│   ├── OpenAIAuthError    401/403: the admin key is missing, wrong or lacks a scope (never retried)
+│   ├── OpenAIRequestError 400/404: OpenAI refused our request as malformed
+│   └── OpenAIUnavailable  429/5xx/timeouts still failing after every retry
+└── StoreError             DynamoDB refused or failed an operation we cannot recover from
+"""
+
+from __future__ import annotations
+
+
+class TrackerError(Exception):
+    """Base of every error the tracker raises on purpose."""
+
+
+class ConfigError(TrackerError):
+    """A setting is missing or malformed."""
+
+
+class InvalidInput(TrackerError):
+    """A user's input is wrong; `param` names the offending parameter."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(f"{param}: {message}")
+        self.param = param
+        self.message = message
+
+
+class NotFound(InvalidInput):
+    """The thing a user named does not exist."""
+
+
+class OpenAIError(TrackerError):
+    """Talking to OpenAI failed."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class OpenAIAuthError(OpenAIError):
+    """The admin key was rejected (401/403)."""
+
+
+class OpenAIRequestError(OpenAIError):
+    """OpenAI refused the request as malformed (400/404); `param` is OpenAI's when it gave one."""
+
+    def __init__(self, message: str, status: int | None = None, param: str | None = None) -> None:
+        super().__init__(message, status)
+        self.param = param
+
+
+class OpenAIUnavailable(OpenAIError):
+    """Rate limits, server errors or timeouts outlasted every retry."""
+
+
+class StoreError(TrackerError):
+    """DynamoDB failed in a way the caller cannot fix."""
