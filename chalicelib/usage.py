@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from typing import Any
 
@@ -37,7 +37,7 @@ class Usage:
         return self.input_tokens + self.output_tokens
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+        return Usage(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
     def is_zero(self) -> bool:
         """True when every counter is zero."""
@@ -53,11 +53,10 @@ class Usage:
     @classmethod
     def from_list(cls, values: list[Any]) -> Usage:
         """Inverse of `to_list`; tolerates DynamoDB's Decimal for every number."""
-        kinds = [f.type for f in fields(cls)]
-        parsed: list[int | Decimal] = []
-        for kind, value in zip(kinds, values, strict=False):
-            parsed.append(Decimal(value) if kind == "Decimal" else int(value))
-        return cls(*parsed)
+        parsed: dict[str, Any] = {}
+        for spec, value in zip(fields(cls), values, strict=False):
+            parsed[spec.name] = Decimal(value) if spec.type == "Decimal" else int(value)
+        return cls(**parsed)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form: integers as numbers, dollars as strings with full precision."""
@@ -78,3 +77,16 @@ def sum_usage(items: Any) -> Usage:
     for item in items:
         total = total + item
     return total
+
+
+MONEY_QUANTUM = Decimal("1e-10")
+
+
+def canonical(usage: Usage) -> Usage:
+    """The form a Usage is stored in: money rounded to 1e-10 USD, so that values read back compare
+    equal to values recomputed from OpenAI (DynamoDB keeps 38 significant digits)."""
+    return replace(
+        usage,
+        estimated_usd=usage.estimated_usd.quantize(MONEY_QUANTUM).normalize() + ZERO,
+        billed_usd=usage.billed_usd.quantize(MONEY_QUANTUM).normalize() + ZERO,
+    )

@@ -1,0 +1,242 @@
+"""Usage rollups: hourly and daily detail per key x model x project, and per-dimension aggregates.
+
+Items (values are `Usage.to_list()` lists; hourly items carry `expires_at` for TTL):
+
+    pk HD#<day>      sk <hh>#<key>#<project>#<model>    hourly detail, one item per cell
+    pk DD#<month>    sk <day>#<key>#<project>#<model>   daily detail, one item per cell
+    pk AH#<dim>      sk <day>T<hh>   m: {member: list}  hourly aggregate of one dimension
+    pk AD#<dim>      sk <day>        m: {member: list}  daily aggregate of one dimension
+
+`dim` is key, model or project. A 30-day view by one dimension is one Query of 30 items; the
+detail partitions serve filtered and combined groupings. Writes are absolute and only for items
+whose values changed; items that no longer exist in a recomputed day are deleted.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from boto3.dynamodb.conditions import Key
+
+from chalicelib import aws
+from chalicelib.periods import DAY, HOUR, day_start, hour_label, month_label
+from chalicelib.store.table import batch_get, batch_write, query_all
+from chalicelib.usage import Usage, canonical
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+Dimension = Literal["key", "model", "project"]
+DIMENSIONS: tuple[Dimension, ...] = ("key", "model", "project")
+UNATTRIBUTED = "unattributed"
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    """One key x model x project combination."""
+
+    key: str
+    model: str
+    project: str
+
+    def member(self, dim: Dimension) -> str:
+        """This cell's member in one dimension."""
+        return {"key": self.key, "model": self.model, "project": self.project}[dim]
+
+
+@dataclass
+class DayRollup:
+    """Everything known about one UTC day: usage per hour and cell, and per cell for the day."""
+
+    day: str
+    hourly: dict[tuple[str, Cell], Usage] = field(default_factory=dict)
+    daily: dict[Cell, Usage] = field(default_factory=dict)
+
+
+def _cell_sk(cell: Cell) -> str:
+    return f"{cell.key}#{cell.project}#{cell.model}"
+
+
+def _parse_cell(text: str) -> Cell:
+    key, project, model = text.split("#", 2)
+    return Cell(key=key, model=model, project=project)
+
+
+def aggregate(cells: Iterable[tuple[Cell, Usage]], dim: Dimension) -> dict[str, Usage]:
+    """Sum cells by their member in `dim`."""
+    totals: dict[str, Usage] = {}
+    for cell, usage in cells:
+        member = cell.member(dim)
+        totals[member] = totals[member] + usage if member in totals else usage
+    return totals
+
+
+def _values(item: dict[str, Any]) -> Usage:
+    return Usage.from_list(list(item.get("v", [])))
+
+
+def _members(item: dict[str, Any]) -> dict[str, Usage]:
+    return {member: Usage.from_list(list(values)) for member, values in item.get("m", {}).items()}
+
+
+@dataclass
+class _Desired:
+    """Items a day should consist of, keyed by (pk, sk), with their comparable content."""
+
+    items: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def detail(self, pk: str, sk: str, usage: Usage, expires_at: int | None) -> None:
+        item: dict[str, Any] = {"pk": pk, "sk": sk, "v": canonical(usage).to_list()}
+        if expires_at is not None:
+            item["expires_at"] = expires_at
+        self.items[(pk, sk)] = item
+
+    def aggregate(self, pk: str, sk: str, members: dict[str, Usage], expires_at: int | None) -> None:
+        if not members:
+            return
+        item: dict[str, Any] = {
+            "pk": pk,
+            "sk": sk,
+            "m": {member: canonical(usage).to_list() for member, usage in members.items()},
+        }
+        if expires_at is not None:
+            item["expires_at"] = expires_at
+        self.items[(pk, sk)] = item
+
+
+def _same(existing: dict[str, Any], desired: dict[str, Any]) -> bool:
+    if existing.get("expires_at") != desired.get("expires_at"):
+        return False
+    if "v" in desired:
+        return _values(existing) == Usage.from_list(desired["v"])
+    return _members(existing) == {m: Usage.from_list(v) for m, v in desired["m"].items()}
+
+
+class RollupStore:
+    """Reads and writes the rollup items of the usage table."""
+
+    def __init__(self, table: Table | None = None) -> None:
+        self._table = table or aws.dynamodb_table()
+
+    # -- writes ------------------------------------------------------------------------------
+    def replace_day(self, rollup: DayRollup, *, keep_hourly: bool, hourly_retention_days: int) -> int:
+        """Make the stored items of `rollup.day` equal `rollup`; returns items written or deleted.
+
+        Hourly items are written only when `keep_hourly` (the day is within retention); they expire
+        `hourly_retention_days` after their hour ends.
+        """
+        desired = self._desired(rollup, keep_hourly, hourly_retention_days)
+        existing = self._existing(rollup.day, keep_hourly)
+        puts = [item for key, item in desired.items.items() if not _is_same(existing.get(key), item)]
+        deletes = [{"pk": pk, "sk": sk} for (pk, sk) in existing if (pk, sk) not in desired.items]
+        batch_write(self._table, puts, deletes)
+        return len(puts) + len(deletes)
+
+    def _desired(self, rollup: DayRollup, keep_hourly: bool, retention_days: int) -> _Desired:
+        desired = _Desired()
+        day = rollup.day
+        for cell, usage in rollup.daily.items():
+            if not usage.is_zero():
+                desired.detail(f"DD#{day[:7]}", f"{day}#{_cell_sk(cell)}", usage, None)
+        for dim in DIMENSIONS:
+            members = aggregate(((c, u) for c, u in rollup.daily.items() if not u.is_zero()), dim)
+            desired.aggregate(f"AD#{dim}", day, members, None)
+        if not keep_hourly:
+            return desired
+        by_hour: dict[str, list[tuple[Cell, Usage]]] = defaultdict(list)
+        for (hour, cell), usage in rollup.hourly.items():
+            if not usage.is_zero():
+                by_hour[hour].append((cell, usage))
+        for hour, cells in by_hour.items():
+            expires = day_start(day) + (int(hour[-2:]) + 1) * HOUR + retention_days * DAY
+            for cell, usage in cells:
+                desired.detail(f"HD#{day}", f"{hour[-2:]}#{_cell_sk(cell)}", usage, expires)
+            for dim in DIMENSIONS:
+                desired.aggregate(f"AH#{dim}", hour, aggregate(cells, dim), expires)
+        return desired
+
+    def _existing(self, day: str, include_hourly: bool) -> dict[tuple[str, str], dict[str, Any]]:
+        found: list[dict[str, Any]] = list(
+            query_all(
+                self._table,
+                KeyConditionExpression=Key("pk").eq(f"DD#{day[:7]}") & Key("sk").begins_with(f"{day}#"),
+            )
+        )
+        found += batch_get(self._table, [{"pk": f"AD#{dim}", "sk": day} for dim in DIMENSIONS])
+        if include_hourly:
+            found += query_all(self._table, KeyConditionExpression=Key("pk").eq(f"HD#{day}"))
+            for dim in DIMENSIONS:
+                found += query_all(
+                    self._table,
+                    KeyConditionExpression=Key("pk").eq(f"AH#{dim}")
+                    & Key("sk").between(f"{day}T00", f"{day}T23"),
+                )
+        return {(str(item["pk"]), str(item["sk"])): item for item in found}
+
+    # -- reads -------------------------------------------------------------------------------
+    def daily_aggregates(self, dim: Dimension, first_day: str, last_day: str) -> dict[str, dict[str, Usage]]:
+        """Per day (inclusive range), the usage of every member of `dim`."""
+        items = query_all(
+            self._table,
+            KeyConditionExpression=Key("pk").eq(f"AD#{dim}") & Key("sk").between(first_day, last_day),
+        )
+        return {str(item["sk"]): _members(item) for item in items}
+
+    def hourly_aggregates(
+        self, dim: Dimension, first_hour: str, last_hour: str
+    ) -> dict[str, dict[str, Usage]]:
+        """Per hour (inclusive range of `YYYY-MM-DDTHH` labels), the usage of every member of `dim`."""
+        items = query_all(
+            self._table,
+            KeyConditionExpression=Key("pk").eq(f"AH#{dim}") & Key("sk").between(first_hour, last_hour),
+        )
+        return {str(item["sk"]): _members(item) for item in items}
+
+    def daily_detail(self, first_day: str, last_day: str) -> Iterator[tuple[str, Cell, Usage]]:
+        """(day, cell, usage) for every stored cell of the days in the inclusive range."""
+        for month in _months(first_day, last_day):
+            items = query_all(
+                self._table,
+                KeyConditionExpression=Key("pk").eq(f"DD#{month}")
+                & Key("sk").between(f"{max(first_day, month)}#", f"{last_day}#\uffff"),
+            )
+            for item in items:
+                day, rest = str(item["sk"]).split("#", 1)
+                yield day, _parse_cell(rest), _values(item)
+
+    def hourly_detail(self, day: str) -> Iterator[tuple[str, Cell, Usage]]:
+        """(hour label, cell, usage) for every stored cell of one day's hours."""
+        for item in query_all(self._table, KeyConditionExpression=Key("pk").eq(f"HD#{day}")):
+            hh, rest = str(item["sk"]).split("#", 1)
+            yield f"{day}T{hh}", _parse_cell(rest), _values(item)
+
+
+def _is_same(existing: dict[str, Any] | None, desired: dict[str, Any]) -> bool:
+    return existing is not None and _same(existing, desired)
+
+
+def _months(first_day: str, last_day: str) -> list[str]:
+    months: list[str] = []
+    ts = day_start(first_day)
+    end = day_start(last_day)
+    while ts <= end:
+        label = month_label(ts)
+        if label not in months:
+            months.append(label)
+        ts += DAY
+    return months
+
+
+__all__ = [
+    "DIMENSIONS",
+    "UNATTRIBUTED",
+    "Cell",
+    "DayRollup",
+    "Dimension",
+    "RollupStore",
+    "aggregate",
+    "hour_label",
+]
