@@ -84,6 +84,7 @@ class OpenAIAdminClient:
         backoff_cap: float = 20.0,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
+        page_limits: dict[str, int] | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._session = session or requests.Session()
@@ -94,6 +95,7 @@ class OpenAIAdminClient:
         self._backoff_cap = backoff_cap
         self._sleep = sleep
         self._jitter = jitter
+        self._page_limits = {**BUCKET_LIMITS, **(page_limits or {})}
         self.stats = CallStats()
 
     def __repr__(self) -> str:  # never show the key
@@ -163,7 +165,7 @@ class OpenAIAdminClient:
             ("start_time", start),
             ("end_time", end),
             ("bucket_width", bucket_width),
-            ("limit", BUCKET_LIMITS[bucket_width]),
+            ("limit", self._page_limits[bucket_width]),
         ]
         params += [("group_by", name) for name in group_by]
         for name, values in (filters or {}).items():
@@ -198,7 +200,7 @@ class OpenAIAdminClient:
 
     def project_api_keys(self, project_id: str) -> Iterator[Json]:
         """Every API key of one project."""
-        return self._list(f"/organization/projects/{project_id}/api_keys")
+        return self._list(f"/organization/projects/{project_id}/api_keys", [("owner_project_access", "any")])
 
     def users(self) -> Iterator[Json]:
         """Every user of the organization."""

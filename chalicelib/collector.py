@@ -1,0 +1,257 @@
+"""The collector: OpenAI usage and costs into rollups, exact and idempotent.
+
+Every run recomputes whole UTC days from OpenAI and overwrites the stored items with absolute
+values, so repeated, overlapping or interrupted runs all converge to OpenAI's numbers:
+
+1. The window is whole UTC days from `reread_hours` before now (late revisions) or the last
+   successful data-as-of time, whichever is earlier (catch-up, bounded), up to now.
+2. Usage of every kind in 1h buckets grouped by key, model and project, all pages; costs in 1d
+   buckets grouped by key, project and line item (by project and line item where OpenAI refuses
+   key grouping), for the same days.
+3. Per day: hourly cells, daily cells (sum of hours, plus billed dollars), estimated dollars from
+   the price table; `RollupStore.replace_day` writes only what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from chalicelib.catalog import model_from_line_item, parse_amount
+from chalicelib.errors import OpenAIRequestError
+from chalicelib.openai_api import USAGE_KINDS, OpenAIAdminClient
+from chalicelib.periods import DAY, HOUR, day_label, day_start, floor_day, hour_label
+from chalicelib.store.rollups import UNATTRIBUTED, Cell, DayRollup, RollupStore
+from chalicelib.usage import Usage
+
+COST_GROUPING_BY_KEY = ("api_key_id", "project_id", "line_item")
+COST_GROUPING_BY_PROJECT = ("project_id", "line_item")
+BACKFILL_CHUNK_DAYS = 7  # 168 hourly buckets: one page per usage kind
+
+Json = dict[str, Any]
+
+
+class Prices(Protocol):
+    """What the collector needs of the price table."""
+
+    def estimate_usd(self, model: str, usage: Usage, on: date) -> Decimal | None:
+        """Estimated cost of `usage` of `model` on a day, or None when the model has no price."""
+
+
+@dataclass(frozen=True)
+class CollectorConfig:
+    """The collector's knobs (from Settings in production, explicit in tests)."""
+
+    reread_hours: int = 48
+    hourly_retention_days: int = 35
+    max_catchup_days: int = 31
+
+
+@dataclass
+class CollectionResult:
+    """What one collection (incremental run or backfill chunk) read and wrote."""
+
+    window_start: int = 0
+    window_end: int = 0
+    days: list[str] = field(default_factory=list)
+    buckets_read: int = 0
+    rows_read: int = 0
+    items_written: int = 0
+    key_ids_seen: set[str] = field(default_factory=set)
+    cost_grouping: str = "api_key_id"
+
+    def merge(self, other: CollectionResult) -> None:
+        """Fold a later chunk's result into this one."""
+        self.window_end = other.window_end
+        self.days += other.days
+        self.buckets_read += other.buckets_read
+        self.rows_read += other.rows_read
+        self.items_written += other.items_written
+        self.key_ids_seen |= other.key_ids_seen
+        self.cost_grouping = other.cost_grouping
+
+
+# -- pure arithmetic ---------------------------------------------------------------------------
+def _count(row: Json, name: str) -> int:
+    value = row.get(name)
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def _member(row: Json, name: str) -> str:
+    value = row.get(name)
+    return str(value) if value else UNATTRIBUTED
+
+
+def usage_of_row(row: Json) -> Usage:
+    """The counters of one usage result row, whatever its kind; unknown fields are ignored."""
+    return Usage(
+        input_tokens=_count(row, "input_tokens"),
+        output_tokens=_count(row, "output_tokens"),
+        cached_tokens=_count(row, "input_cached_tokens"),
+        audio_input_tokens=_count(row, "input_audio_tokens"),
+        audio_output_tokens=_count(row, "output_audio_tokens"),
+        requests=_count(row, "num_model_requests"),
+        images=_count(row, "images"),
+        characters=_count(row, "characters"),
+        seconds=_count(row, "seconds"),
+    )
+
+
+def cell_of_row(row: Json) -> Cell:
+    """The key x model x project a row belongs to; nulls become "unattributed", never dropped."""
+    return Cell(
+        key=_member(row, "api_key_id"), model=_member(row, "model"), project=_member(row, "project_id")
+    )
+
+
+def priced(model: str, usage: Usage, on: date, prices: Prices) -> Usage:
+    """`usage` with its estimated dollars, or with its tokens counted as unpriced."""
+    estimate = prices.estimate_usd(model, usage, on)
+    if estimate is None:
+        return Usage(**{**_fields(usage), "unpriced_tokens": usage.total_tokens})
+    return Usage(**{**_fields(usage), "estimated_usd": estimate})
+
+
+def _fields(usage: Usage) -> dict[str, Any]:
+    return {name: getattr(usage, name) for name in usage.__dataclass_fields__}
+
+
+def hourly_cells(buckets: Iterable[Json], prices: Prices) -> dict[tuple[str, Cell], Usage]:
+    """Sum usage rows of 1h buckets (any kinds) into (hour label, cell) -> priced Usage."""
+    raw: dict[tuple[str, Cell], Usage] = {}
+    for bucket in buckets:
+        hour = hour_label(int(bucket["start_time"]))
+        for row in bucket.get("results") or []:
+            key = (hour, cell_of_row(row))
+            usage = usage_of_row(row)
+            raw[key] = raw[key] + usage if key in raw else usage
+    return {
+        (hour, cell): priced(cell.model, usage, _date(hour[:10]), prices)
+        for (hour, cell), usage in raw.items()
+    }
+
+
+def billed_cells(buckets: Iterable[Json]) -> dict[tuple[str, Cell], Decimal]:
+    """Sum cost rows of 1d buckets into (day label, cell) -> billed USD (model from the line item)."""
+    billed: dict[tuple[str, Cell], Decimal] = {}
+    for bucket in buckets:
+        day = day_label(int(bucket["start_time"]))
+        for row in bucket.get("results") or []:
+            line_item = row.get("line_item")
+            model = (model_from_line_item(line_item) if isinstance(line_item, str) else "") or UNATTRIBUTED
+            cell = Cell(key=_member(row, "api_key_id"), model=model, project=_member(row, "project_id"))
+            amount = parse_amount((row.get("amount") or {}).get("value"))
+            billed[(day, cell)] = billed.get((day, cell), Decimal(0)) + amount
+    return billed
+
+
+def day_rollups(
+    days: Iterable[str], hourly: dict[tuple[str, Cell], Usage], billed: dict[tuple[str, Cell], Decimal]
+) -> list[DayRollup]:
+    """One DayRollup per day: hourly cells, their daily sums, and billed dollars added per cell."""
+    rollups = {day: DayRollup(day=day) for day in days}
+    for (hour, cell), usage in hourly.items():
+        rollup = rollups.get(hour[:10])
+        if rollup is None:
+            continue
+        rollup.hourly[(hour, cell)] = usage
+        rollup.daily[cell] = rollup.daily[cell] + usage if cell in rollup.daily else usage
+    for (day, cell), amount in billed.items():
+        rollup = rollups.get(day)
+        if rollup is None:
+            continue
+        rollup.daily[cell] = rollup.daily.get(cell, Usage()) + Usage(billed_usd=amount)
+    return [rollups[day] for day in sorted(rollups)]
+
+
+def _date(label: str) -> date:
+    return datetime.strptime(label, "%Y-%m-%d").replace(tzinfo=UTC).date()
+
+
+def incremental_window(now: int, usage_as_of: int | None, config: CollectorConfig) -> tuple[int, int]:
+    """[start, end) of an incremental run: whole days back to the re-read horizon or the last
+    data-as-of time (whichever is earlier, at most `max_catchup_days` back), up to now."""
+    start = floor_day(now - config.reread_hours * HOUR)
+    if usage_as_of is not None and usage_as_of < start:
+        start = max(floor_day(usage_as_of), floor_day(now) - config.max_catchup_days * DAY)
+    return start, now
+
+
+# -- reading OpenAI and writing rollups --------------------------------------------------------
+class Collector:
+    """Reads one window from OpenAI and stores its rollups."""
+
+    def __init__(
+        self,
+        client: OpenAIAdminClient,
+        rollups: RollupStore,
+        prices: Prices,
+        config: CollectorConfig,
+        *,
+        cost_grouping: str = "api_key_id",
+    ) -> None:
+        self._client = client
+        self._rollups = rollups
+        self._prices = prices
+        self._config = config
+        self.cost_grouping = cost_grouping
+
+    def _usage_buckets(self, start: int, end: int, result: CollectionResult) -> Iterator[Json]:
+        for kind in USAGE_KINDS:
+            for bucket in self._client.usage_buckets(kind, start, end, bucket_width="1h"):
+                result.buckets_read += 1
+                result.rows_read += len(bucket.get("results") or [])
+                yield bucket
+
+    def _cost_buckets(self, start: int, end: int) -> list[Json]:
+        if self.cost_grouping == "api_key_id":
+            try:
+                return list(self._client.cost_buckets(start, end, group_by=COST_GROUPING_BY_KEY))
+            except OpenAIRequestError as exc:
+                if exc.param != "group_by":
+                    raise
+                self.cost_grouping = "project_id"  # older orgs refuse api_key_id grouping of costs
+        return list(self._client.cost_buckets(start, end, group_by=COST_GROUPING_BY_PROJECT))
+
+    def collect_window(self, start: int, end: int, now: int) -> CollectionResult:
+        """Recompute and store the whole UTC days of [start, end); `start` must be a day boundary."""
+        result = CollectionResult(window_start=start, window_end=end, cost_grouping=self.cost_grouping)
+        days = [day_label(ts) for ts in range(start, end, DAY)]
+        hourly = hourly_cells(self._usage_buckets(start, end, result), self._prices)
+        billed = billed_cells(self._cost_buckets(start, end))
+        result.cost_grouping = self.cost_grouping
+        for rollup in day_rollups(days, hourly, billed):
+            keep_hourly = day_start(rollup.day) + DAY + self._config.hourly_retention_days * DAY > now
+            result.items_written += self._rollups.replace_day(
+                rollup, keep_hourly=keep_hourly, hourly_retention_days=self._config.hourly_retention_days
+            )
+        result.days = days
+        result.key_ids_seen = {cell.key for _, cell in hourly if cell.key != UNATTRIBUTED}
+        return result
+
+    def backfill(
+        self,
+        start: int,
+        end: int,
+        now: int,
+        *,
+        done_through: str | None = None,
+        on_chunk: Callable[[CollectionResult], None] = lambda _result: None,
+    ) -> CollectionResult:
+        """Store whole days of [start, end) in chunks of BACKFILL_CHUNK_DAYS, skipping days up to
+        `done_through`; `on_chunk` runs after each stored chunk (progress, checkpointing)."""
+        end = min(end, now)
+        chunk_start = start if done_through is None else max(start, day_start(done_through) + DAY)
+        total = CollectionResult(
+            window_start=chunk_start, window_end=chunk_start, cost_grouping=self.cost_grouping
+        )
+        while chunk_start < end:
+            chunk_end = min(chunk_start + BACKFILL_CHUNK_DAYS * DAY, end)
+            chunk = self.collect_window(chunk_start, chunk_end, now)
+            total.merge(chunk)
+            on_chunk(chunk)
+            chunk_start = chunk_end
+        return total

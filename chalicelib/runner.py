@@ -1,0 +1,226 @@
+"""One collection run, end to end: lease, collect, directory, unmapped keys, alerts, checkpoint.
+
+The scheduled Lambda and `python -m chalicelib.cli collect` both come here. A run that fails
+records why, emits a failure metric, leaves the checkpoint's success fields where they were and
+re-raises, so the CLI exits non-zero and the Lambda reports an error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from chalicelib.catalog import PriceTable
+from chalicelib.collector import CollectionResult, Collector, CollectorConfig, incremental_window
+from chalicelib.directory import needs_sync, sync_directory
+from chalicelib.errors import TrackerError
+from chalicelib.observability import logger, metrics, new_run_id, run_context
+from chalicelib.openai_api import OpenAIAdminClient
+from chalicelib.periods import DAY, day_label, iso
+from chalicelib.secrets import get_admin_key
+from chalicelib.settings import Settings, get_settings
+from chalicelib.store.directory import DirectoryStore, unknown_key_ids
+from chalicelib.store.meta import MetaStore
+from chalicelib.store.rollups import RollupStore
+from chalicelib.store.table import reset_stats
+
+LEASE_SECONDS = 900
+AlertHook = Callable[[int, list[str]], int]
+"""Called after a successful collection with (now, newly unmapped key ids); returns alerts published."""
+
+
+@dataclass
+class RunReport:
+    """What one run did, for logs, metrics, the CLI and tests."""
+
+    run_id: str
+    status: Literal["ok", "skipped", "failed"] = "ok"
+    window_start: str = ""
+    window_end: str = ""
+    days: list[str] = field(default_factory=list)
+    items_written: int = 0
+    buckets_read: int = 0
+    rows_read: int = 0
+    openai_calls: int = 0
+    openai_retries: int = 0
+    dynamodb_requests: int = 0
+    directory_synced: bool = False
+    new_unmapped: list[str] = field(default_factory=list)
+    alerts_published: int = 0
+    cost_grouping: str = ""
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+class Runner:
+    """Runs collections with explicit dependencies (tests build it; `default_runner` for real)."""
+
+    def __init__(
+        self,
+        client: OpenAIAdminClient,
+        *,
+        config: CollectorConfig,
+        prices: PriceTable,
+        rollups: RollupStore | None = None,
+        meta: MetaStore | None = None,
+        directory: DirectoryStore | None = None,
+        alert_hook: AlertHook | None = None,
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.prices = prices
+        self.rollups = rollups or RollupStore()
+        self.meta = meta or MetaStore()
+        self.directory = directory or DirectoryStore()
+        self.alert_hook = alert_hook
+
+    def _collector(self, cost_grouping: str | None) -> Collector:
+        return Collector(
+            self.client, self.rollups, self.prices, self.config, cost_grouping=cost_grouping or "api_key_id"
+        )
+
+    def incremental(self, now: int, run_id: str | None = None) -> RunReport:
+        """Collect the trailing window up to `now`, as the 15-minute schedule does."""
+        report = RunReport(run_id=run_id or new_run_id())
+        if not self.meta.acquire_lease(report.run_id, now, LEASE_SECONDS):
+            report.status = "skipped"
+            logger.info("another collection holds the lease; skipping", extra={"run_id": report.run_id})
+            return report
+        try:
+            checkpoint = self.meta.checkpoint()
+            start, end = incremental_window(now, checkpoint.usage_as_of, self.config)
+            result = self._collector(checkpoint.cost_grouping).collect_window(start, end, now)
+            synced_at = self._sync_directory_if_needed(result, checkpoint.directory_synced_at, now, report)
+            report.new_unmapped = self._record_unmapped(result, now)
+            if self.alert_hook is not None:
+                report.alerts_published = self.alert_hook(now, report.new_unmapped)
+            self.meta.record_success(
+                run_id=report.run_id,
+                finished_at=int(time.time()),
+                usage_as_of=now,
+                costs_as_of=now,
+                directory_synced_at=synced_at,
+                cost_grouping=result.cost_grouping,
+            )
+            self._fill(report, result)
+            return report
+        except TrackerError as exc:
+            self._fail(report, exc, now)
+            raise
+        finally:
+            self.meta.release_lease(report.run_id)
+
+    def backfill(
+        self,
+        start: int,
+        end: int,
+        now: int,
+        *,
+        run_id: str | None = None,
+        progress: Callable[[CollectionResult], None] = lambda _chunk: None,
+    ) -> RunReport:
+        """Store the whole UTC days of [start, end); resumes after the last completed chunk."""
+        report = RunReport(run_id=run_id or new_run_id())
+        first, last = day_label(start), day_label(end - DAY)
+        done_through = self.meta.backfill_done_through(first, last)
+
+        def on_chunk(chunk: CollectionResult) -> None:
+            self.meta.record_backfill_progress(first, last, chunk.days[-1], int(time.time()))
+            progress(chunk)
+
+        try:
+            checkpoint = self.meta.checkpoint()
+            collector = self._collector(checkpoint.cost_grouping)
+            result = collector.backfill(start, end, now, done_through=done_through, on_chunk=on_chunk)
+            report.new_unmapped = self._record_unmapped(result, now)
+        except TrackerError as exc:
+            self._fail(report, exc, now)
+            raise
+        self._fill(report, result)
+        return report
+
+    def _sync_directory_if_needed(
+        self, result: CollectionResult, last_synced_at: int | None, now: int, report: RunReport
+    ) -> int | None:
+        identities = self.directory.identities()
+        if not needs_sync(last_synced_at, now, result.key_ids_seen, identities):
+            return None
+        sync = sync_directory(self.client, self.directory, now)
+        report.directory_synced = True
+        return sync.synced_at
+
+    def _record_unmapped(self, result: CollectionResult, now: int) -> list[str]:
+        unknown = unknown_key_ids(result.key_ids_seen, self.directory.identities())
+        return self.directory.record_unmapped(unknown, now) if unknown else []
+
+    def _fill(self, report: RunReport, result: CollectionResult) -> None:
+        io = reset_stats()
+        report.window_start, report.window_end = iso(result.window_start), iso(result.window_end)
+        report.days = result.days
+        report.items_written = result.items_written
+        report.buckets_read = result.buckets_read
+        report.rows_read = result.rows_read
+        report.openai_calls = self.client.stats.calls
+        report.openai_retries = self.client.stats.retries
+        report.dynamodb_requests = io.requests
+        report.cost_grouping = result.cost_grouping
+        _emit_success_metrics(report)
+        logger.info("collection finished", extra={"run": report.as_dict()})
+
+    def _fail(self, report: RunReport, exc: TrackerError, now: int) -> None:
+        report.status = "failed"
+        report.error = str(exc)
+        report.openai_calls = self.client.stats.calls
+        report.openai_retries = self.client.stats.retries
+        try:
+            self.meta.record_failure(run_id=report.run_id, failed_at=now, error=report.error)
+        except Exception:  # the original failure matters more than the bookkeeping one
+            logger.exception("could not record the failure in the checkpoint")
+        metrics.add_metric(name="CollectionFailed", unit=MetricUnit.Count, value=1)
+        logger.error("collection failed", extra={"run": report.as_dict(), "error_type": type(exc).__name__})
+
+
+def _emit_success_metrics(report: RunReport) -> None:
+    metrics.add_metric(name="CollectionSucceeded", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="BucketsRead", unit=MetricUnit.Count, value=report.buckets_read)
+    metrics.add_metric(name="RowsRead", unit=MetricUnit.Count, value=report.rows_read)
+    metrics.add_metric(name="ItemsWritten", unit=MetricUnit.Count, value=report.items_written)
+    metrics.add_metric(name="OpenAICalls", unit=MetricUnit.Count, value=report.openai_calls)
+    metrics.add_metric(name="OpenAIRetries", unit=MetricUnit.Count, value=report.openai_retries)
+
+
+def collector_config(settings: Settings) -> CollectorConfig:
+    """The collector's knobs from the stage settings."""
+    return CollectorConfig(
+        reread_hours=settings.reread_hours, hourly_retention_days=settings.hourly_retention_days
+    )
+
+
+def default_runner(settings: Settings | None = None, alert_hook: AlertHook | None = None) -> Runner:
+    """A runner wired from the environment: admin key from env/Secrets Manager/SSM, tables, prices."""
+    settings = settings or get_settings()
+    client = OpenAIAdminClient(settings.openai_base_url, get_admin_key(settings))
+    return Runner(
+        client,
+        config=collector_config(settings),
+        prices=PriceTable.load(settings.price_overrides),
+        alert_hook=alert_hook,
+    )
+
+
+def scheduled_collect(now: int | None = None) -> RunReport:
+    """The scheduled Lambda's work: one incremental run with alerts, metrics flushed whatever happens."""
+    from chalicelib.alerts import run_alerts  # noqa: PLC0415 - keeps the API Lambda's cold start lean
+
+    with run_context():
+        try:
+            return default_runner(alert_hook=run_alerts).incremental(now or int(time.time()))
+        finally:
+            metrics.flush_metrics()

@@ -1,0 +1,163 @@
+"""Bookkeeping items under pk `META`: the collector's checkpoint, its lease, backfill progress.
+
+sk checkpoint              last successful run, data-as-of per source, last failure
+sk lease                   which run holds the collector lease, until when
+sk backfill#<start>#<end>  the last day a backfill of [start, end) completed
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib import aws
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+META = "META"
+
+
+def _is_condition_failure(exc: ClientError) -> bool:
+    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What the last collections left behind. Times are Unix seconds."""
+
+    last_success_at: int | None = None
+    usage_as_of: int | None = None
+    costs_as_of: int | None = None
+    directory_synced_at: int | None = None
+    last_run_id: str | None = None
+    last_error: str | None = None
+    last_error_at: int | None = None
+    consecutive_failures: int = 0
+    cost_grouping: str | None = None
+
+
+class MetaStore:
+    """Reads and writes the META items."""
+
+    def __init__(self, table: Table | None = None) -> None:
+        self._table = table or aws.dynamodb_table()
+
+    def checkpoint(self) -> Checkpoint:
+        """The checkpoint, or an empty one before the first run."""
+        item = self._table.get_item(Key={"pk": META, "sk": "checkpoint"}, ConsistentRead=True).get("Item")
+        if not item:
+            return Checkpoint()
+        return Checkpoint(
+            last_success_at=_int_or_none(item.get("last_success_at")),
+            usage_as_of=_int_or_none(item.get("usage_as_of")),
+            costs_as_of=_int_or_none(item.get("costs_as_of")),
+            directory_synced_at=_int_or_none(item.get("directory_synced_at")),
+            last_run_id=str(item["last_run_id"]) if item.get("last_run_id") else None,
+            last_error=str(item["last_error"]) if item.get("last_error") else None,
+            last_error_at=_int_or_none(item.get("last_error_at")),
+            consecutive_failures=int(item.get("consecutive_failures", 0)),  # type: ignore[arg-type]
+            cost_grouping=str(item["cost_grouping"]) if item.get("cost_grouping") else None,
+        )
+
+    def record_success(
+        self,
+        *,
+        run_id: str,
+        finished_at: int,
+        usage_as_of: int,
+        costs_as_of: int | None,
+        directory_synced_at: int | None,
+        cost_grouping: str | None,
+    ) -> bool:
+        """Advance the checkpoint; a run older than the recorded one never moves it back."""
+        names = ["last_success_at", "usage_as_of", "last_run_id", "consecutive_failures"]
+        values: dict[str, Any] = {
+            ":last_success_at": finished_at,
+            ":usage_as_of": usage_as_of,
+            ":last_run_id": run_id,
+            ":consecutive_failures": 0,
+        }
+        for name, value in (
+            ("costs_as_of", costs_as_of),
+            ("directory_synced_at", directory_synced_at),
+            ("cost_grouping", cost_grouping),
+        ):
+            if value is not None:
+                names.append(name)
+                values[f":{name}"] = value
+        try:
+            self._table.update_item(
+                Key={"pk": META, "sk": "checkpoint"},
+                UpdateExpression="SET "
+                + ", ".join(f"{name} = :{name}" for name in names)
+                + " REMOVE last_error",
+                ConditionExpression="attribute_not_exists(usage_as_of) OR usage_as_of <= :usage_as_of",
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def record_failure(self, *, run_id: str, failed_at: int, error: str) -> None:
+        """Note a failed run without touching what the last success recorded."""
+        self._table.update_item(
+            Key={"pk": META, "sk": "checkpoint"},
+            UpdateExpression="SET last_error = :error, last_error_at = :at, last_failed_run_id = :run "
+            "ADD consecutive_failures :one",
+            ExpressionAttributeValues={":error": error[:1000], ":at": failed_at, ":run": run_id, ":one": 1},
+        )
+
+    def acquire_lease(self, owner: str, now: int, seconds: int) -> bool:
+        """Take the collector lease unless another live run holds it."""
+        try:
+            self._table.put_item(
+                Item={"pk": META, "sk": "lease", "owner": owner, "until": now + seconds},
+                ConditionExpression="attribute_not_exists(pk) OR #until < :now OR #owner = :owner",
+                ExpressionAttributeNames={"#until": "until", "#owner": "owner"},
+                ExpressionAttributeValues={":now": now, ":owner": owner},
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def release_lease(self, owner: str) -> None:
+        """Give the lease back if this run still holds it."""
+        try:
+            self._table.delete_item(
+                Key={"pk": META, "sk": "lease"},
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": owner},
+            )
+        except ClientError as exc:
+            if not _is_condition_failure(exc):
+                raise
+
+    def backfill_done_through(self, start: str, end: str) -> str | None:
+        """The last day a backfill of [start, end) completed, if any."""
+        item = self._table.get_item(
+            Key={"pk": META, "sk": f"backfill#{start}#{end}"}, ConsistentRead=True
+        ).get("Item")
+        return str(item["done_through"]) if item else None
+
+    def record_backfill_progress(self, start: str, end: str, done_through: str, now: int) -> None:
+        """Remember that every day up to and including `done_through` is stored."""
+        self._table.put_item(
+            Item={
+                "pk": META,
+                "sk": f"backfill#{start}#{end}",
+                "done_through": done_through,
+                "updated_at": now,
+            }
+        )

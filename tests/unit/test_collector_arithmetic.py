@@ -1,0 +1,137 @@
+"""The collector's pure arithmetic: rows to cells, nulls kept, dollars exact, days assembled."""
+
+from datetime import date
+from decimal import Decimal
+
+from chalicelib.collector import (
+    CollectorConfig,
+    billed_cells,
+    cell_of_row,
+    day_rollups,
+    hourly_cells,
+    incremental_window,
+    usage_of_row,
+)
+from chalicelib.periods import DAY, HOUR, day_start
+from chalicelib.store.rollups import Cell
+from chalicelib.usage import Usage
+
+T0 = day_start("2026-11-20")
+
+
+class PerTokenPrices:
+    """One micro-dollar per token for every model but `unknown-model`."""
+
+    def estimate_usd(self, model: str, usage: Usage, on: date) -> Decimal | None:
+        if model == "unknown-model":
+            return None
+        return Decimal(usage.total_tokens) / Decimal(1_000_000)
+
+
+def completions_row(key: str | None, model: str | None, project: str | None, tokens: int) -> dict:
+    return {
+        "object": "organization.usage.completions.result",
+        "input_tokens": tokens,
+        "output_tokens": tokens // 2,
+        "input_cached_tokens": tokens // 4,
+        "num_model_requests": 3,
+        "api_key_id": key,
+        "model": model,
+        "project_id": project,
+        "a_field_from_the_future": {"nested": True},
+    }
+
+
+def test_usage_of_row_reads_each_kind_and_ignores_unknown_fields():
+    assert usage_of_row(completions_row("key_a", "gpt-4o", "proj_1", 100)) == Usage(
+        input_tokens=100, output_tokens=50, cached_tokens=25, requests=3
+    )
+    assert usage_of_row({"images": 4, "num_model_requests": 2}) == Usage(images=4, requests=2)
+    assert usage_of_row({"characters": 900, "num_model_requests": 1}) == Usage(characters=900, requests=1)
+    assert usage_of_row({"seconds": 61, "num_model_requests": 1}) == Usage(seconds=61, requests=1)
+
+
+def test_null_grouping_fields_become_unattributed_not_dropped():
+    assert cell_of_row(completions_row(None, None, None, 1)) == Cell(
+        "unattributed", "unattributed", "unattributed"
+    )
+
+
+def test_hourly_cells_sum_rows_of_the_same_cell_and_price_them():
+    buckets = [
+        {"start_time": T0, "end_time": T0 + HOUR, "results": [completions_row("key_a", "m", "p", 100)]},
+        {"start_time": T0, "end_time": T0 + HOUR, "results": [completions_row("key_a", "m", "p", 10)]},
+        {"start_time": T0 + HOUR, "end_time": T0 + 2 * HOUR, "results": []},
+    ]
+    cells = hourly_cells(buckets, PerTokenPrices())
+    assert list(cells) == [("2026-11-20T00", Cell("key_a", "m", "p"))]
+    usage = cells[("2026-11-20T00", Cell("key_a", "m", "p"))]
+    assert usage.input_tokens == 110
+    assert usage.requests == 6
+    assert usage.estimated_usd == Decimal(110 + 55) / Decimal(1_000_000)
+
+
+def test_a_model_without_price_counts_as_unpriced_never_as_zero_dollars():
+    buckets = [
+        {"start_time": T0, "end_time": T0 + HOUR, "results": [completions_row("k", "unknown-model", "p", 40)]}
+    ]
+    usage = hourly_cells(buckets, PerTokenPrices())[("2026-11-20T00", Cell("k", "unknown-model", "p"))]
+    assert usage.estimated_usd == 0
+    assert usage.unpriced_tokens == 60
+
+
+def test_billed_cells_parse_decimal_strings_exactly_and_take_the_model_from_the_line_item():
+    buckets = [
+        {
+            "start_time": T0,
+            "end_time": T0 + DAY,
+            "results": [
+                {
+                    "amount": {"value": "0.000004500000000000000000000000000000000", "currency": "usd"},
+                    "line_item": "gpt-4o-mini-2024-07-18, input",
+                    "api_key_id": "key_a",
+                    "project_id": "proj_1",
+                },
+                {
+                    "amount": {"value": 0.25, "currency": "usd"},
+                    "line_item": "gpt-4o-mini-2024-07-18, output",
+                    "api_key_id": "key_a",
+                    "project_id": "proj_1",
+                },
+                {
+                    "amount": {"value": "0E-6176", "currency": "usd"},
+                    "line_item": "web search tool calls",
+                    "api_key_id": None,
+                    "project_id": "proj_1",
+                    "organization_id": "org-x",
+                },
+            ],
+        }
+    ]
+    billed = billed_cells(buckets)
+    assert billed[("2026-11-20", Cell("key_a", "gpt-4o-mini-2024-07-18", "proj_1"))] == Decimal("0.2500045")
+    assert billed[("2026-11-20", Cell("unattributed", "web search tool calls", "proj_1"))] == 0
+
+
+def test_day_rollups_sum_hours_and_add_billed_dollars_per_cell():
+    cell = Cell("k", "m", "p")
+    hourly = {
+        ("2026-11-20T00", cell): Usage(input_tokens=5, requests=1),
+        ("2026-11-20T13", cell): Usage(input_tokens=7, requests=2),
+        ("2026-11-21T00", cell): Usage(input_tokens=1, requests=1),
+    }
+    billed = {("2026-11-20", cell): Decimal("1.5"), ("2026-11-20", Cell("k", "tool", "p")): Decimal("0.1")}
+    first, second = day_rollups(["2026-11-20", "2026-11-21"], hourly, billed)
+    assert first.daily[cell] == Usage(input_tokens=12, requests=3, billed_usd=Decimal("1.5"))
+    assert first.daily[Cell("k", "tool", "p")] == Usage(billed_usd=Decimal("0.1"))
+    assert len(first.hourly) == 2
+    assert second.daily == {cell: Usage(input_tokens=1, requests=1)}
+
+
+def test_incremental_window_rereads_whole_days_and_catches_up_after_an_outage():
+    now = T0 + 10 * HOUR + 17 * 60
+    config = CollectorConfig(reread_hours=48, max_catchup_days=31)
+    assert incremental_window(now, now - 900, config) == (T0 - 2 * DAY, now)
+    assert incremental_window(now, now - 5 * DAY, config) == (T0 - 5 * DAY, now)
+    assert incremental_window(now, now - 90 * DAY, config) == (T0 - 31 * DAY, now)
+    assert incremental_window(now, None, config) == (T0 - 2 * DAY, now)
