@@ -139,6 +139,9 @@ class Runner:
             checkpoint = self.meta.checkpoint()
             collector = self._collector(checkpoint.cost_grouping)
             result = collector.backfill(start, end, now, done_through=done_through, on_chunk=on_chunk)
+            synced_at = self._sync_directory_if_needed(result, checkpoint.directory_synced_at, now, report)
+            if synced_at is not None:
+                self.meta.record_directory_sync(synced_at)
             report.new_unmapped = self._record_unmapped(result, now)
         except TrackerError as exc:
             self._fail(report, exc, now)

@@ -107,6 +107,14 @@ class MetaStore:
             raise
         return True
 
+    def record_directory_sync(self, synced_at: int) -> None:
+        """Remember when the key directory was last synced (by a backfill or the CLI)."""
+        self._table.update_item(
+            Key={"pk": META, "sk": "checkpoint"},
+            UpdateExpression="SET directory_synced_at = :at",
+            ExpressionAttributeValues={":at": synced_at},
+        )
+
     def record_failure(self, *, run_id: str, failed_at: int, error: str) -> None:
         """Note a failed run without touching what the last success recorded."""
         self._table.update_item(

@@ -1,0 +1,95 @@
+"""`collect`: one incremental collection as the schedule runs it, or a backfill of whole UTC days.
+
+    collect                                    the trailing window, directory, unmapped keys, alerts
+    collect --start YYYY-MM-DD --end YYYY-MM-DD  backfill [start, end) in chunks, resumable
+
+A failed run exits 1 with one line saying why; the checkpoint keeps its last success.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from chalicelib.cli.common import add_command, emit
+from chalicelib.errors import InvalidInput
+from chalicelib.periods import DAY, floor_day, parse_day
+
+if TYPE_CHECKING:
+    from chalicelib.cli.common import Subparsers
+    from chalicelib.collector import CollectionResult
+    from chalicelib.runner import RunReport
+
+MAX_BACKFILL_DAYS = 400
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add the `collect` command."""
+    parser = add_command(
+        subparsers,
+        "collect",
+        summary="collect OpenAI usage and costs now (incremental), or backfill whole UTC days",
+        handler=run,
+    )
+    parser.add_argument("--start", help="first UTC day of a backfill (YYYY-MM-DD)")
+    parser.add_argument("--end", help="UTC day after the last one of a backfill (YYYY-MM-DD, exclusive)")
+    parser.add_argument("--no-alerts", action="store_true", help="incremental run without evaluating alerts")
+
+
+def _backfill_window(args: argparse.Namespace, now: int) -> tuple[int, int] | None:
+    if args.start is None and args.end is None:
+        return None
+    if args.start is None or args.end is None:
+        raise InvalidInput(
+            "--start" if args.start is None else "--end", "a backfill needs both --start and --end"
+        )
+    start, end = parse_day(args.start, "--start"), parse_day(args.end, "--end")
+    if end <= start:
+        raise InvalidInput("--end", "must be after --start (the end day is exclusive)")
+    if start > now:
+        raise InvalidInput("--start", "is in the future")
+    if (end - start) // DAY > MAX_BACKFILL_DAYS:
+        raise InvalidInput("--start", f"a backfill covers at most {MAX_BACKFILL_DAYS} days")
+    return start, min(end, floor_day(now) + DAY)
+
+
+def _progress(chunk: CollectionResult) -> None:
+    print(
+        f"  {chunk.days[0]} .. {chunk.days[-1]}: {chunk.rows_read} rows, {chunk.items_written} items written",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one collection and print what it did."""
+    from chalicelib.runner import default_runner  # noqa: PLC0415 - heavy imports only for this command
+
+    now = int(time.time())
+    window = _backfill_window(args, now)
+    report: RunReport
+    if window is None:
+        hook = None
+        if not args.no_alerts:
+            from chalicelib.alerts import run_alerts  # noqa: PLC0415
+
+            hook = run_alerts
+        report = default_runner(alert_hook=hook).incremental(now)
+    else:
+        print(f"backfilling {args.start} .. {args.end} (end exclusive)", file=sys.stderr, flush=True)
+        report = default_runner().backfill(window[0], window[1], now, progress=_progress)
+    emit(
+        args,
+        report.as_dict(),
+        [
+            f"run {report.run_id}: {report.status}",
+            f"window   {report.window_start} .. {report.window_end} ({len(report.days)} days)",
+            f"read     {report.buckets_read} buckets, {report.rows_read} rows",
+            f"openai   {report.openai_calls} calls ({report.openai_retries} retries)",
+            f"written  {report.items_written} items",
+            f"unmapped {', '.join(report.new_unmapped) or 'none new'}",
+        ],
+    )
+    return 0
