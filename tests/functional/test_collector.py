@@ -143,8 +143,8 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(sixty_day_server):
 
 def test_unattributed_traffic_and_unknown_models_are_kept(sim_server):
     collector = make_collector(sim_server)
-    start = floor_day(SIM_NOW) - 2 * DAY
-    collector.collect_window(start, SIM_NOW, SIM_NOW)
+    start = sim_server.org.origin  # the whole history: the unknown model is used now and then
+    collector.backfill(start, SIM_NOW, SIM_NOW)
 
     stored = stored_daily(start, SIM_NOW)
     keys = {cell.key for _, cell in stored}
@@ -152,6 +152,11 @@ def test_unattributed_traffic_and_unknown_models_are_kept(sim_server):
     assert "unattributed" in keys
     assert unpriced, "the simulator's unknown model must be flagged as unpriced"
     assert all(usage.unpriced_tokens == usage.total_tokens for usage in unpriced)
+    assert any(
+        cell.model == "acme-research-1-2026-09-01"
+        for (_, cell), usage in stored.items()
+        if usage.unpriced_tokens
+    )
     by_key = RollupStore().daily_aggregates("key", "2026-11-18", "2026-11-20")
     assert "unattributed" in by_key["2026-11-19"]
 
