@@ -1,0 +1,121 @@
+"""The simulated OpenAI's own model list and price table.
+
+The simulator plays OpenAI, so it bills with its own prices: the tracker's price table
+(`chalicelib/data`) is a separate thing that the simulator never reads. `acme-research-1-2026-09-01`
+is deliberately absent from every price table and family: OpenAI bills it at $0 here, and the
+tracker must show it as unpriced and unclassified.
+
+Prices are USD per 1M tokens (characters for speech), per image, or per audio second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+KINDS = ("completions", "embeddings", "moderations", "images", "audio_speeches", "audio_transcriptions")
+UNKNOWN_MODEL = "acme-research-1-2026-09-01"
+WEB_SEARCH_LINE_ITEM = "web search tool calls"
+WEB_SEARCH_PRICE = Decimal("0.01")  # per call
+MILLION = Decimal(1_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class SimModel:
+    """One dated model snapshot as the simulated OpenAI serves and bills it.
+
+    `group` is only a label for people reading the data (large, mini, ineligible, embeddings, ...);
+    `size` is the typical input and output tokens per request for completions models.
+    """
+
+    name: str
+    kind: str
+    group: str
+    input: Decimal | None = None
+    cached_input: Decimal | None = None
+    output: Decimal | None = None
+    audio_input: Decimal | None = None
+    audio_output: Decimal | None = None
+    unit: Decimal | None = None  # per image, per 1M characters, per second
+    size: tuple[int, int] = (1500, 400)
+
+    @property
+    def has_audio(self) -> bool:
+        """True for models that take or produce audio tokens."""
+        return self.audio_input is not None
+
+
+def _chat(
+    name: str, group: str, prices: tuple[str, str | None, str], size: tuple[int, int] = (1500, 400)
+) -> SimModel:
+    inp, cached, out = prices
+    return SimModel(
+        name,
+        "completions",
+        group,
+        input=Decimal(inp),
+        cached_input=Decimal(cached) if cached is not None else None,
+        output=Decimal(out),
+        size=size,
+    )
+
+
+MODELS: tuple[SimModel, ...] = (
+    _chat("gpt-5-2025-08-07", "large", ("1.25", "0.125", "10"), (2500, 900)),
+    _chat("gpt-5.1-2025-11-13", "large", ("1.25", "0.125", "10"), (2500, 900)),
+    _chat("gpt-4.1-2025-04-14", "large", ("2", "0.5", "8"), (3000, 500)),
+    _chat("gpt-4o-2024-08-06", "large", ("2.5", "1.25", "10"), (2000, 400)),
+    _chat("o3-2025-04-16", "large", ("2", "0.5", "8"), (2000, 1500)),
+    _chat("o1-2024-12-17", "large", ("15", "7.5", "60"), (1500, 1800)),
+    _chat("gpt-5-mini-2025-08-07", "mini", ("0.25", "0.025", "2"), (1800, 600)),
+    _chat("gpt-5-nano-2025-08-07", "mini", ("0.05", "0.005", "0.4"), (1200, 300)),
+    _chat("gpt-4.1-mini-2025-04-14", "mini", ("0.4", "0.1", "1.6"), (1500, 350)),
+    _chat("gpt-4.1-nano-2025-04-14", "mini", ("0.1", "0.025", "0.4"), (900, 200)),
+    _chat("gpt-4o-mini-2024-07-18", "mini", ("0.15", "0.075", "0.6"), (1400, 300)),
+    _chat("o4-mini-2025-04-16", "mini", ("1.1", "0.275", "4.4"), (1600, 1200)),
+    _chat("o3-mini-2025-01-31", "mini", ("1.1", "0.55", "4.4"), (1600, 1200)),
+    _chat("o1-pro-2025-03-19", "ineligible", ("150", None, "600"), (1500, 2000)),
+    _chat("gpt-4.5-preview-2025-02-27", "ineligible", ("75", "37.5", "150"), (1500, 400)),
+    SimModel(
+        "gpt-4o-realtime-preview-2024-12-17",
+        "completions",
+        "ineligible",
+        input=Decimal(5),
+        cached_input=Decimal("2.5"),
+        output=Decimal(20),
+        audio_input=Decimal(40),
+        audio_output=Decimal(80),
+        size=(1200, 500),
+    ),
+    SimModel(
+        "gpt-4o-audio-preview-2024-12-17",
+        "completions",
+        "ineligible",
+        input=Decimal("2.5"),
+        output=Decimal(10),
+        audio_input=Decimal(40),
+        audio_output=Decimal(80),
+        size=(1000, 400),
+    ),
+    SimModel(UNKNOWN_MODEL, "completions", "unknown", size=(2000, 600)),
+    SimModel("text-embedding-3-small", "embeddings", "embeddings", input=Decimal("0.02")),
+    SimModel("text-embedding-3-large", "embeddings", "embeddings", input=Decimal("0.13")),
+    SimModel("text-embedding-ada-002", "embeddings", "embeddings", input=Decimal("0.1")),
+    SimModel("omni-moderation-2024-09-26", "moderations", "moderation", input=Decimal(0)),
+    SimModel("dall-e-3", "images", "images", unit=Decimal("0.04")),
+    SimModel("gpt-image-1", "images", "images", unit=Decimal("0.042")),
+    SimModel("tts-1", "audio_speeches", "tts", unit=Decimal(15)),
+    SimModel("tts-1-hd", "audio_speeches", "tts", unit=Decimal(30)),
+    SimModel("whisper-1", "audio_transcriptions", "transcription", unit=Decimal("0.0001")),
+    SimModel(
+        "gpt-4o-mini-transcribe-2025-03-20", "audio_transcriptions", "transcription", unit=Decimal("0.00005")
+    ),
+)
+
+DEFAULT_MODELS: tuple[str, ...] = tuple(m.name for m in MODELS)
+_BY_NAME = {m.name: m for m in MODELS}
+
+
+def model_info(name: str) -> SimModel:
+    """The catalogue entry of `name`; a name the simulator does not know is an unpriced chat model."""
+    return _BY_NAME.get(name) or SimModel(name, "completions", "unknown")

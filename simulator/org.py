@@ -1,0 +1,328 @@
+"""The synthetic organization: its clock, its directory, and its usage and costs over any period.
+
+`SyntheticOrg(OrgSpec(...))` is deterministic from the seed. Its methods answer in-process what the
+HTTP API answers, summed over a whole period without buckets or pages: that is the ground truth the
+tests compare paginated HTTP answers against.
+
+Group keys are tuples in the order of the `group_by` argument (`()` when ungrouped); a null
+`api_key_id` (playground traffic) stays None.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+
+from simulator.billing import line_items
+from simulator.catalog import DEFAULT_MODELS, KINDS
+from simulator.directory import DAY, HOUR, ApiKey, Directory, Project, User, build_directory
+from simulator.hashing import stable_hash, token
+from simulator.ledger import Ledger, LruCache, Values
+from simulator.traffic import METRICS, Cell, Traffic
+
+GroupKey = tuple[str | bool | None, ...]
+CostKey = tuple[str, str | None, str]  # (project_id, api_key_id, line_item)
+
+USAGE_GROUP_FIELDS: dict[str, tuple[str, ...]] = {
+    "completions": ("project_id", "user_id", "api_key_id", "model", "batch", "service_tier"),
+    "embeddings": ("project_id", "user_id", "api_key_id", "model"),
+    "moderations": ("project_id", "user_id", "api_key_id", "model"),
+    "images": ("project_id", "user_id", "api_key_id", "model", "size", "source"),
+    "audio_speeches": ("project_id", "user_id", "api_key_id", "model"),
+    "audio_transcriptions": ("project_id", "user_id", "api_key_id", "model"),
+}
+COST_GROUP_FIELDS = ("project_id", "line_item", "api_key_id")
+_COST_KEY_INDEX = {"project_id": 0, "api_key_id": 1, "line_item": 2}
+
+
+@dataclass(frozen=True)
+class OrgSpec:
+    """The size and behaviour of a synthetic organization.
+
+    `now` is the initial clock (Unix seconds; None: real time). Data exists from the UTC midnight
+    `days` days before the initial clock. `settle_minutes`: how long usage keeps arriving late;
+    `cost_lag_hours`: costs reflect the usage that was visible this long ago.
+    """
+
+    seed: int = 1
+    keys: int = 40
+    projects: int = 6
+    users: int = 12
+    days: int = 90
+    models: tuple[str, ...] = DEFAULT_MODELS
+    now: int | None = None
+    settle_minutes: int = 60
+    cost_lag_hours: int = 6
+
+    def __post_init__(self) -> None:
+        minimum = {"keys": 3, "projects": 1, "users": 1, "days": 1, "models": 1}
+        for name, least in minimum.items():
+            value = getattr(self, name)
+            if (len(value) if isinstance(value, tuple) else value) < least:
+                raise ValueError(f"OrgSpec.{name} must be at least {least}")
+        if self.settle_minutes < 0 or self.cost_lag_hours < 0:
+            raise ValueError("OrgSpec.settle_minutes and cost_lag_hours must not be negative")
+
+
+@dataclass(frozen=True)
+class UsageFilters:
+    """The usage endpoints' filters; None admits everything."""
+
+    project_ids: frozenset[str] | None = None
+    user_ids: frozenset[str] | None = None
+    api_key_ids: frozenset[str] | None = None
+    models: frozenset[str] | None = None
+    batch: bool | None = None
+    sizes: frozenset[str] | None = None
+    sources: frozenset[str] | None = None
+
+    def admits(self, cell: Cell) -> bool:
+        """True when `cell` passes every filter (a null id never matches an id filter)."""
+        checks: tuple[tuple[frozenset[str] | None, str | None], ...] = (
+            (self.project_ids, cell.project_id),
+            (self.user_ids, cell.user_id),
+            (self.api_key_ids, cell.api_key_id),
+            (self.models, cell.model),
+            (self.sizes, cell.size),
+            (self.sources, cell.source),
+        )
+        if any(allowed is not None and value not in allowed for allowed, value in checks):
+            return False
+        return self.batch is None or cell.batch == self.batch
+
+
+@dataclass(frozen=True)
+class CostFilters:
+    """The costs endpoint's filters; None admits everything."""
+
+    project_ids: frozenset[str] | None = None
+    api_key_ids: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    """One event as visible now: its cell and its values by metric name."""
+
+    cell: Cell
+    values: dict[str, int] = field(hash=False)
+
+
+class SyntheticOrg:
+    """A deterministic organization with a settable clock."""
+
+    def __init__(self, spec: OrgSpec | None = None) -> None:
+        self.spec = spec or OrgSpec()
+        start_now = self.spec.now if self.spec.now is not None else int(time.time())
+        today = start_now - start_now % DAY
+        self.origin = today - self.spec.days * DAY
+        self.spike_day = max(self.origin, today - DAY * (2 + self.spec.seed % 4))
+        self.organization_id = f"org-{token(24, self.spec.seed, 'org')}"
+        self.directory: Directory = build_directory(
+            self.spec.seed,
+            n_keys=self.spec.keys,
+            n_projects=self.spec.projects,
+            n_users=self.spec.users,
+            origin=self.origin,
+            days=self.spec.days,
+        )
+        self.traffic = Traffic(self.spec.seed, self.directory, self.spec.models, self.origin, self.spike_day)
+        self.ledger = Ledger(self.traffic, self.spec.settle_minutes * 60)
+        self._now = self.spec.now
+        self._costs: LruCache[int, dict[CostKey, Decimal]] = LruCache(1024)
+        self._keys: LruCache[tuple[str, tuple[str, ...], UsageFilters], list[GroupKey | None]] = LruCache(64)
+
+    # -- clock -----------------------------------------------------------------------------------
+
+    @property
+    def now(self) -> int:
+        """The simulated present (Unix seconds): the fixed value when set, else real time."""
+        return self._now if self._now is not None else int(time.time())
+
+    @now.setter
+    def now(self, value: int | None) -> None:
+        self._now = value
+
+    def advance(self, seconds: int) -> int:
+        """Move a fixed clock forward (real time stays real) and return the new now."""
+        if self._now is not None:
+            self._now += seconds
+        return self.now
+
+    # -- directory -------------------------------------------------------------------------------
+
+    def projects(self, include_archived: bool = False) -> list[Project]:
+        """Projects, oldest first; archived ones only when asked."""
+        projects = sorted(self.directory.projects, key=lambda p: (p.created_at, p.id))
+        return [p for p in projects if include_archived or p.archived_at is None]
+
+    def users(self) -> list[User]:
+        """Organization users, oldest first."""
+        return sorted(self.directory.users, key=lambda u: (u.added_at, u.id))
+
+    def api_keys(self, project_id: str) -> list[ApiKey]:
+        """The listed keys of a project (the deleted key is never listed)."""
+        return self.directory.listed_keys(project_id)
+
+    def last_used_at(self, key: ApiKey, now: int | None = None) -> int | None:
+        """When the key was last used (to the hour), None if never."""
+        now = self.now if now is None else now
+        until = min(now, key.active_until or now)
+        if key.id == self.directory.quiet_key_id or until <= max(key.active_from, self.origin):
+            return None
+        last = until - until % HOUR - HOUR * (stable_hash(self.spec.seed, "last", key.id) % 4)
+        return max(last, key.active_from, self.origin)
+
+    # -- usage -----------------------------------------------------------------------------------
+
+    def usage_rows(
+        self,
+        kind: str,
+        start: int,
+        end: int,
+        group_by: tuple[str, ...] = (),
+        filters: UsageFilters | None = None,
+        *,
+        now: int | None = None,
+    ) -> list[tuple[GroupKey, dict[str, int]]]:
+        """The non-zero groups of `kind` usage in [start, min(end, now)), sorted by group key."""
+        now = self.now if now is None else now
+        keys = self._usage_keys(kind, group_by, filters or UsageFilters())
+        totals: dict[GroupKey, list[int]] = {}
+        for piece in self.ledger.pieces(kind, start, end, now):
+            _accumulate(totals, piece, keys)
+        names = METRICS[kind]
+        rows = [(key, dict(zip(names, values, strict=False))) for key, values in totals.items()]
+        return sorted((row for row in rows if any(row[1].values())), key=lambda row: _sort_key(row[0]))
+
+    def usage_truth(
+        self,
+        kind: str,
+        start: int,
+        end: int,
+        group_by: Iterable[str] = (),
+        *,
+        project_ids: Iterable[str] | None = None,
+        user_ids: Iterable[str] | None = None,
+        api_key_ids: Iterable[str] | None = None,
+        models: Iterable[str] | None = None,
+    ) -> dict[GroupKey, dict[str, int]]:
+        """What the API shows right now for [start, end), summed over the whole period."""
+        filters = UsageFilters(_set(project_ids), _set(user_ids), _set(api_key_ids), _set(models))
+        return dict(self.usage_rows(kind, start, end, tuple(group_by), filters))
+
+    def events(self, kind: str, start: int, end: int, now: int | None = None) -> Iterator[UsageEvent]:
+        """Every event of `kind` in [start, min(end, now)) as visible now, uncached and unsummed."""
+        now = self.now if now is None else now
+        end = min(end, now)
+        for hour in range(start - start % HOUR, end, HOUR):
+            for cell, values in self.ledger.visible(kind, max(start, hour), min(end, hour + HOUR), now):
+                yield UsageEvent(self.traffic.cells[cell], dict(zip(METRICS[kind], values, strict=False)))
+
+    # -- costs -----------------------------------------------------------------------------------
+
+    def cost_days(self, start: int, end: int, now: int | None = None) -> list[int]:
+        """The UTC midnights of the whole days the costs endpoint returns for [start, end)."""
+        end = min(end, self.now if now is None else now)
+        if start >= end:
+            return []
+        return list(range(start - start % DAY, end, DAY))
+
+    def cost_rows(
+        self,
+        day: int,
+        group_by: tuple[str, ...] = (),
+        filters: CostFilters | None = None,
+        *,
+        now: int | None = None,
+    ) -> list[tuple[GroupKey, Decimal]]:
+        """The cost groups of the UTC day starting at `day`, as billed at now - cost lag."""
+        filters = filters or CostFilters()
+        totals: dict[GroupKey, Decimal] = {}
+        for cost_key, amount in self._day_costs(day, now).items():
+            if filters.project_ids is not None and cost_key[0] not in filters.project_ids:
+                continue
+            if filters.api_key_ids is not None and cost_key[1] not in filters.api_key_ids:
+                continue
+            key = tuple(cost_key[_COST_KEY_INDEX[name]] for name in group_by)
+            totals[key] = totals.get(key, Decimal(0)) + amount
+        return sorted(totals.items(), key=lambda row: _sort_key(row[0]))
+
+    def costs_truth(
+        self,
+        start: int,
+        end: int,
+        group_by: Iterable[str] = (),
+        *,
+        project_ids: Iterable[str] | None = None,
+        api_key_ids: Iterable[str] | None = None,
+    ) -> dict[GroupKey, Decimal]:
+        """What the costs endpoint bills right now for the whole UTC days covering [start, end)."""
+        filters = CostFilters(_set(project_ids), _set(api_key_ids))
+        totals: dict[GroupKey, Decimal] = {}
+        now = self.now
+        for day in self.cost_days(start, end, now):
+            for key, amount in self.cost_rows(day, tuple(group_by), filters, now=now):
+                totals[key] = totals.get(key, Decimal(0)) + amount
+        return totals
+
+    def _day_costs(self, day: int, now: int | None) -> dict[CostKey, Decimal]:
+        billed_at = (self.now if now is None else now) - self.spec.cost_lag_hours * HOUR
+
+        def compute() -> dict[CostKey, Decimal]:
+            totals: dict[CostKey, Decimal] = {}
+            cells = self.traffic.cells
+            with localcontext() as context:
+                context.prec = 60  # amounts stay exact products of price and quantity
+                for kind in KINDS:
+                    for piece in self.ledger.pieces(kind, day, day + DAY, billed_at):
+                        for index, values in piece:
+                            cell = cells[index]
+                            for item, amount in line_items(cell, values):
+                                key = (cell.project_id, cell.api_key_id, item)
+                                totals[key] = totals.get(key, Decimal(0)) + amount
+            return totals
+
+        if day + DAY <= billed_at - self.ledger.settle:
+            return self._costs.get(day, compute)
+        return compute()
+
+    def _usage_keys(
+        self, kind: str, group_by: tuple[str, ...], filters: UsageFilters
+    ) -> list[GroupKey | None]:
+        """For each cell index, its group key, or None when the cell is of another kind or filtered out."""
+
+        def compute() -> list[GroupKey | None]:
+            keys: list[GroupKey | None] = []
+            for cell in self.traffic.cells:
+                if cell.kind != kind or not filters.admits(cell):
+                    keys.append(None)
+                else:
+                    keys.append(tuple(getattr(cell, name) for name in group_by))
+            return keys
+
+        return self._keys.get((kind, group_by, filters), compute)
+
+
+def _accumulate(
+    totals: dict[GroupKey, list[int]], piece: Iterable[tuple[int, Values]], keys: list[GroupKey | None]
+) -> None:
+    for cell, values in piece:
+        key = keys[cell]
+        if key is None:
+            continue
+        total = totals.get(key)
+        if total is None:
+            totals[key] = list(values)
+        else:
+            for i, value in enumerate(values):
+                total[i] += value
+
+
+def _sort_key(key: GroupKey) -> tuple[tuple[bool, str], ...]:
+    return tuple((value is not None, str(value)) for value in key)
+
+
+def _set(values: Iterable[str] | None) -> frozenset[str] | None:
+    return None if values is None else frozenset(values)
