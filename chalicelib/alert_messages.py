@@ -1,0 +1,301 @@
+"""Alert messages: the words people read and the JSON machines read, in one SNS publish.
+
+One publish serves every kind of subscriber through `MessageStructure="json"`, which lets SNS hand
+each protocol its own body:
+
+    default, email   plain text: what happened, usage against the limit, percent, data as-of time,
+                     the top five contributors (person, key, model, tokens), the forecast, the
+                     dashboard link, the alert id
+    sqs, lambda, http, email-json, firehose
+                     the JSON document (`payload`): schema, alert_id, kind, severity, title, text,
+                     and `detail` (everything the rule knew, e.g. the whole pool object of /api/pools)
+    https            an AWS Chatbot (Amazon Q Developer in chat applications) custom notification:
+                     Chatbot subscribes over https and only renders that schema; threaded per
+                     (period, subject), the filter attributes repeated in `additionalContext`
+
+Message attributes `kind`, `pool`, `severity`, `key_id` and `alert_id` (String; empty ones omitted)
+let subscriptions filter (`FilterPolicy`) without parsing bodies. `alert_id` is the same in every
+copy of one alert, so a machine subscriber can drop the rare duplicate (see chalicelib.alerts).
+
+Subjects are what a mail client's list shows: "[OpenAI usage] Large pool at 80% (200,512 / 250,000
+tokens)": ASCII only, one line, at most 99 characters (SNS refuses 100 and more).
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.alert_rules import Alert
+from chalicelib.pools import Contributor
+from chalicelib.store.alerts import StoredMessage
+
+PREFIX = "[OpenAI usage]"
+MAX_SUBJECT = 99
+SCHEMA = "openai-usage-tracker.alert/1"
+JSON_PROTOCOLS = ("sqs", "lambda", "http", "email-json", "firehose")
+ATTRIBUTE_NAMES = ("kind", "pool", "severity", "key_id", "alert_id")
+# SNS takes 256 KiB per message, every protocol's body together; the ledger item holds it too.
+MAX_MESSAGE_BYTES = 200_000
+
+
+@dataclass(frozen=True)
+class MessageContext:
+    """What every message states besides the alert: where the dashboard is, which stage, when."""
+
+    dashboard_url: str
+    stage: str
+    created_at: int
+
+
+# -- formatting -------------------------------------------------------------------------------------
+def _num(value: int | float | Decimal | str | None) -> str:
+    if value is None:
+        return "-"
+    return f"{Decimal(str(value)):,.0f}"
+
+
+def _usd(value: Decimal | str) -> str:
+    return f"${Decimal(str(value)):,.2f}"
+
+
+def _when(text: str | None) -> str:
+    """`2026-11-20T17:15:00Z` -> `2026-11-20 17:15 UTC`."""
+    if not text:
+        return "unknown"
+    return text.replace("T", " ")[:16] + " UTC"
+
+
+def _ascii_line(text: str) -> str:
+    flat = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in flat).split())
+
+
+def subject_line(text: str) -> str:
+    """`PREFIX text` as a valid SNS subject: ASCII, one line, at most 99 characters."""
+    line = _ascii_line(f"{PREFIX} {text}")
+    return line if len(line) <= MAX_SUBJECT else line[: MAX_SUBJECT - 3].rstrip() + "..."
+
+
+def _pool_title(pool: str) -> str:
+    return pool.capitalize()
+
+
+def contributor_table(rows: Sequence[Contributor]) -> list[str]:
+    """The top contributors as aligned text lines (person, key, model, tokens)."""
+    if not rows:
+        return ["  (none)"]
+    table = [("Person", "Key", "Model", "Tokens")]
+    for row in rows:
+        key = row.api_key_id if row.name == row.api_key_id else f"{row.name} ({row.api_key_id})"
+        table.append((row.owner or "-", key, row.model, _num(row.tokens)))
+    widths = [max(len(line[i]) for line in table) for i in range(3)]
+    return [
+        f"  {person:<{widths[0]}}  {key:<{widths[1]}}  {model:<{widths[2]}}  {tokens:>12}"
+        for person, key, model, tokens in table
+    ]
+
+
+def _fields(pairs: Sequence[tuple[str, str]]) -> list[str]:
+    width = max(len(name) for name, _ in pairs)
+    return [f"{name:<{width}}  {value}" for name, value in pairs]
+
+
+# -- per kind ---------------------------------------------------------------------------------------
+def _forecast_text(detail: Mapping[str, Any]) -> str:
+    if detail.get("exhausted_at"):
+        return f"ran out at {_when(detail['exhausted_at'])}; later tokens are billed at list price"
+    if detail.get("forecast_exhausted_at"):
+        return f"at the current rate, runs out about {_when(detail['forecast_exhausted_at'])}"
+    return "not expected to run out before the reset"
+
+
+def _pool_lines(alert: Alert) -> tuple[str, list[str]]:
+    d = alert.detail
+    name = _pool_title(alert.pool)
+    used, cap = _num(d["used"]), _num(d["cap"])
+    if alert.kind == "pool_forecast":
+        title = (
+            f"{name} pool may run out at {_when(d['forecast_exhausted_at'])[11:]} ({d['percent']:.0f}% used)"
+        )
+        lead = (
+            f"At the current rate the {alert.pool} complimentary pool runs out before today's reset "
+            f"({_when(d['forecast_exhausted_at'])})."
+        )
+    else:
+        title = f"{name} pool at {alert.threshold}% ({used} / {cap} tokens)"
+        lead = f"The {alert.pool} complimentary pool has reached {alert.threshold}% of today's cap."
+    pairs = [
+        ("Pool", f"{alert.pool} (tier {d.get('tier', '-')}, resets {_when(d.get('resets_at'))})"),
+        ("Used", f"{used} of {cap} tokens ({d['percent']:.1f}%)"),
+        ("Remaining", f"{_num(d['remaining'])} tokens"),
+        ("Over cap", f"{_num(d.get('over_cap_tokens', 0))} tokens (billed at list price)"),
+        ("Rate", f"{_num(d['rate_per_hour'])} tokens/hour (last 3 full hours and this one)"),
+        ("Forecast", _forecast_text(d)),
+        ("Data as of", _when(d.get("data_as_of"))),
+    ]
+    return title, [lead, "", *_fields(pairs), "", "Top contributors today:"]
+
+
+def _budget_lines(alert: Alert) -> tuple[str, list[str]]:
+    d = alert.detail
+    budget = d["budget"]
+    period = "daily" if budget["period"] == "daily" else "monthly"
+    if budget["unit"] == "usd":
+        amounts = f"{_usd(d['used'])} / {_usd(d['limit'])}"
+        unit_note = "dollars: billed once Costs settle (about 2 days), list-price estimates before"
+    else:
+        amounts = f"{_num(d['used'])} / {_num(d['limit'])} tokens"
+        unit_note = "tokens: input + output"
+    title = f"Key {d['name']} at {alert.threshold}% of its {period} budget ({amounts})"
+    lead = f"The API key {d['name']} ({d['api_key_id']}) has used {alert.threshold}% of its {period} budget."
+    pairs = [
+        ("Key", f"{d['name']} ({d['api_key_id']})"),
+        ("Person", d.get("owner") or "-"),
+        ("Team", d.get("team") or "-"),
+        ("Used", f"{amounts} ({d['percent']:.1f}%)"),
+        ("Counting", unit_note),
+        ("Period from", _when(d["period_start"])),
+        ("Data as of", _when(d.get("data_as_of"))),
+    ]
+    return title, [lead, "", *_fields(pairs), "", "Models of this key in the period:"]
+
+
+def _unclassified_lines(alert: Alert) -> tuple[str, list[str]]:
+    d = alert.detail
+    title = f"Unclassified model {d['model']}: {_num(d['tokens'])} tokens today"
+    lead = (
+        f"The model {d['model']} is in no complimentary pool list (chalicelib/data/model_families.json), "
+        "so its tokens count in neither pool. If OpenAI added it to a pool, add its family to the list."
+    )
+    pairs = [
+        ("Model", str(d["model"])),
+        ("Tokens today", _num(d["tokens"])),
+        ("Data as of", _when(d.get("data_as_of"))),
+    ]
+    return title, [lead, "", *_fields(pairs), "", "Keys using it today:"]
+
+
+def _unmapped_lines(alert: Alert) -> tuple[str, list[str]]:
+    d = alert.detail
+    title = f"Unmapped API key {d['api_key_id']} is spending"
+    lead = (
+        f"The key {d['api_key_id']} has usage but no name: it is not in OpenAI's directory and has no "
+        "mapping. Name it with `python -m chalicelib.cli add-key` or on the dashboard."
+    )
+    pairs = [
+        ("Key", str(d["api_key_id"])),
+        ("First seen", _when(d["first_seen"])),
+        ("Tokens today", _num(d["tokens_today"])),
+        ("Data as of", _when(d.get("data_as_of"))),
+    ]
+    return title, [lead, "", *_fields(pairs), "", "Its models today:"]
+
+
+def _test_lines(alert: Alert, context: MessageContext) -> tuple[str, list[str]]:
+    title = f"Test alert from the {context.stage} stage"
+    lead = "This is a test message from `python -m chalicelib.cli alerts test`: the subscription works."
+    return title, [lead, "", "Top contributors:"]
+
+
+# -- the message ------------------------------------------------------------------------------------
+def attributes_of(alert: Alert) -> dict[str, str]:
+    """The message attributes: kind, pool, severity, key_id, alert_id; empty ones left out."""
+    values = {
+        "kind": alert.kind,
+        "pool": alert.pool,
+        "severity": alert.severity,
+        "key_id": alert.key_id,
+        "alert_id": alert.alert_id,
+    }
+    return {name: value for name, value in values.items() if value}
+
+
+def render(alert: Alert, context: MessageContext) -> StoredMessage:
+    """The subject, the MessageStructure=json document and the attributes of one alert."""
+    if alert.kind in ("pool_threshold", "pool_forecast"):
+        raw_title, lines = _pool_lines(alert)
+    elif alert.kind == "key_budget":
+        raw_title, lines = _budget_lines(alert)
+    elif alert.kind == "unclassified_model":
+        raw_title, lines = _unclassified_lines(alert)
+    elif alert.kind == "unmapped_key":
+        raw_title, lines = _unmapped_lines(alert)
+    else:
+        raw_title, lines = _test_lines(alert, context)
+    title = subject_line(raw_title)
+    lines += contributor_table(alert.contributors)
+    lines += ["", f"Dashboard: {context.dashboard_url or '(DASHBOARD_URL is not set for this stage)'}"]
+    lines += [f"Alert: {alert.alert_id} ({alert.severity}, stage {context.stage})"]
+    text = "\n".join(lines) + "\n"
+    payload: dict[str, Any] = {
+        "schema": SCHEMA,
+        "alert_id": alert.alert_id,
+        "kind": alert.kind,
+        "severity": alert.severity,
+        "period": alert.period,
+        "subject": alert.subject,
+        "threshold": alert.threshold,
+        "pool": alert.pool or None,
+        "key_id": alert.key_id or None,
+        "stage": context.stage,
+        "title": title,
+        "text": text,
+        "dashboard_url": context.dashboard_url or None,
+        "created_at": context.created_at,
+        "top_contributors": [row.as_dict() for row in alert.contributors],
+        "detail": dict(alert.detail),
+    }
+    attributes = attributes_of(alert)
+    structured = _structured(alert, title, text, payload, attributes)
+    if len(structured.encode("utf-8")) > MAX_MESSAGE_BYTES:
+        payload["detail"] = {k: v for k, v in alert.detail.items() if not isinstance(v, list | dict)}
+        payload["detail_truncated"] = True
+        structured = _structured(alert, title, text, payload, attributes)
+    return StoredMessage(title=title, structured=structured, attributes=attributes)
+
+
+def _structured(
+    alert: Alert, title: str, text: str, payload: Mapping[str, Any], attributes: Mapping[str, str]
+) -> str:
+    document = json.dumps(payload, default=str, sort_keys=True)
+    per_protocol: dict[str, str] = {
+        "default": text,
+        "email": text,
+        "https": _chatbot(alert, title, text, attributes),
+    }
+    per_protocol.update(dict.fromkeys(JSON_PROTOCOLS, document))
+    return json.dumps(per_protocol)
+
+
+def _chatbot(alert: Alert, title: str, text: str, attributes: Mapping[str, str]) -> str:
+    """An AWS Chatbot custom notification (version 1.0, source custom)."""
+    return json.dumps(
+        {
+            "version": "1.0",
+            "source": "custom",
+            "id": alert.alert_id,
+            "content": {"textType": "client-markdown", "title": title, "description": f"```\n{text}```"},
+            "metadata": {
+                "threadId": f"{alert.period}/{alert.subject}",
+                "summary": title,
+                "eventType": alert.kind,
+                "additionalContext": dict(attributes),
+            },
+        }
+    )
+
+
+__all__ = [
+    "ATTRIBUTE_NAMES",
+    "SCHEMA",
+    "MessageContext",
+    "attributes_of",
+    "contributor_table",
+    "render",
+    "subject_line",
+]

@@ -1,0 +1,106 @@
+"""`alerts test` and `alerts list`: check the subscription, and see what fired and when.
+
+    alerts test               publish one test message to ALERTS_TOPIC_ARN (not recorded in the ledger)
+    alerts list [--days N]    the ledger of the last N UTC days (default 7) and the months they touch:
+                              period, alert, state (pending/published/superseded), attempts, times
+
+Text for people by default, one JSON object with `--json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import TYPE_CHECKING
+
+from chalicelib.alerts import KEEP_LEDGER_DAYS, send_test_alert
+from chalicelib.cli.common import add_command, emit
+from chalicelib.errors import InvalidInput
+from chalicelib.periods import DAY, day_label, iso, month_label
+from chalicelib.settings import get_settings
+from chalicelib.store.alerts import AlertLedger, AlertRecord
+
+if TYPE_CHECKING:
+    from chalicelib.cli.common import Subparsers
+
+DEFAULT_DAYS = 7
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add `alerts test` and `alerts list`."""
+    parser = add_command(
+        subparsers,
+        "alerts",
+        summary="test the alerts topic, list the alerts that fired",
+        handler=lambda _args: _usage(parser),
+    )
+    actions = parser.add_subparsers(dest="alerts_command", metavar="ACTION")
+    test = actions.add_parser("test", help="publish a test message to the alerts topic")
+    test.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    test.set_defaults(handler=run_test)
+    listing = actions.add_parser("list", help="what fired and when, with state and attempts")
+    listing.add_argument(
+        "--days", type=int, default=DEFAULT_DAYS, help=f"UTC days back (default {DEFAULT_DAYS})"
+    )
+    listing.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    listing.set_defaults(handler=run_list)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def run_test(args: argparse.Namespace) -> int:
+    """Publish one test message."""
+    settings = get_settings()
+    message_id = send_test_alert(settings, _now())
+    emit(
+        args,
+        {"topic_arn": settings.alerts_topic_arn, "message_id": message_id},
+        [f"test message {message_id} published to {settings.alerts_topic_arn}"],
+    )
+    return 0
+
+
+def periods_back(now: int, days: int) -> list[str]:
+    """The ledger periods of the last `days` UTC days (today included) and the months they touch."""
+    labels = [day_label(now - offset * DAY) for offset in range(days)]
+    months = list(dict.fromkeys(month_label(now - offset * DAY) for offset in range(days)))
+    return labels + months
+
+
+def _when(ts: int | None) -> str:
+    return iso(ts)[:16].replace("T", " ") if ts else "-"
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Print the ledger of the last N days, newest first."""
+    if not 1 <= args.days <= KEEP_LEDGER_DAYS:
+        raise InvalidInput("days", f"must be between 1 and {KEEP_LEDGER_DAYS}")
+    records = AlertLedger().records(periods_back(_now(), args.days))
+    records.sort(key=lambda entry: (-entry.created_at, entry.alert_id))
+    emit(args, {"days": args.days, "alerts": [entry.as_dict() for entry in records]}, _lines(records))
+    return 0
+
+
+def _lines(records: list[AlertRecord]) -> list[str]:
+    if not records:
+        return ["no alerts recorded in this period"]
+    lines = [f"{'created (UTC)':<16}  {'state':<10}  {'tries':>5}  {'published':<16}  alert"]
+    for entry in records:
+        title = entry.message.title if entry.message else entry.alert_id
+        lines.append(
+            f"{_when(entry.created_at):<16}  {entry.state:<10}  {entry.attempts:>5}  "
+            f"{_when(entry.published_at):<16}  {title}"
+        )
+        if entry.state != "published":
+            lines.append(
+                f"{'':<16}  {entry.alert_id}"
+                + (f"  last error: {entry.last_error}" if entry.last_error else "")
+            )
+    return lines
