@@ -1,17 +1,118 @@
-"""Chalice wiring: routes, the schedule and middleware. Each handler makes one call into chalicelib."""
+"""Chalice wiring: routes, the schedule and middleware. Each handler makes one call into chalicelib.
+
+Access (chalicelib.auth): `/api/health` is public, GET routes need a viewer token, the others an
+admin token; `api_middleware` checks it before any handler runs. Every route is wrapped by `handled`,
+which maps exceptions to JSON errors by type (chalicelib.responses). CORS (`CORS`) admits only the
+stage's DASHBOARD_ORIGIN; API Gateway's preflight answer is rendered from it at deploy time.
+"""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-from chalice.app import Chalice, CloudWatchEvent, Rate
+from aws_lambda_powertools.logging import correlation_paths
+from chalice.app import Chalice, CloudWatchEvent, ConvertToMiddleware, Rate, Response
+
+from chalicelib import query
+from chalicelib.observability import logger
+from chalicelib.query import clock
+from chalicelib.responses import (
+    CORS,
+    api_middleware,
+    csv_response,
+    handled,
+    json_response,
+    query_params,
+)
+from chalicelib.validation import json_object
 
 app = Chalice(app_name="openai-usage-tracker")
+app.register_middleware(
+    ConvertToMiddleware(logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST))
+)
+app.register_middleware(api_middleware, "http")
+
+# GET routes take no body: a stray Content-Type on one is no reason to refuse it (Chalice would: 415).
+NO_BODY = ["*/*"]
 
 # The schedule is a deployed resource, so its rate is read when `chalice deploy`/`chalice package`
 # import this file: the deploy script exports the stage's COLLECT_SCHEDULE_MINUTES first.
 COLLECT_EVERY_MINUTES = int(os.environ.get("COLLECT_SCHEDULE_MINUTES", "15"))
+
+
+def _params() -> dict[str, list[str]]:
+    return query_params(app.current_request)
+
+
+def _body() -> dict[str, Any]:
+    request = app.current_request
+    return json_object(request.raw_body if request is not None else None)
+
+
+@app.route("/api/health", methods=["GET"], cors=CORS, content_types=NO_BODY)
+@handled
+def health() -> Response:
+    """Public: reachable, fresh, version."""
+    status, body = query.health(clock.now())
+    return json_response(body, status, {"Cache-Control": "no-store"})
+
+
+@app.route("/api/usage", methods=["GET"], cors=CORS, content_types=NO_BODY)
+@handled
+def usage() -> Response:
+    """Usage buckets, groups and totals for a period."""
+    return json_response(query.usage_report(_params(), clock.now()))
+
+
+@app.route("/api/pools", methods=["GET"], cors=CORS, content_types=NO_BODY)
+@handled
+def pools() -> Response:
+    """Today's complimentary pools against their caps."""
+    return json_response(query.pools_today(_params(), clock.now()))
+
+
+@app.route("/api/keys", methods=["GET"], cors=CORS, content_types=NO_BODY)
+@handled
+def list_keys() -> Response:
+    """Key mappings with 30-day usage and budget status."""
+    return json_response(query.list_keys(_params(), clock.now()))
+
+
+@app.route("/api/keys", methods=["POST"], cors=CORS)
+@handled
+def create_key() -> Response:
+    """Map a key (admin)."""
+    return json_response(query.create_key(_body(), clock.now()), 201)
+
+
+@app.route("/api/keys/{key_id}", methods=["PATCH"], cors=CORS)
+@handled
+def update_key(key_id: str) -> Response:
+    """Change a key's mapping (admin)."""
+    return json_response(query.update_key(key_id, _body(), clock.now()))
+
+
+@app.route("/api/keys/{key_id}", methods=["DELETE"], cors=CORS, content_types=NO_BODY)
+@handled
+def delete_key(key_id: str) -> Response:
+    """Remove a key's mapping; its usage stays (admin)."""
+    return json_response(query.delete_key(key_id))
+
+
+@app.route("/api/compare", methods=["GET"], cors=CORS, content_types=NO_BODY)
+@handled
+def compare() -> Response:
+    """Keys side by side over a period."""
+    return json_response(query.compare_keys(_params(), clock.now()))
+
+
+@app.route("/api/export", methods=["GET"], cors=CORS, content_types=NO_BODY)
+@handled
+def export() -> Response:
+    """The /api/usage selection as CSV."""
+    filename, text = query.export_csv(_params(), clock.now())
+    return csv_response(filename, text)
 
 
 @app.schedule(Rate(COLLECT_EVERY_MINUTES, unit=Rate.MINUTES), name="collect")

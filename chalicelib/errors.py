@@ -3,7 +3,8 @@
 TrackerError
 ├── ConfigError            a setting is missing or malformed
 ├── InvalidInput           a user's request is wrong (-> HTTP 400, CLI exit 2); names the parameter
-│   └── NotFound           the named thing does not exist (-> HTTP 404)
+│   ├── NotFound           the named thing does not exist (-> HTTP 404)
+│   └── Conflict           the named thing exists already, or changed since it was read (-> HTTP 409)
 ├── OpenAIError            talking to OpenAI failed
 │   ├── OpenAIAuthError    401/403: the admin key is missing, wrong or lacks a scope (never retried)
 │   ├── OpenAIRequestError 400/404: OpenAI refused our request as malformed
@@ -33,6 +34,10 @@ class InvalidInput(TrackerError):
 
 class NotFound(InvalidInput):
     """The thing a user named does not exist."""
+
+
+class Conflict(InvalidInput):
+    """The thing a user named exists already, or changed since the user read it."""
 
 
 class OpenAIError(TrackerError):

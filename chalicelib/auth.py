@@ -1,0 +1,152 @@
+"""Viewer and admin tokens: creating them, and deciding whether a request may proceed.
+
+- A token is `out_` + 43 URL-safe characters (256 random bits). It is shown once, when created, and
+  stored only as its SHA-256 (chalicelib.store.tokens); a request's token is hashed and looked up by
+  that hash, and the stored hash is compared again with `hmac.compare_digest`.
+- Roles: `viewer` may read, `admin` may read and write. `required_role(path, method)` is the one rule:
+  `/api/health` is public, GET needs a viewer, every other method an admin. With the stage setting
+  OPEN_READ_ROUTES (for private networks) reads need no token; writes always do.
+- Lookups are cached per process for `CACHE_SECONDS`, unknown tokens included (so a client retrying
+  a bad token does not cost a read per request). A revocation therefore reaches other warm Lambda
+  containers within that time; `forget()` empties this process's cache at once.
+
+`Unauthorized` (-> 401) and `Forbidden` (-> 403) carry messages safe to show: never the token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import time
+from typing import Literal
+
+from chalicelib.errors import InvalidInput, TrackerError
+from chalicelib.store.tokens import ROLES, Role, StoredToken, TokenStore
+
+TOKEN_PREFIX = "out_"  # noqa: S105 - a prefix, not a secret
+CACHE_SECONDS = 30
+CACHE_MAX_ENTRIES = 1024
+PUBLIC_PATHS = frozenset({"/api/health"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_BEARER = re.compile(r"Bearer[ \t]+([A-Za-z0-9_\-]{1,200})[ \t]*", re.IGNORECASE)
+_RANK: dict[Role, int] = {"viewer": 1, "admin": 2}
+
+Requirement = Literal["public", "viewer", "admin"]
+
+
+class Unauthorized(TrackerError):
+    """No token, a malformed one, an unknown one or a revoked one (-> 401)."""
+
+
+class Forbidden(TrackerError):
+    """A valid token whose role may not do this (-> 403)."""
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 (hex) a token is stored under."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh random token."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def validate_role(value: str) -> Role:
+    """A role name, or InvalidInput naming `role`."""
+    for role in ROLES:
+        if value == role:
+            return role
+    raise InvalidInput("role", f"must be one of {', '.join(ROLES)}")
+
+
+def create_token(store: TokenStore, role: Role, name: str, now: int) -> tuple[str, StoredToken]:
+    """Make and store a token; returns (the token, shown once; what is stored)."""
+    token = new_token()
+    stored = StoredToken(token_hash=hash_token(token), role=role, name=name, created_at=now)
+    store.add(stored)
+    return token, stored
+
+
+def required_role(path: str, method: str) -> Requirement:
+    """What a route needs: public health, viewer for reads, admin for writes."""
+    if path in PUBLIC_PATHS:
+        return "public"
+    return "viewer" if method.upper() in READ_METHODS else "admin"
+
+
+class _Cache:
+    """hash -> (expires at, role or None for unknown/revoked), bounded, thread-safe."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Role | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token_hash: str, now: float) -> tuple[bool, Role | None]:
+        with self._lock:
+            entry = self._entries.get(token_hash)
+        if entry is None or entry[0] <= now:
+            return False, None
+        return True, entry[1]
+
+    def put(self, token_hash: str, role: Role | None, now: float) -> None:
+        with self._lock:
+            if len(self._entries) >= CACHE_MAX_ENTRIES:
+                self._entries.clear()  # crude but bounded: a flood of bad tokens cannot grow memory
+            self._entries[token_hash] = (now + CACHE_SECONDS, role)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_cache = _Cache()
+
+
+def forget() -> None:
+    """Empty this process's token cache (after a revocation; tests)."""
+    _cache.clear()
+
+
+def bearer_token(header: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` header (Unauthorized otherwise)."""
+    if not header or not header.strip():
+        raise Unauthorized("an Authorization: Bearer <token> header is required")
+    match = _BEARER.fullmatch(header.strip())
+    if match is None:
+        raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+    return match.group(1)
+
+
+def role_of(token: str, store: TokenStore, clock: float | None = None) -> Role | None:
+    """The role of a valid token, None for unknown or revoked ones (cached for CACHE_SECONDS)."""
+    now = time.monotonic() if clock is None else clock
+    token_hash = hash_token(token)
+    hit, role = _cache.get(token_hash, now)
+    if hit:
+        return role
+    stored = store.get(token_hash)
+    role = None
+    if stored is not None and stored.active and hmac.compare_digest(stored.token_hash, token_hash):
+        role = stored.role
+    _cache.put(token_hash, role, now)
+    return role
+
+
+def authorize(
+    header: str | None, requirement: Requirement, *, open_reads: bool, store: TokenStore | None = None
+) -> Role | None:
+    """Check a request's Authorization header against what its route needs; returns the caller's role
+    (None for public or open routes without a token). Raises Unauthorized or Forbidden."""
+    if requirement == "public" or (requirement == "viewer" and open_reads):
+        return None
+    token = bearer_token(header)
+    role = role_of(token, store or TokenStore())
+    if role is None:
+        raise Unauthorized("the token is unknown or has been revoked")
+    if _RANK[role] < _RANK[requirement]:
+        raise Forbidden(f"this needs an {requirement} token; yours is a {role} token")
+    return role

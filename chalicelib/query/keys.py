@@ -1,0 +1,283 @@
+"""`/api/keys`: the key mappings with their last 30 days of usage and budget status, and their edits.
+
+Listed: every key with a mapping or a directory entry, every key recorded as unmapped, and every key
+id seen in the period's usage (source `unmapped` when nobody names it). Usage comes from the daily
+key aggregates (one Query covering the 30 days and the budget's month), costs per `report.Settlement`.
+
+Edits go through chalicelib.directory's validators. POST refuses an existing mapping (409); PATCH
+changes only the fields given and, when the body carries the `updated_at` the client read, refuses a
+mapping changed since (409); DELETE removes the mapping only: usage history is never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any, cast
+
+from chalicelib.directory import (
+    new_mapping,
+    parse_budget,
+    validate_key_id,
+    validate_name,
+    validate_optional_text,
+)
+from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.periods import DAY, day_label, day_start, floor_day, iso
+from chalicelib.query.report import Settlement, Totals
+from chalicelib.query.selection import MAX_KEY_ID_LENGTH
+from chalicelib.query.usage import Stores
+from chalicelib.store.directory import (
+    Budget,
+    KeyIdentity,
+    KeyMapping,
+    build_identities,
+    resolve,
+)
+from chalicelib.store.rollups import UNATTRIBUTED
+from chalicelib.usage import Usage
+from chalicelib.validation import Params, known_fields, normalize
+
+USAGE_DAYS = 30
+MAX_BUDGET = Decimal(10) ** 15
+BUDGET_DECIMALS = 6
+CREATE_FIELDS = ("key_id", "name", "owner", "team", "description", "budget", "active")
+PATCH_FIELDS = ("name", "owner", "team", "description", "budget", "active", "updated_at")
+BUDGET_FIELDS = ("amount", "unit", "period")
+_BUDGET_PARAMS = {"budget": "budget.amount", "budget_unit": "budget.unit", "budget_period": "budget.period"}
+MAX_DESCRIPTION_LENGTH = 1000
+
+
+# -- input --------------------------------------------------------------------------------------
+def key_id_param(value: Any, param: str = "key_id") -> str:
+    """A key id from a path or body: `key_` followed by letters and digits, at most 100 characters."""
+    if isinstance(value, str) and len(value) > MAX_KEY_ID_LENGTH:
+        raise InvalidInput(param, f"a key id has at most {MAX_KEY_ID_LENGTH} characters")
+    return validate_key_id(value, param)
+
+
+def budget_from(value: Any) -> Budget | None:
+    """A budget object `{amount, unit, period}` (or null) from a JSON body."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidInput("budget", "must be an object {amount, unit, period} or null")
+    unknown = sorted(set(value) - set(BUDGET_FIELDS))
+    if unknown:
+        raise InvalidInput(f"budget.{unknown[0]}", f"unknown field; allowed: {', '.join(BUDGET_FIELDS)}")
+    try:
+        budget = parse_budget(
+            value.get("amount"), value.get("unit", "tokens"), value.get("period", "monthly")
+        )
+    except InvalidInput as exc:
+        raise InvalidInput(_BUDGET_PARAMS.get(exc.param, "budget"), exc.message) from exc
+    amount = budget.amount.normalize()
+    if amount > MAX_BUDGET or cast(int, amount.as_tuple().exponent) < -BUDGET_DECIMALS:
+        raise InvalidInput(
+            "budget.amount", f"must be at most {MAX_BUDGET:,} with at most {BUDGET_DECIMALS} decimals"
+        )
+    return budget
+
+
+def _active(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput("active", "must be true or false")
+    return value
+
+
+def _description(value: Any) -> str | None:
+    return validate_optional_text(value, "description", MAX_DESCRIPTION_LENGTH)
+
+
+# -- views --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Usage:
+    """Per key: (day -> usage) over the window read."""
+
+    by_key: Mapping[str, Mapping[str, Usage]]
+    settlement: Settlement
+
+
+def _budget_json(budget: Budget | None) -> dict[str, Any] | None:
+    if budget is None:
+        return None
+    return {"amount": format(budget.amount, "f"), "unit": budget.unit, "period": budget.period}
+
+
+def _sum(days: Mapping[str, Usage], first: str, settlement: Settlement) -> Totals:
+    totals = Totals()
+    for day, usage in days.items():
+        if day < first:
+            continue
+        settled = settlement.settled(day)
+        cost = usage.billed_usd if settled and settlement.billed_by_key else usage.estimated_usd
+        totals.add(usage, cost, () if settled else ("provisional",))
+    return totals
+
+
+def _budget_status(budget: Budget | None, days: Mapping[str, Usage], now: int, settlement: Settlement) -> Any:
+    if budget is None:
+        return None
+    start = floor_day(now) if budget.period == "daily" else day_start(day_label(now)[:8] + "01")
+    spent = _sum(days, day_label(start), settlement)
+    used = Decimal(spent.usage.total_tokens) if budget.unit == "tokens" else spent.cost
+    return {
+        "used": format(used.normalize() if used else Decimal(0), "f"),
+        "limit": format(budget.amount, "f"),
+        "percent": round(float(used * 100 / budget.amount), 2) if budget.amount else 0.0,
+        "period_start": iso(start),
+    }
+
+
+def key_json(
+    identity: KeyIdentity,
+    mapping: KeyMapping | None,
+    days: Mapping[str, Usage],
+    now: int,
+    settlement: Settlement,
+) -> dict[str, Any]:
+    """The contract's Key object."""
+    first = day_label(now - (USAGE_DAYS - 1) * DAY)
+    return {
+        "key_id": identity.key_id,
+        "name": identity.name,
+        "owner": identity.owner,
+        "team": identity.team,
+        "description": identity.description,
+        "budget": _budget_json(identity.budget),
+        "active": identity.active,
+        "source": identity.source,
+        "project_id": identity.project_id,
+        "project_name": identity.project_name,
+        "redacted_value": identity.redacted_value,
+        "updated_at": mapping.updated_at if mapping else None,
+        "usage_30d": _sum(days, first, settlement).metrics(),
+        "budget_status": _budget_status(identity.budget, days, now, settlement),
+    }
+
+
+def _window_start(now: int) -> str:
+    month_start = day_label(now)[:8] + "01"
+    return min(day_label(now - (USAGE_DAYS - 1) * DAY), month_start)
+
+
+def _usage(stores: Stores, now: int) -> _Usage:
+    checkpoint = stores.meta.checkpoint()
+    by_key: dict[str, dict[str, Usage]] = {}
+    for day, members in stores.rollups.daily_aggregates("key", _window_start(now), day_label(now)).items():
+        for key_id, usage in members.items():
+            by_key.setdefault(key_id, {})[day] = usage
+    settlement = Settlement(checkpoint.costs_as_of, billed_by_key=checkpoint.cost_grouping != "project_id")
+    return _Usage(by_key, settlement)
+
+
+def _order(entry: dict[str, Any]) -> tuple[int, str, str]:
+    rank = {"mapping": 0, "directory": 1, "unmapped": 2}.get(str(entry["source"]), 3)
+    return rank, str(entry["name"]).casefold(), str(entry["key_id"])
+
+
+def list_keys(
+    params: Params, now: int, *, stores: Stores | None = None, only: str | None = None
+) -> dict[str, Any]:
+    """`GET /api/keys` (no parameters): `{"data": [Key]}` (with `only`, just that key's entry)."""
+    normalize(params, ())
+    stores = stores or Stores.default()
+    mappings = {mapping.key_id: mapping for mapping in stores.directory.list_mappings()}
+    synced = stores.directory.directory()
+    identities = build_identities(mappings.values(), synced)
+    usage = _usage(stores, now)
+    key_ids = set(identities) | set(usage.by_key)
+    if only is None:
+        key_ids |= {entry.key_id for entry in stores.directory.list_unmapped()}
+    else:
+        key_ids = {only}
+    key_ids.discard(UNATTRIBUTED)
+    data = [
+        key_json(
+            resolve(key_id, identities),
+            mappings.get(key_id),
+            usage.by_key.get(key_id, {}),
+            now,
+            usage.settlement,
+        )
+        for key_id in key_ids
+    ]
+    return {"data": sorted(data, key=_order)}
+
+
+def _one(key_id: str, now: int, stores: Stores) -> dict[str, Any]:
+    return cast(dict[str, Any], list_keys({}, now, stores=stores, only=key_id)["data"][0])
+
+
+# -- edits --------------------------------------------------------------------------------------
+def create_key(body: Mapping[str, Any], now: int, *, stores: Stores | None = None) -> dict[str, Any]:
+    """`POST /api/keys`: a new mapping (409 when the key has one)."""
+    stores = stores or Stores.default()
+    known_fields(body, CREATE_FIELDS)
+    key_id = key_id_param(body.get("key_id"))
+    mapping = new_mapping(
+        key_id,
+        body.get("name"),
+        now,
+        owner=body.get("owner"),
+        team=body.get("team"),
+        description=_description(body.get("description")),
+        budget=budget_from(body.get("budget")),
+        active=_active(body.get("active", True)),
+    )
+    if stores.directory.get_mapping(key_id) is not None:
+        raise Conflict("key_id", f"{key_id} already has a mapping: change it with PATCH /api/keys/{key_id}")
+    try:
+        stores.directory.put_mapping(mapping, must_not_exist=True)
+    except Conflict:
+        raise
+    except InvalidInput as exc:  # the store's conditional write lost a race with another writer
+        raise Conflict("key_id", f"{key_id} already has a mapping") from exc
+    return _one(key_id, now, stores)
+
+
+def update_key(
+    key_id: str, body: Mapping[str, Any], now: int, *, stores: Stores | None = None
+) -> dict[str, Any]:
+    """`PATCH /api/keys/{key_id}`: change the given fields of an existing mapping."""
+    stores = stores or Stores.default()
+    key_id = key_id_param(key_id)
+    known_fields(body, PATCH_FIELDS)
+    changes = {name for name in body if name != "updated_at"}
+    if not changes:
+        raise InvalidInput("body", f"give at least one of {', '.join(PATCH_FIELDS[:-1])}")
+    existing = stores.directory.get_mapping(key_id)
+    if existing is None:
+        raise NotFound("key_id", f"{key_id} has no mapping: create one with POST /api/keys")
+    expected = body.get("updated_at")
+    if expected is not None:
+        if isinstance(expected, bool) or not isinstance(expected, int):
+            raise InvalidInput("updated_at", "must be the integer updated_at the mapping was read with")
+        if expected != existing.updated_at:
+            raise Conflict("updated_at", f"the mapping of {key_id} changed since it was read; read it again")
+    updated = replace(
+        existing,
+        name=validate_name(body["name"]) if "name" in body else existing.name,
+        owner=validate_optional_text(body["owner"], "owner") if "owner" in body else existing.owner,
+        team=validate_optional_text(body["team"], "team") if "team" in body else existing.team,
+        description=_description(body["description"]) if "description" in body else existing.description,
+        budget=budget_from(body["budget"]) if "budget" in body else existing.budget,
+        active=_active(body["active"]) if "active" in body else existing.active,
+        # strictly increasing, so that two edits within one second still tell apart
+        updated_at=max(now, existing.updated_at + 1),
+    )
+    try:
+        stores.directory.put_mapping(updated, expected_updated_at=existing.updated_at)
+    except InvalidInput as exc:
+        raise Conflict("updated_at", f"the mapping of {key_id} changed meanwhile; read it again") from exc
+    return _one(key_id, now, stores)
+
+
+def delete_key(key_id: str, *, stores: Stores | None = None) -> dict[str, Any]:
+    """`DELETE /api/keys/{key_id}`: remove the mapping; the key's usage stays."""
+    stores = stores or Stores.default()
+    key_id = key_id_param(key_id)
+    if not stores.directory.delete_mapping(key_id):
+        raise NotFound("key_id", f"{key_id} has no mapping")
+    return {"key_id": key_id, "deleted": True}

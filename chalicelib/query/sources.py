@@ -1,0 +1,153 @@
+"""Where a usage report's records come from: the rollup store (1h, 1d) or OpenAI live (1m).
+
+The query plan (`plan`): every grouping dimension and every filter rests on one stored dimension
+(key for api_key_id/owner/team and the teams filter, model for model/pool, project for project_id).
+When they all rest on the same one, or on none, the report reads the aggregate items of that
+dimension (`AD#<dim>`: one item per day, every member inside), else the detail items (`DD#<month>`:
+one item per day x key x model x project). A 30-day daily report grouped by key is thus one Query
+of 30 small items; a combination reads the month partitions of detail.
+
+The live path reads `/organization/usage/*` at 1m width grouped by key, model and project (one call
+per usage kind for up to 6 hours) and keeps the answer in memory for `LIVE_CACHE_SECONDS`: a page
+view never costs more than one round of OpenAI calls a minute per period.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Literal
+
+from chalicelib.catalog import PriceTable
+from chalicelib.collector import cell_of_row, priced, usage_of_row
+from chalicelib.openai_api import USAGE_KINDS, OpenAIAdminClient
+from chalicelib.periods import DAY, day_label, day_start, hour_label, hour_start
+from chalicelib.query.report import BASE_DIMENSION, Record
+from chalicelib.query.selection import Selection
+from chalicelib.store.rollups import Dimension, RollupStore
+from chalicelib.usage import Usage
+
+LIVE_CACHE_SECONDS = 60
+LIVE_CACHE_MAX_ENTRIES = 32
+
+Plan = Dimension | Literal["detail"]
+
+
+def plan(selection: Selection) -> Plan:
+    """The stored dimension whose aggregates answer `selection`, or "detail"."""
+    bases = {BASE_DIMENSION[dim] for dim in selection.group_by}
+    if selection.api_key_ids or selection.teams:
+        bases.add("key")
+    if selection.models:
+        bases.add("model")
+    if selection.project_ids:
+        bases.add("project")
+    if len(bases) > 1:
+        return "detail"
+    return bases.pop() if bases else "model"
+
+
+def _aggregate_record(bucket: int, day: str, dim: Dimension, name: str, usage: Usage) -> Record:
+    return Record(
+        bucket=bucket,
+        day=day,
+        usage=usage,
+        key=name if dim == "key" else None,
+        model=name if dim == "model" else None,
+        project=name if dim == "project" else None,
+    )
+
+
+def stored_records(selection: Selection, rollups: RollupStore) -> Iterator[Record]:
+    """The stored records of a 1h or 1d selection, read the way `plan` says."""
+    how = plan(selection)
+    if selection.bucket_width == "1d":
+        first, last = day_label(selection.start), day_label(selection.end - 1)
+        if how == "detail":
+            for day, cell, usage in rollups.daily_detail(first, last):
+                yield Record(day_start(day), day, usage, cell.key, cell.model, cell.project)
+            return
+        for day, members in rollups.daily_aggregates(how, first, last).items():
+            for name, usage in members.items():
+                yield _aggregate_record(day_start(day), day, how, name, usage)
+        return
+    if how == "detail":
+        for ts in range(day_start(day_label(selection.start)), selection.end, DAY):
+            for label, cell, usage in rollups.hourly_detail(day_label(ts)):
+                yield Record(hour_start(label), label[:10], usage, cell.key, cell.model, cell.project)
+        return
+    first_hour, last_hour = hour_label(selection.start), hour_label(selection.end - 1)
+    for label, members in rollups.hourly_aggregates(how, first_hour, last_hour).items():
+        for name, usage in members.items():
+            yield _aggregate_record(hour_start(label), label[:10], how, name, usage)
+
+
+class LiveCache:
+    """Live 1m records by (base URL, start, end), each kept LIVE_CACHE_SECONDS."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, int, int], tuple[float, tuple[Record, ...]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int, int], now: float) -> tuple[Record, ...] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+        return entry[1] if entry and entry[0] > now else None
+
+    def put(self, key: tuple[str, int, int], records: tuple[Record, ...], now: float) -> None:
+        with self._lock:
+            if len(self._entries) >= LIVE_CACHE_MAX_ENTRIES:
+                self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+                if len(self._entries) >= LIVE_CACHE_MAX_ENTRIES:
+                    self._entries.clear()
+            self._entries[key] = (now + LIVE_CACHE_SECONDS, records)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+LIVE_CACHE = LiveCache()
+
+
+def fetch_live(client: OpenAIAdminClient, start: int, end: int, prices: PriceTable) -> tuple[Record, ...]:
+    """Every usage kind at 1m width in [start, end), grouped by key, model and project, priced."""
+    records: list[Record] = []
+    for kind in USAGE_KINDS:
+        for bucket in client.usage_buckets(kind, start, end, bucket_width="1m"):
+            bucket_start = int(bucket["start_time"])
+            day = day_label(bucket_start)
+            for row in bucket.get("results") or []:
+                cell = cell_of_row(row)
+                usage = priced(cell.model, usage_of_row(row), date.fromisoformat(day), prices)
+                records.append(
+                    Record(bucket_start - bucket_start % 60, day, usage, cell.key, cell.model, cell.project)
+                )
+    return tuple(records)
+
+
+def live_records(
+    selection: Selection,
+    now: int,
+    *,
+    client_factory: Callable[[], OpenAIAdminClient],
+    prices: PriceTable,
+    base_url: str,
+    cache: LiveCache = LIVE_CACHE,
+) -> tuple[Record, ...]:
+    """The live records of a 1m selection, from the cache when fresh (keyed by the snapped period, so
+    repeated page views within a minute share one answer). OpenAI refuses future end times, so the
+    window read stops at now."""
+    end = min(selection.end, now)
+    if end <= selection.start:
+        return ()
+    key = (base_url, selection.start, selection.end)
+    clock = time.monotonic()
+    cached = cache.get(key, clock)
+    if cached is not None:
+        return cached
+    records = fetch_live(client_factory(), selection.start, end, prices)
+    cache.put(key, records, clock)
+    return records
