@@ -1,0 +1,260 @@
+// The tables' columns: how each value is shown, sorted, totalled and written to CSV.
+
+import { h } from "./dom.js";
+import { dec, decString, usd, int, pct } from "./format.js";
+
+const UNATTRIBUTED = "unattributed";
+
+export const GROUPS = {
+  owner: { title: "Person", noun: "person", plural: "people", section: "By person" },
+  api_key_id: { title: "API key", noun: "API key", plural: "keys", section: "By API key" },
+  team: { title: "Team", noun: "team", plural: "teams", section: "By team" },
+  model: { title: "Model", noun: "model", plural: "models", section: "By model" },
+  project_id: { title: "Project", noun: "project", plural: "projects", section: "By project" },
+};
+
+const FLAG_TEXT = {
+  unpriced: "no price",
+  unmapped: "unmapped",
+  provisional: "provisional",
+  unattributed: "unattributed",
+};
+const FLAG_CLASS = { unpriced: "chip bad", unmapped: "chip warn", provisional: "chip warn", unattributed: "chip" };
+
+function intColumn(id, label) {
+  const value = (row) => Number(row[id] || 0);
+  return {
+    id,
+    label,
+    num: true,
+    sort: value,
+    render: (row) => int(value(row)),
+    csv: value,
+    total: (rows) => {
+      const sum = rows.reduce((acc, row) => acc + value(row), 0);
+      return { render: int(sum), csv: sum };
+    },
+  };
+}
+
+function moneyColumn(id, label) {
+  const value = (row) => dec(row[id]);
+  return {
+    id,
+    label,
+    num: true,
+    sort: value,
+    render: (row) => usd(value(row)),
+    title: (row) => `$${decString(value(row))}`,
+    csv: (row) => decString(value(row)),
+    total: (rows) => {
+      const sum = rows.reduce((acc, row) => acc + value(row), 0n);
+      return { render: usd(sum), csv: decString(sum), title: `$${decString(sum)}` };
+    },
+  };
+}
+
+function shareColumn(measure) {
+  const field = measure === "cost" ? "share_cost" : "share_tokens";
+  const value = (row) => Number(row[field] || 0);
+  const cell = (fraction) => {
+    const bar = h("span");
+    bar.style.width = `${Math.min(100, Math.max(0, fraction * 100)).toFixed(1)}%`; // CSSOM: allowed by the CSP
+    return h("span", { class: "share" }, h("span", { class: "share-bar", "aria-hidden": "true" }, bar), pct(fraction));
+  };
+  return {
+    id: "share",
+    label: measure === "cost" ? "Share of $" : "Share of tokens",
+    num: true,
+    sort: value,
+    render: (row) => cell(value(row)),
+    csv: (row) => (value(row) * 100).toFixed(1),
+    total: (rows) => {
+      const sum = rows.reduce((acc, row) => acc + value(row), 0);
+      return { render: pct(sum), csv: (sum * 100).toFixed(1) };
+    },
+  };
+}
+
+export function metricColumns(measure) {
+  return [
+    intColumn("input_tokens", "Tokens in"),
+    intColumn("output_tokens", "Tokens out"),
+    intColumn("cached_tokens", "Cached in"),
+    intColumn("requests", "Requests"),
+    moneyColumn("billed_usd", "Billed $"),
+    moneyColumn("estimated_usd", "Est. $"),
+    shareColumn(measure),
+  ];
+}
+
+function textColumn(id, label, value) {
+  return {
+    id,
+    label,
+    sort: (row) => (value(row) || "").toLowerCase(),
+    render: (row) => value(row) || "—",
+    csv: (row) => value(row) || "",
+  };
+}
+
+/** The first column: the group's label (text only), with its id underneath when that helps. */
+function nameColumn(group) {
+  const title = GROUPS[group] ? GROUPS[group].title : "Group";
+  // A row grouped by several dimensions (model and pool) is labelled "gpt-4o · large": use this one's.
+  const name = (row) => (row.labels && row.labels[group]) || row.label || (row.group && row.group[group]) || "unattributed";
+  return {
+    id: "name",
+    label: title,
+    cellClass: "name",
+    sort: (row) => name(row).toLowerCase(),
+    render: (row) => {
+      const id = row.group && row.group[group];
+      if (group !== "api_key_id" || !id || id === UNATTRIBUTED) return h("span", { class: "label" }, name(row));
+      const project = row.key && (row.key.project_name || row.key.project_id);
+      return [
+        h("span", { class: "label" }, name(row)),
+        h("span", { class: "sub" }, project ? `${project} · ` : "", h("span", { class: "mono" }, id)),
+      ];
+    },
+    csv: (row) => name(row),
+    total: () => ({ render: "Total", csv: "Total" }),
+  };
+}
+
+function budgetText(key) {
+  if (!key || !key.budget_status || !key.budget) return null;
+  const { budget, budget_status: status } = key;
+  const limit = budget.unit === "usd" ? usd(budget.amount) : `${int(budget.amount)} tokens`;
+  const per = budget.period === "monthly" ? "month" : "day";
+  return { percent: Number(status.percent) || 0, text: `${(Number(status.percent) || 0).toFixed(1)}% of ${limit} per ${per}` };
+}
+
+function budgetColumn(keysById) {
+  const info = (row) => budgetText(keysById.get(row.group && row.group.api_key_id));
+  return {
+    id: "budget",
+    label: "Budget",
+    num: true,
+    sort: (row) => (info(row) ? info(row).percent : -1),
+    render: (row) => {
+      const b = info(row);
+      if (!b) return h("span", { class: "muted" }, "—");
+      const cls = b.percent >= 100 ? "budget-bad" : b.percent >= 80 ? "budget-warn" : "budget-ok";
+      return h("span", { class: cls }, b.text);
+    },
+    csv: (row) => (info(row) ? info(row).text : ""),
+  };
+}
+
+// "provisional" is a property of the period's last days, which the header and the chart mark: on
+// every row it would only be noise. The notes are the flags that single a row out.
+const NOTE_FLAGS = new Set(["unpriced", "unmapped", "unattributed"]);
+const notes = (row) => (row.flags || []).filter((f) => NOTE_FLAGS.has(f));
+
+function notesColumn() {
+  const flags = notes;
+  return {
+    id: "notes",
+    label: "Notes",
+    sort: (row) => flags(row).join(" "),
+    render: (row) => flags(row).flatMap((f, i) => [i ? " " : null, h("span", { class: FLAG_CLASS[f] || "chip", title: f }, FLAG_TEXT[f] || f)]),
+    csv: (row) => flags(row).map((f) => FLAG_TEXT[f] || f).join("; "),
+  };
+}
+
+/** Columns of the per-group table for this grouping. */
+export function groupColumns(group, measure, rows, keysById) {
+  const columns = [nameColumn(group)];
+  const filled = (column) => rows.some((row) => column.csv(row) !== "");
+  if (group === "api_key_id") {
+    // The key's id and project are shown under its name; the CSV has them as columns of their own.
+    columns.push(
+      { ...textColumn("key_id", "Key ID", (row) => row.group && row.group.api_key_id), csvOnly: true },
+      { ...textColumn("project", "Project", (row) => row.key && (row.key.project_name || row.key.project_id)), csvOnly: true },
+      // A column nobody has filled (no key has a team yet) is only noise.
+      ...[textColumn("owner", "Owner", (row) => row.key && row.key.owner), textColumn("team", "Team", (row) => row.key && row.key.team)].filter(filled),
+    );
+  }
+  columns.push(...metricColumns(measure));
+  columns[columns.findIndex((c) => c.id === (measure === "cost" ? "billed_usd" : "input_tokens"))].defaultSort = true;
+  if (group === "api_key_id" && filled(budgetColumn(keysById))) columns.push(budgetColumn(keysById));
+  if (rows.some((row) => notes(row).length)) columns.push(notesColumn());
+  return columns;
+}
+
+/** Columns of the per-model table: the model, its pool, the metrics. */
+export function modelColumns(measure, rows) {
+  const columns = [
+    nameColumn("model"),
+    textColumn("pool", "Pool", (row) => row.group && row.group.pool),
+    ...metricColumns(measure),
+  ];
+  columns[columns.findIndex((c) => c.id === (measure === "cost" ? "billed_usd" : "input_tokens"))].defaultSort = true;
+  if (rows.some((row) => notes(row).length)) columns.push(notesColumn());
+  return columns;
+}
+
+/** Does a row match the filter text? Its label, id, owner, team and project are searched. */
+export function rowMatches(row, text) {
+  const hay = [row.label, ...Object.values(row.group || {})];
+  if (row.key) hay.push(row.key.name, row.key.owner, row.key.team, row.key.project_name);
+  return hay.some((v) => v && String(v).toLowerCase().includes(text));
+}
+
+// The comparison: one row per measure, one column per key, then the selection's total.
+const COMPARE_ROWS = [
+  ["Input tokens", "input_tokens", "int"],
+  ["Output tokens", "output_tokens", "int"],
+  ["Cached tokens", "cached_tokens", "int"],
+  ["Total tokens", "total_tokens", "int"],
+  ["Requests", "requests", "int"],
+  ["Billed $", "billed_usd", "usd"],
+  ["Estimated $", "estimated_usd", "usd"],
+  ["Cost $ (billed, else est.)", "cost_usd", "usd"],
+  ["Share of tokens", "share_tokens", "pct"],
+  ["Share of $", "share_cost", "pct"],
+];
+
+function compareValue(kind, raw) {
+  if (kind === "usd") return { sort: dec(raw), render: usd(dec(raw)), csv: decString(dec(raw)) };
+  if (kind === "pct") {
+    const n = Number(raw || 0);
+    return { sort: n, render: pct(n), csv: (n * 100).toFixed(1) };
+  }
+  const n = Number(raw || 0);
+  return { sort: n, render: int(n), csv: n };
+}
+
+export function compareModel(data) {
+  const keys = data.keys || [];
+  const rows = COMPARE_ROWS.map(([label, field, kind]) => {
+    const values = keys.map((k) => compareValue(kind, k[field]));
+    const total = kind === "pct" ? null : compareValue(kind, data.total ? data.total[field] : 0);
+    let best = -1;
+    if (keys.length > 1) {
+      values.forEach((v, i) => {
+        if (v.sort > 0 && (best < 0 || v.sort > values[best].sort)) best = i;
+      });
+    }
+    return { label, values, total, best };
+  });
+  const columns = [
+    { id: "metric", label: "Measure", render: (row) => row.label, csv: (row) => row.label },
+    ...keys.map((k, i) => ({
+      id: `key-${i}`,
+      label: k.label || (k.group && k.group.api_key_id) || "key",
+      num: true,
+      render: (row) => (row.best === i ? h("strong", {}, row.values[i].render) : row.values[i].render),
+      csv: (row) => row.values[i].csv,
+    })),
+    {
+      id: "total",
+      label: "All selected",
+      num: true,
+      render: (row) => (row.total ? row.total.render : "—"),
+      csv: (row) => (row.total ? row.total.csv : ""),
+    },
+  ];
+  return { rows, columns };
+}
