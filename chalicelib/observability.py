@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -120,3 +121,20 @@ def run_context(run_id: str | None = None) -> Iterator[str]:
     run_id = run_id or new_run_id()
     with logger.append_context_keys(run_id=run_id):
         yield run_id
+
+
+class _CurrentStderr:
+    """Whatever `sys.stderr` is at the time of writing (test runners swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def log_to_stderr() -> None:
+    """Send the tracker's log lines to stderr: a CLI's stdout is for its results (`--json`)."""
+    handler = logger.registered_handler
+    if isinstance(handler, logging.StreamHandler) and not isinstance(handler.stream, _CurrentStderr):
+        handler.setStream(_CurrentStderr())

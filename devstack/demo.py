@@ -7,7 +7,11 @@ terminal, use:
     local_aws   DynamoDB Local + moto server       AWS_ENDPOINT_URL*, fake credentials
     simulator   the OpenAI admin API simulator     OPENAI_BASE_URL, OPENAI_ADMIN_KEY
     init        python -m chalicelib.cli init       USAGE_TABLE, ALERTS_TOPIC_ARN
-    (to come: the collector loop, `chalice local`, the dashboard server: append a step to STEPS)
+    backfill    collect --start .. --end, collect   30 days of the simulated organization, then now
+    token       tokens create --role viewer         the token the dashboard asks for
+    api         chalice local on a free port        the API the dashboard reads
+    dashboard   devstack.dashboard on a free port   frontend/ with config.js naming the API
+    collector   devstack.collect_loop               what @app.schedule does, every minute
 
 Ctrl-C, SIGTERM and SIGHUP stop everything. `--check` starts everything, verifies it, stops, and
 checks that no process is left: what the tests and CI run.
@@ -24,6 +28,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -32,9 +37,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from devstack.process import DevstackError, ManagedProcess, group_exists, http_answers, stop_all
+from devstack.process import DevstackError, ManagedProcess, free_port, group_exists, http_answers, stop_all
 from devstack.stack import LOCAL_DIR, ROOT, UNSET_VARS, LocalStack
 
+DAY = 86400
 DEMO_ADMIN_KEY = "sk-admin-demo-local-only"
 DEMO_TABLE = "openai-usage-tracker"
 DEMO_TOPIC = "openai-usage-tracker-alerts"
@@ -54,11 +60,15 @@ class Demo:
     log_dir: Path
     timeout: float
     simulator_args: list[str] = field(default_factory=list)
+    backfill_days: int = 30
+    collect_every: float = 60.0
     env: dict[str, str] = field(default_factory=dict)
     exports: dict[str, str] = field(default_factory=dict)
     services: list[ManagedProcess] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     env_file: Path | None = None
+    api_url: str = ""
+    dashboard_origin: str = ""
 
     def export(self, variables: dict[str, str]) -> None:
         """Make `variables` part of every later step's environment and of the printed exports."""
@@ -155,7 +165,86 @@ def init(demo: Demo) -> None:
     demo.notes.append(f"topic  {result['topic_arn']}")
 
 
-STEPS: tuple[Step, ...] = (local_aws, simulator, init)
+def backfill(demo: Demo) -> None:
+    """Fill the table: a backfill of the last days, then one incremental run (data-as-of, names)."""
+    today = int(time.time()) // DAY * DAY
+    start, end = today - (demo.backfill_days - 1) * DAY, today + DAY
+    print(f"backfilling {demo.backfill_days} days of the simulated organization...", flush=True)
+    done = demo.run_cli("collect", "--start", _day(start), "--end", _day(end))
+    demo.run_cli("collect")
+    demo.notes.append(
+        f"data   {len(done['days'])} days backfilled, then collected every {demo.collect_every:g} s"
+    )
+
+
+def token(demo: Demo) -> None:
+    """A viewer token for the dashboard (only its hash is stored)."""
+    created = demo.run_cli("tokens", "create", "--role", "viewer", "--name", "demo dashboard")
+    demo.notes.append(f"token  {created['token']}   (paste it when the dashboard asks)")
+
+
+def api(demo: Demo) -> None:
+    """`chalice local` on a free port; CORS admits the dashboard's origin (chosen here too)."""
+    port, dashboard_port = free_port(), free_port()
+    demo.dashboard_origin = f"http://127.0.0.1:{dashboard_port}"
+    url = f"http://127.0.0.1:{port}"
+    chalice = str(Path(sys.executable).with_name("chalice"))
+    service = ManagedProcess(
+        "api (chalice local)",
+        [chalice, "local", "--stage", "local", "--no-autoreload", "--host", "127.0.0.1", "--port", str(port)],
+        ready=lambda: http_answers(f"{url}/api/health"),
+        url=url,
+        env={**demo.env, "STAGE": "local", "DASHBOARD_ORIGIN": demo.dashboard_origin},
+        cwd=demo.root,
+        log_path=demo.log_dir / "api.log",
+    )
+    demo.start_service(service)
+    demo.api_url = url
+
+
+def dashboard(demo: Demo) -> None:
+    """The static dashboard with a config.js naming the API."""
+    port = demo.dashboard_origin.rsplit(":", 1)[1]
+    service = ManagedProcess(
+        "dashboard",
+        [
+            sys.executable,
+            "-m",
+            "devstack.dashboard",
+            "--api-url",
+            demo.api_url,
+            "--port",
+            port,
+            "--stage",
+            "demo",
+        ],
+        ready=lambda: http_answers(f"{demo.dashboard_origin}/"),
+        url=f"{demo.dashboard_origin}/",
+        env=demo.env,
+        cwd=demo.root,
+        log_path=demo.log_dir / "dashboard.log",
+    )
+    demo.start_service(service)
+
+
+def collector(demo: Demo) -> None:
+    """The schedule's stand-in: an incremental collection every `collect_every` seconds."""
+    service = ManagedProcess(
+        "collector",
+        [sys.executable, "-m", "devstack.collect_loop", "--every", f"{demo.collect_every:g}"],
+        ready=lambda: True,
+        env=demo.env,
+        cwd=demo.root,
+        log_path=demo.log_dir / "collector.log",
+    )
+    demo.start_service(service)
+
+
+def _day(ts: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(ts))
+
+
+STEPS: tuple[Step, ...] = (local_aws, simulator, init, backfill, token, api, dashboard, collector)
 
 
 def check(demo: Demo) -> None:
@@ -177,6 +266,30 @@ def check(demo: Demo) -> None:
         if "data" not in body:
             raise DevstackError(f"the simulator's project list has no data: {body}")
         print("check: the simulator answers with the demo admin key")
+    if demo.api_url:
+        viewer = demo.run_cli("tokens", "create", "--role", "viewer", "--name", "demo check")["token"]
+        week_ago = int(time.time()) - 7 * DAY
+        usage = _get_json(f"{demo.api_url}/api/usage?start_time={week_ago}&group_by=api_key_id", viewer)
+        if not usage.get("groups"):
+            raise DevstackError(f"/api/usage has no groups after the backfill: {usage}")
+        health = _get_json(f"{demo.api_url}/api/health", None)
+        print(f"check: the API answers ({len(usage['groups'])} keys this week, health {health['status']})")
+    if demo.dashboard_origin:
+        with urllib.request.urlopen(f"{demo.dashboard_origin}/config.js", timeout=10) as response:  # noqa: S310
+            if demo.api_url not in response.read().decode():
+                raise DevstackError("the dashboard's config.js does not name the API")
+        print("check: the dashboard is served with config.js naming the API")
+
+
+def _get_json(url: str, bearer: str | None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (our own loopback URL)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            body: dict[str, Any] = json.load(response)
+    except urllib.error.HTTPError as exc:
+        raise DevstackError(f"GET {url} answered {exc.code}: {exc.read().decode(errors='replace')}") from exc
+    return body
 
 
 def write_env_file(demo: Demo, path: Path = ENV_FILE) -> None:
@@ -295,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ARG",
         help="extra argument for `python -m simulator` (repeatable), e.g. --simulator-arg=--seed=7",
     )
+    parser.add_argument("--backfill-days", type=int, default=30, help="days of history to collect first")
+    parser.add_argument("--collect-every", type=float, default=60.0, help="seconds between collections")
     args = parser.parse_args(argv)
     log_dir: Path = args.log_dir.resolve()
     for old in log_dir.glob("*.log"):  # this run's logs only
@@ -304,6 +419,8 @@ def main(argv: list[str] | None = None) -> int:
         log_dir=log_dir,
         timeout=args.timeout,
         simulator_args=args.simulator_arg,
+        backfill_days=max(1, args.backfill_days),
+        collect_every=args.collect_every,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     return run(demo, check_only=args.check, env_file=args.env_file)

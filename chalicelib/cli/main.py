@@ -13,6 +13,7 @@ import sys
 from chalicelib import __version__
 from chalicelib.cli import alerts, collect, init, keys, mappings, tokens, usage
 from chalicelib.errors import InvalidInput, TrackerError
+from chalicelib.observability import log_to_stderr
 
 COMMANDS = (init, collect, keys, mappings, alerts, usage, tokens)
 
@@ -43,6 +44,7 @@ def _fail(message: str, code: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the process exit code."""
+    log_to_stderr()
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors: argparse has printed already

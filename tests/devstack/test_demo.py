@@ -23,6 +23,8 @@ def _demo(*args: str, tmp_path) -> list[str]:
         str(tmp_path / "logs"),
         "--env-file",
         str(tmp_path / "demo.env"),
+        "--backfill-days",
+        "2",
         *args,
     ]
 
