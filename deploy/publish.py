@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
@@ -105,14 +106,48 @@ def config_js(api_url: str, stage: str) -> bytes:
     ).encode()
 
 
+_CSP_META = re.compile(r'(<meta\s+http-equiv="Content-Security-Policy"\s+content=")([^"]*)(")', re.IGNORECASE)
+_CONNECT_SRC = re.compile(r"(^|;)\s*connect-src\b[^;]*")
+
+
+def api_origin(api_url: str) -> str:
+    """`https://abc.execute-api.eu-west-1.amazonaws.com` for `https://abc.execute-api.../api/`; "" for ""."""
+    if not api_url:
+        return ""
+    parts = urlsplit(api_url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError(f"the API URL must be an absolute http(s) URL, got {api_url!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def with_api_origin(html: str, api_url: str) -> str:
+    """index.html whose CSP `connect-src` allows the page's own origin and the API's, nothing else.
+
+    Raises ValueError when the page has no CSP meta tag: a page published without one would be
+    unprotected, which is worse than not published.
+    """
+    match = _CSP_META.search(html)
+    if match is None:
+        raise ValueError("index.html has no Content-Security-Policy meta tag")
+    origin = api_origin(api_url)
+    directive = f"connect-src 'self' {origin}".rstrip()
+    policy = match.group(2)
+    if _CONNECT_SRC.search(policy):
+        policy = _CONNECT_SRC.sub(lambda m: f"{m.group(1)} {directive}".lstrip(), policy, count=1)
+    else:
+        policy = f"{policy.rstrip('; ')}; {directive}"
+    return html[: match.start(2)] + policy + html[match.end(2) :]
+
+
 def _upload_order(item: SiteFile) -> tuple[int, str]:
     if item.key == INDEX_HTML:
         return (2, item.key)
     return (0 if is_versioned(item.key) else 1, item.key)
 
 
-def site_files(frontend_dir: Path, generated_config: bytes) -> list[SiteFile]:
-    """Every file to publish, in upload order. A local frontend/config.js is replaced by the generated one."""
+def site_files(frontend_dir: Path, generated_config: bytes, api_url: str = "") -> list[SiteFile]:
+    """Every file to publish, in upload order. A local frontend/config.js is replaced by the generated one;
+    with `api_url`, index.html's Content-Security-Policy admits the API's origin in `connect-src`."""
     if not (frontend_dir / INDEX_HTML).is_file():
         raise FileNotFoundError(f"{frontend_dir / INDEX_HTML} does not exist")
     files: dict[str, bytes] = {}
@@ -121,6 +156,8 @@ def site_files(frontend_dir: Path, generated_config: bytes) -> list[SiteFile]:
         if path.is_file() and not _SKIPPED.search(key):
             files[key] = path.read_bytes()
     files[CONFIG_JS] = generated_config
+    if api_url:
+        files[INDEX_HTML] = with_api_origin(files[INDEX_HTML].decode(), api_url).encode()
     items = [SiteFile(key, body, content_type(key), cache_control(key)) for key, body in files.items()]
     return sorted(items, key=_upload_order)
 

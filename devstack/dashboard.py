@@ -16,7 +16,6 @@ thread, for tests.
 from __future__ import annotations
 
 import argparse
-import re
 import signal
 import sys
 import threading
@@ -27,47 +26,16 @@ from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from deploy.publish import CONFIG_JS, INDEX_HTML, config_js, content_type
+from deploy.publish import CONFIG_JS, INDEX_HTML, api_origin, config_js, content_type, with_api_origin
 from devstack.stack import ROOT
 
 FRONTEND_DIR = ROOT / "frontend"
-_CSP_META = re.compile(r'(<meta\s+http-equiv="Content-Security-Policy"\s+content=")([^"]*)(")', re.IGNORECASE)
-_CONNECT_SRC = re.compile(r"(^|;)\s*connect-src\b[^;]*")
 _TEXT = "text/plain; charset=utf-8"
 _SECURITY_HEADERS = {
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-
-
-def api_origin(api_url: str) -> str:
-    """`https://abc.execute-api.eu-west-1.amazonaws.com` for `https://abc.execute-api.../api/`; "" for ""."""
-    if not api_url:
-        return ""
-    parts = urlsplit(api_url)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ValueError(f"the API URL must be an absolute http(s) URL, got {api_url!r}")
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def with_api_origin(html: str, api_url: str) -> str:
-    """index.html whose CSP `connect-src` allows the page's own origin and the API's, nothing else.
-
-    Raises ValueError when the page has no CSP meta tag: a page published without one would be
-    unprotected, which is worse than not published.
-    """
-    match = _CSP_META.search(html)
-    if match is None:
-        raise ValueError("index.html has no Content-Security-Policy meta tag")
-    origin = api_origin(api_url)
-    directive = f"connect-src 'self' {origin}".rstrip()
-    policy = match.group(2)
-    if _CONNECT_SRC.search(policy):
-        policy = _CONNECT_SRC.sub(lambda m: f"{m.group(1)} {directive}".lstrip(), policy, count=1)
-    else:
-        policy = f"{policy.rstrip('; ')}; {directive}"
-    return html[: match.start(2)] + policy + html[match.end(2) :]
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -104,3 +104,20 @@ def test_a_site_without_index_html_is_not_published(tmp_path: Path) -> None:
 
     with pytest.raises(FileNotFoundError, match=r"index\.html"):
         publish.site_files(tmp_path, b"")
+
+
+def test_the_published_page_may_call_the_api_and_nothing_else(project: Path) -> None:
+    (project / "frontend" / "index.html").write_text(
+        '<html><head><meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'self'; connect-src 'self'\"></head></html>"
+    )
+
+    files = publish.site_files(
+        project / "frontend",
+        publish.config_js("https://abc.execute-api.us-east-1.amazonaws.com/api/", "prod"),
+        api_url="https://abc.execute-api.us-east-1.amazonaws.com/api/",
+    )
+
+    page = next(item for item in files if item.key == "index.html").body.decode()
+    assert "connect-src 'self' https://abc.execute-api.us-east-1.amazonaws.com\"" in page
+    assert "default-src 'self'" in page
