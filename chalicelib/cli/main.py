@@ -11,11 +11,11 @@ import argparse
 import sys
 
 from chalicelib import __version__
-from chalicelib.cli import alerts, collect, init, keys, mappings, tokens, usage
+from chalicelib.cli import alerts, collect, init, keys, mappings, monitor, reports, stage, tokens, usage
 from chalicelib.errors import InvalidInput, TrackerError
 from chalicelib.observability import log_to_stderr
 
-COMMANDS = (init, collect, keys, mappings, alerts, usage, tokens)
+COMMANDS = (init, collect, keys, mappings, alerts, usage, tokens, reports, monitor)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", default=False, help="print results as JSON")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    stage.add_option(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         command.register(subparsers)
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version and usage errors: argparse has printed already
         return exc.code if isinstance(exc.code, int) else EXIT_INVALID
     try:
+        if args.stage:
+            stage.apply_stage(args.stage)
         code: int = args.handler(args)
     except InvalidInput as exc:
         return _fail(str(exc), EXIT_INVALID)
