@@ -1,0 +1,162 @@
+"""Dashboard queries through `chalice.test.Client`: DynamoDB work and handler time per route.
+
+Each route is called once with byte counting on (the cold pass: first call of this process for that
+route, so no in-process cache helps it), then `runs` more times for the timings (bytes off, requests
+still counted, to see whether a warm container reads less). Reads need no token: the bench sets
+`OPEN_READ_ROUTES=true`, so the viewer-token lookup (one GetItem, cached per container) is not in
+the counts. The API's clock (`chalicelib.query.clock.now`) is pinned to the simulator's clock.
+Handler time is the wall time of `client.http.get`, which includes Chalice's local gateway.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from unittest import mock
+from urllib.parse import urlencode
+
+from bench.instrument import DynamoMeter
+from chalicelib import aws
+from chalicelib.periods import DAY, floor_day
+from chalicelib.settings import get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGE = "bench"  # not in .chalice/config.json: the test client adds only the top-level variables
+MAX_SECONDS_PER_ROUTE = 15.0  # a slow request gets fewer timed runs (at least MIN_RUNS)
+MIN_RUNS = 3
+
+
+@dataclass(frozen=True)
+class Route:
+    """One dashboard request: a name for the table and the path with its query string."""
+
+    name: str
+    path: str
+    period_days: int | None = None  # for the 30-day targets
+    first_load: str | None = None  # which of the dashboard's four first-load requests this is
+
+
+def routes(now: int) -> list[Route]:
+    """The measured requests, periods as the dashboard computes them (whole UTC days up to now)."""
+    today = floor_day(now)
+    found: list[Route] = []
+    periods = (("today", 1, "1h"), ("7 days", 7, "1d"), ("30 days", 30, "1d"), ("90 days", 90, "1d"))
+    for label, days, width in periods:
+        for group in ("api_key_id", "model", "pool"):
+            query = {"start_time": today - (days - 1) * DAY, "end_time": now, "bucket_width": width}
+            found.append(
+                Route(
+                    f"usage {label} by {group}", f"/api/usage?{urlencode({**query, 'group_by': group})}", days
+                )
+            )
+    today_query = {"start_time": today, "end_time": now}
+    found += [
+        Route("pools", "/api/pools", first_load="pools"),
+        Route("keys", "/api/keys", first_load="keys"),
+        Route(
+            "usage today by owner (dashboard default)",
+            f"/api/usage?{urlencode({**today_query, 'bucket_width': '1h', 'group_by': 'owner'})}",
+            1,
+            first_load="usage_default",
+        ),
+        Route(
+            "usage today by model,pool (dashboard models table)",
+            f"/api/usage?{urlencode({**today_query, 'bucket_width': '1d', 'group_by': 'model,pool'})}",
+            1,
+            first_load="usage_models",
+        ),
+    ]
+    return found
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The `fraction` percentile by linear interpolation between closest ranks."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    rank = fraction * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@contextmanager
+def pinned_clock(now: int) -> Iterator[None]:
+    """The API's notion of now, pinned."""
+    with mock.patch("chalicelib.query.clock.now", return_value=now):
+        yield
+
+
+def measure_queries(now: int, runs: int) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Every route once counted, then `runs` timed; the environment must point at the table.
+    Also returns the bodies of the dashboard's first-load requests, by `Route.first_load`."""
+    from chalice.test import Client  # noqa: PLC0415 - the bench's other parts need no Chalice
+
+    import app as app_module  # noqa: PLC0415 - imported with the bench's environment in place
+
+    get_settings.cache_clear()
+    aws.cache_clear()
+    meter = DynamoMeter(measure_bytes=True)
+    meter.attach(aws.dynamodb_table().meta.client)
+    meter.attach(aws.dynamodb_client())
+    results: list[dict[str, Any]] = []
+    bodies: dict[str, bytes] = {}
+    with pinned_clock(now), Client(app_module.app, stage_name=STAGE, project_dir=str(ROOT)) as client:
+        for route in routes(now):
+            result, body = _measure_route(client, meter, route, runs)
+            results.append(result)
+            if route.first_load:
+                bodies[route.first_load] = body
+    return {"now": now, "runs": runs, "routes": results}, bodies
+
+
+def _get(client: Any, path: str) -> tuple[int, bytes, float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    response = client.http.get(path)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    body = response.body or b""
+    return response.status_code, body if isinstance(body, bytes) else str(body).encode(), wall, cpu
+
+
+def _measure_route(client: Any, meter: DynamoMeter, route: Route, runs: int) -> tuple[dict[str, Any], bytes]:
+    meter.measure_bytes = True
+    before = meter.snapshot()
+    status, body, cold_wall, cold_cpu = _get(client, route.path)
+    cold = meter.snapshot().minus(before)
+    meter.measure_bytes = False
+    walls: list[float] = []
+    cpus: list[float] = []
+    warm: Mapping[str, Any] = {}
+    started = time.perf_counter()
+    while len(walls) < runs and (
+        len(walls) < MIN_RUNS or time.perf_counter() - started < MAX_SECONDS_PER_ROUTE
+    ):
+        before = meter.snapshot()
+        status_n, _, wall, cpu = _get(client, route.path)
+        warm = meter.snapshot().minus(before).as_dict()
+        status = status if status != 200 else status_n
+        walls.append(wall)
+        cpus.append(cpu)
+    result = {
+        "name": route.name,
+        "path": route.path,
+        "period_days": route.period_days,
+        "first_load": route.first_load,
+        "status": status,
+        "error": None if status == 200 else body[:300].decode("utf-8", "replace"),
+        "response_bytes": len(body),
+        "dynamodb": cold.as_dict(),
+        "dynamodb_warm": dict(warm),
+        "cold_ms": round(cold_wall * 1000, 1),
+        "cold_cpu_ms": round(cold_cpu * 1000, 1),
+        "runs": len(walls),
+        "p50_ms": round(percentile(walls, 0.5) * 1000, 1),
+        "p95_ms": round(percentile(walls, 0.95) * 1000, 1),
+        "cpu_p50_ms": round(statistics.median(cpus) * 1000, 1),
+    }
+    return result, body
