@@ -4,19 +4,26 @@ Items (values are `Usage.to_list()` lists; hourly items carry `expires_at` for T
 
     pk HD#<day>      sk <hh>#<key>#<project>#<model>    hourly detail, one item per cell
     pk DD#<month>    sk <day>#<key>#<project>#<model>   daily detail, one item per cell
-    pk AH#<dim>      sk <day>T<hh>   m: {member: list}  hourly aggregate of one dimension
-    pk AD#<dim>      sk <day>        m: {member: list}  daily aggregate of one dimension
+    pk AH#<dim>      sk <day>T<hh>   z: zlib(JSON {member: list})  hourly aggregate of one dimension
+    pk AD#<dim>      sk <day>        z: zlib(JSON {member: list})  daily aggregate of one dimension
 
 `dim` is key, model or project. A 30-day view by one dimension is one Query of 30 items; the
-detail partitions serve filtered and combined groupings. Writes are absolute and only for items
-whose values changed; items that no longer exist in a recomputed day are deleted.
+detail partitions serve filtered and combined groupings. Aggregate members are one compressed JSON
+document (money as decimal strings), not a DynamoDB map: at 1,000 keys that halves the bytes read
+and makes decoding a day ~50x cheaper than boto3's per-number deserialization.
+
+Writes are absolute and only for items whose values changed; items that no longer exist in a
+recomputed day are deleted.
 """
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from boto3.dynamodb.conditions import Key
@@ -78,8 +85,25 @@ def _values(item: dict[str, Any]) -> Usage:
     return Usage.from_list(list(item.get("v", [])))
 
 
+def _encode_members(members: dict[str, Usage]) -> bytes:
+    document = {member: canonical(usage).to_list() for member, usage in sorted(members.items())}
+    text = json.dumps(document, separators=(",", ":"), default=_decimal_text)
+    return zlib.compress(text.encode(), 6)
+
+
+def _decimal_text(value: object) -> str:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError(f"cannot store {type(value).__name__} in an aggregate")
+
+
 def _members(item: dict[str, Any]) -> dict[str, Usage]:
-    return {member: Usage.from_list(list(values)) for member, values in item.get("m", {}).items()}
+    packed = item.get("z")
+    if packed is None:
+        return {}
+    raw = bytes(packed)  # boto3 returns a Binary, which converts to bytes
+    document: dict[str, list[Any]] = json.loads(zlib.decompress(raw))
+    return {member: Usage.from_list(values) for member, values in document.items()}
 
 
 @dataclass
@@ -87,6 +111,7 @@ class _Desired:
     """Items a day should consist of, keyed by (pk, sk), with their comparable content."""
 
     items: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    members: dict[tuple[str, str], dict[str, Usage]] = field(default_factory=dict)
 
     def detail(self, pk: str, sk: str, usage: Usage, expires_at: int | None) -> None:
         item: dict[str, Any] = {"pk": pk, "sk": sk, "v": canonical(usage).to_list()}
@@ -97,22 +122,19 @@ class _Desired:
     def aggregate(self, pk: str, sk: str, members: dict[str, Usage], expires_at: int | None) -> None:
         if not members:
             return
-        item: dict[str, Any] = {
-            "pk": pk,
-            "sk": sk,
-            "m": {member: canonical(usage).to_list() for member, usage in members.items()},
-        }
+        item: dict[str, Any] = {"pk": pk, "sk": sk, "z": _encode_members(members)}
         if expires_at is not None:
             item["expires_at"] = expires_at
         self.items[(pk, sk)] = item
+        self.members[(pk, sk)] = {member: canonical(usage) for member, usage in members.items()}
 
 
-def _same(existing: dict[str, Any], desired: dict[str, Any]) -> bool:
+def _same(existing: dict[str, Any], desired: dict[str, Any], members: dict[str, Usage] | None) -> bool:
     if existing.get("expires_at") != desired.get("expires_at"):
         return False
-    if "v" in desired:
+    if members is None:
         return _values(existing) == Usage.from_list(desired["v"])
-    return _members(existing) == {m: Usage.from_list(v) for m, v in desired["m"].items()}
+    return _members(existing) == members
 
 
 class RollupStore:
@@ -130,7 +152,11 @@ class RollupStore:
         """
         desired = self._desired(rollup, keep_hourly, hourly_retention_days)
         existing = self._existing(rollup.day, keep_hourly)
-        puts = [item for key, item in desired.items.items() if not _is_same(existing.get(key), item)]
+        puts = [
+            item
+            for key, item in desired.items.items()
+            if not _is_same(existing.get(key), item, desired.members.get(key))
+        ]
         deletes = [{"pk": pk, "sk": sk} for (pk, sk) in existing if (pk, sk) not in desired.items]
         batch_write(self._table, puts, deletes)
         return len(puts) + len(deletes)
@@ -214,8 +240,10 @@ class RollupStore:
             yield f"{day}T{hh}", _parse_cell(rest), _values(item)
 
 
-def _is_same(existing: dict[str, Any] | None, desired: dict[str, Any]) -> bool:
-    return existing is not None and _same(existing, desired)
+def _is_same(
+    existing: dict[str, Any] | None, desired: dict[str, Any], members: dict[str, Usage] | None
+) -> bool:
+    return existing is not None and _same(existing, desired, members)
 
 
 def _months(first_day: str, last_day: str) -> list[str]:
