@@ -11,9 +11,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import OpenAIAuthError, OpenAIRequestError, OpenAIUnavailable
 
@@ -32,6 +30,9 @@ DIRECTORY_PAGE_LIMIT = 100
 MAX_RETRY_AFTER_SECONDS = 120.0
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
+if TYPE_CHECKING:
+    import requests
+
 Json = dict[str, Any]
 
 
@@ -47,6 +48,12 @@ class CallStats:
         """Record one HTTP call to `path`."""
         self.calls += 1
         self.by_path[path] = self.by_path.get(path, 0) + 1
+
+
+def _requests() -> Any:
+    import requests  # noqa: PLC0415 - already imported by the client's session
+
+    return requests
 
 
 def _error_message(response: requests.Response) -> tuple[str, str | None]:
@@ -87,7 +94,11 @@ class OpenAIAdminClient:
         page_limits: dict[str, int] | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
-        self._session = session or requests.Session()
+        if session is None:
+            import requests  # noqa: PLC0415 - imported on first use: the API Lambda's cold start never pays for it
+
+            session = requests.Session()
+        self._session = session
         self._headers = {"Authorization": f"Bearer {admin_key}", "Accept": "application/json"}
         self._timeout = timeout
         self._max_attempts = max_attempts
@@ -118,7 +129,7 @@ class OpenAIAdminClient:
                 response = self._session.get(
                     url, params=list(params), headers=self._headers, timeout=self._timeout
                 )
-            except (requests.Timeout, requests.ConnectionError) as exc:
+            except (_requests().Timeout, _requests().ConnectionError) as exc:
                 last_problem = f"{type(exc).__name__} talking to {path}"
                 self._sleep(self._backoff(attempt))
                 continue

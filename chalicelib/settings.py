@@ -40,6 +40,7 @@ class Settings:
     dashboard_url: str
     open_read_routes: bool
     price_overrides: str
+    detailed_metrics: bool = False
 
 
 def _int(name: str, default: int, minimum: int = 0) -> int:
@@ -102,6 +103,7 @@ def load_settings() -> Settings:
         dashboard_url=os.environ.get("DASHBOARD_URL", ""),
         open_read_routes=os.environ.get("OPEN_READ_ROUTES", "false").strip().lower() in {"1", "true", "yes"},
         price_overrides=os.environ.get("PRICE_OVERRIDES", ""),
+        detailed_metrics=os.environ.get("DETAILED_METRICS", "false").strip().lower() in {"1", "true", "yes"},
     )
 
 
