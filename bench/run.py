@@ -130,29 +130,41 @@ def workload(size: dict[str, Any], cold_start: dict[str, Any] | None) -> costs.W
 
 
 WHAT_IF = (
-    "2 custom metrics (CollectionSucceeded, CollectionFailed) instead of 6 (chalicelib/runner.py), the "
-    "admin key in an SSM SecureString parameter instead of Secrets Manager, API Gateway compression "
-    "(`minimum_compression_size` in .chalice/config.json), the collect Lambda at 256 MB instead of 512 MB"
+    "the admin key in an SSM SecureString parameter instead of Secrets Manager (set "
+    "OPENAI_ADMIN_KEY_PARAMETER; CloudFormation cannot create SecureString parameters, so ops create it)"
 )
+OUTCOME_METRICS = 3  # CollectionSucceeded, DataLagSeconds, CollectionFailed (chalicelib/runner.py)
+DETAILED_METRICS = OUTCOME_METRICS + 5  # + BucketsRead, RowsRead, ItemsWritten, OpenAICalls, OpenAIRetries
 
 
-def add_bills(results: dict[str, Any], assume: costs.Assumptions) -> None:
-    """Each size's monthly bill, the same with the cheap changes of `WHAT_IF`, the price of 1,000
-    more dashboard views, and the one-time backfill cost, from its measurements."""
+def deployed_assumptions(api_compression: float, stage: str = "prod") -> costs.Assumptions:
+    """The usage assumptions with what the committed .chalice/config.json deploys: function memory,
+    X-Ray, API Gateway compression (at the ratio measured for this size) and the metrics emitted."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    functions = config.get("lambda_functions", {})
+    stage_env = config.get("stages", {}).get(stage, {}).get("environment_variables", {})
+    detailed = str(stage_env.get("DETAILED_METRICS", "false")).lower() in {"1", "true", "yes"}
+    return costs.Assumptions(
+        collect_memory_mb=int(functions.get("collect", {}).get("lambda_memory_size", 128)),
+        api_memory_mb=int(functions.get("api_handler", {}).get("lambda_memory_size", 128)),
+        xray_traced=bool(config.get("xray", False)),
+        api_response_compression=api_compression if "minimum_compression_size" in config else 1.0,
+        custom_metrics=DETAILED_METRICS if detailed else OUTCOME_METRICS,
+    )
+
+
+def add_bills(results: dict[str, Any]) -> None:
+    """Each size's monthly bill as deployed, the same with the cheap change of `WHAT_IF`, the price
+    of 1,000 more dashboard views, and the one-time backfill cost, from its measurements."""
     prices = costs.Prices()
     for size in results["sizes"].values():
         work = workload(size, results.get("cold_start"))
-        lines = costs.monthly_bill(work, assume, prices)
-        size["bill"] = costs.bill_dict(lines, assume, prices)
         page = size.get("first_load") or {}
         compression = page["api_gzip_bytes"] / page["api_bytes"] if page.get("api_bytes") else 1.0
-        what_if = replace(
-            assume,
-            custom_metrics=2,
-            admin_key_in_secrets_manager=False,
-            api_response_compression=round(compression, 3),
-            collect_memory_mb=256,
-        )
+        assume = deployed_assumptions(round(compression, 3))
+        lines = costs.monthly_bill(work, assume, prices)
+        size["bill"] = costs.bill_dict(lines, assume, prices)
+        what_if = replace(assume, admin_key_in_secrets_manager=False)
         size["bill_what_if"] = costs.bill_dict(costs.monthly_bill(work, what_if, prices), what_if, prices)
         size["bill_what_if"]["changes"] = WHAT_IF
         without_views = costs.total(
@@ -212,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     results["cold_start"] = coldstart.measure_imports(args.import_runs)
     _log("deployment package")
     results["package"] = coldstart.measure_package()
-    add_bills(results, costs.Assumptions())
+    add_bills(results)
     results["machine"]["loadavg_end"] = [round(x, 1) for x in os.getloadavg()]
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
     results["checks"] = report.checks_json(results)
