@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy import chalice_cmd
 from deploy.chalice_config import (
     OUTPUT_VARIABLES,
     ConfigWriteError,
@@ -147,3 +148,11 @@ def test_committed_config_holds_no_secret() -> None:
     for marker in ("sk-", "sk_", "BEGIN ", "aws_secret", "AKIA"):
         assert marker not in text
     assert 'OPENAI_ADMIN_KEY"' not in text
+
+
+def test_chalice_runs_with_the_stage_schedule_so_app_py_reads_it_at_deploy_time() -> None:
+    config = load_config(ROOT / ".chalice" / "config.json")
+    for stage, stage_config in config["stages"].items():
+        env = chalice_cmd.environment(ROOT, stage, None)
+        expected = stage_config["environment_variables"]["COLLECT_SCHEDULE_MINUTES"]
+        assert env["COLLECT_SCHEDULE_MINUTES"] == expected
