@@ -31,12 +31,11 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from chalicelib import aws
 from chalicelib.errors import StoreError
-from chalicelib.store.table import query_all
+from chalicelib.store.table import TableBacked, is_condition_failure, query_all
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
+    pass
 
 AlertState = Literal["pending", "published", "superseded"]
 ALERT_PREFIX = "ALERT#"
@@ -46,10 +45,6 @@ MAX_ERROR_LENGTH = 500
 def alert_key(period: str, subject: str, threshold: str) -> dict[str, str]:
     """The table key of one ledger item."""
     return {"pk": ALERT_PREFIX + period, "sk": f"{subject}#{threshold}"}
-
-
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 def _int(value: Any) -> int | None:
@@ -141,18 +136,8 @@ def record_from_item(item: Mapping[str, Any]) -> AlertRecord:
     )
 
 
-class AlertLedger:
+class AlertLedger(TableBacked):
     """Reads and conditionally writes the ALERT# items."""
-
-    def __init__(self, table: Table | None = None) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> Table:
-        """The usage table (resolved on first use)."""
-        if self._table is None:
-            self._table = aws.dynamodb_table()
-        return self._table
 
     def records(self, periods: Iterable[str]) -> list[AlertRecord]:
         """Every ledger item of the given periods (one strongly consistent Query each)."""
@@ -196,7 +181,7 @@ class AlertLedger:
         try:
             self.table.put_item(Item=item, ConditionExpression=Attr("pk").not_exists())
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if is_condition_failure(exc):
                 return False
             raise StoreError(f"recording alert {period}/{subject}#{threshold} failed") from exc
         return True
@@ -224,7 +209,7 @@ class AlertLedger:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if is_condition_failure(exc):
                 return None
             raise StoreError(f"claiming alert {period}/{subject}#{threshold} failed") from exc
         return record_from_item(response["Attributes"])
@@ -249,7 +234,7 @@ class AlertLedger:
                 },
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if is_condition_failure(exc):
                 return False
             raise StoreError(f"marking alert {period}/{subject}#{threshold} published failed") from exc
         return True
@@ -264,7 +249,7 @@ class AlertLedger:
                 ExpressionAttributeValues={":owner": owner, ":error": error[:MAX_ERROR_LENGTH]},
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if is_condition_failure(exc):
                 return False
             raise StoreError(f"releasing alert {period}/{subject}#{threshold} failed") from exc
         return True

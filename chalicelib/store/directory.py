@@ -28,13 +28,12 @@ from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from chalicelib import aws
 from chalicelib.errors import InvalidInput, StoreError
 from chalicelib.store.rollups import UNATTRIBUTED
-from chalicelib.store.table import batch_write, query_all
+from chalicelib.store.table import TableBacked, batch_write, is_condition_failure, query_all
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
+    pass
 
 BudgetPeriod = Literal["daily", "monthly"]
 BudgetUnit = Literal["tokens", "usd"]
@@ -54,6 +53,19 @@ _PROJECT_PREFIX = "project#"
 _USER_PREFIX = "user#"
 
 Item = dict[str, Any]
+
+_writes = 0
+
+
+def identity_writes() -> int:
+    """How many MAP or DIR writes this process made: a cache of identities built before a write is
+    stale when this number moved (chalicelib.query.names)."""
+    return _writes
+
+
+def _wrote() -> None:
+    global _writes  # noqa: PLW0603 - one process-wide counter, read by the identity cache
+    _writes += 1
 
 
 # -- item types ------------------------------------------------------------------------------
@@ -418,22 +430,10 @@ def unknown_key_ids(key_ids: Iterable[str | None], identities: Mapping[str, KeyI
 
 
 # -- the store -------------------------------------------------------------------------------
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
-class DirectoryStore:
+class DirectoryStore(TableBacked):
     """MAP, DIR and UNMAPPED items of the usage table."""
-
-    def __init__(self, table: Table | None = None) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> Table:
-        """The usage table (resolved on first use, never at construction)."""
-        if self._table is None:
-            self._table = aws.dynamodb_table()
-        return self._table
 
     def _query(self, pk: str) -> Iterator[Item]:
         """Every item of one partition (paginated)."""
@@ -465,13 +465,15 @@ class DirectoryStore:
         try:
             self.table.put_item(Item=mapping_item(mapping), **kwargs)
         except ClientError as exc:
-            if not _conditional_failed(exc):
+            _wrote()  # a failed write may still have raced another: read again to be sure
+            if not is_condition_failure(exc):
                 raise StoreError(f"writing the mapping of {mapping.key_id} failed") from exc
             if must_not_exist:
                 raise InvalidInput("key_id", f"{mapping.key_id} already has a mapping") from exc
             raise InvalidInput(
                 "updated_at", f"the mapping of {mapping.key_id} changed since it was read; read it again"
             ) from exc
+        _wrote()
         self.clear_unmapped([mapping.key_id])
 
     def put_mappings(self, mappings: Sequence[KeyMapping]) -> int:
@@ -480,13 +482,16 @@ class DirectoryStore:
         if not mappings:
             return 0
         latest = {mapping.key_id: mapping_item(mapping) for mapping in mappings}
+        _wrote()
         batch_write(self.table, list(latest.values()), [])
+        _wrote()
         self.clear_unmapped([mapping.key_id for mapping in mappings])
         return len(latest)
 
     def delete_mapping(self, key_id: str) -> bool:
         """Delete one mapping (usage items are never touched); True if it existed."""
         response = self.table.delete_item(Key={"pk": MAP_PK, "sk": key_id}, ReturnValues="ALL_OLD")
+        _wrote()
         return bool(response.get("Attributes"))
 
     # -- synced directory --------------------------------------------------------------------
@@ -534,7 +539,9 @@ class DirectoryStore:
                 puts.append({**item, "deleted_at": now})
         if not puts and not deletes:
             return 0
+        _wrote()
         batch_write(self.table, puts, [{"pk": DIR_PK, "sk": sk} for sk in deletes])
+        _wrote()
         return len(puts) + len(deletes)
 
     # -- unmapped keys -----------------------------------------------------------------------
@@ -556,7 +563,7 @@ class DirectoryStore:
                     ReturnValues="UPDATED_OLD",
                 )
             except ClientError as exc:
-                if _conditional_failed(exc):  # already seen at this time or later: not new
+                if is_condition_failure(exc):  # already seen at this time or later: not new
                     continue
                 raise StoreError(f"recording unmapped key {key_id} failed") from exc
             if "first_seen" not in response.get("Attributes", {}):

@@ -12,16 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib import aws
+from chalicelib.store.table import TableBacked, is_condition_failure
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
+    pass
 
 META = "META"
-
-
-def _is_condition_failure(exc: ClientError) -> bool:
-    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -43,15 +39,12 @@ class Checkpoint:
     cost_grouping: str | None = None
 
 
-class MetaStore:
+class MetaStore(TableBacked):
     """Reads and writes the META items."""
-
-    def __init__(self, table: Table | None = None) -> None:
-        self._table = table or aws.dynamodb_table()
 
     def checkpoint(self) -> Checkpoint:
         """The checkpoint, or an empty one before the first run."""
-        item = self._table.get_item(Key={"pk": META, "sk": "checkpoint"}, ConsistentRead=True).get("Item")
+        item = self.table.get_item(Key={"pk": META, "sk": "checkpoint"}, ConsistentRead=True).get("Item")
         if not item:
             return Checkpoint()
         return Checkpoint(
@@ -93,7 +86,7 @@ class MetaStore:
                 names.append(name)
                 values[f":{name}"] = value
         try:
-            self._table.update_item(
+            self.table.update_item(
                 Key={"pk": META, "sk": "checkpoint"},
                 UpdateExpression="SET "
                 + ", ".join(f"{name} = :{name}" for name in names)
@@ -102,14 +95,14 @@ class MetaStore:
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
-            if _is_condition_failure(exc):
+            if is_condition_failure(exc):
                 return False
             raise
         return True
 
     def record_directory_sync(self, synced_at: int) -> None:
         """Remember when the key directory was last synced (by a backfill or the CLI)."""
-        self._table.update_item(
+        self.table.update_item(
             Key={"pk": META, "sk": "checkpoint"},
             UpdateExpression="SET directory_synced_at = :at",
             ExpressionAttributeValues={":at": synced_at},
@@ -117,7 +110,7 @@ class MetaStore:
 
     def record_failure(self, *, run_id: str, failed_at: int, error: str) -> None:
         """Note a failed run without touching what the last success recorded."""
-        self._table.update_item(
+        self.table.update_item(
             Key={"pk": META, "sk": "checkpoint"},
             UpdateExpression="SET last_error = :error, last_error_at = :at, last_failed_run_id = :run "
             "ADD consecutive_failures :one",
@@ -127,14 +120,14 @@ class MetaStore:
     def acquire_lease(self, owner: str, now: int, seconds: int) -> bool:
         """Take the collector lease unless another live run holds it."""
         try:
-            self._table.put_item(
+            self.table.put_item(
                 Item={"pk": META, "sk": "lease", "owner": owner, "until": now + seconds},
                 ConditionExpression="attribute_not_exists(pk) OR #until < :now OR #owner = :owner",
                 ExpressionAttributeNames={"#until": "until", "#owner": "owner"},
                 ExpressionAttributeValues={":now": now, ":owner": owner},
             )
         except ClientError as exc:
-            if _is_condition_failure(exc):
+            if is_condition_failure(exc):
                 return False
             raise
         return True
@@ -142,26 +135,26 @@ class MetaStore:
     def release_lease(self, owner: str) -> None:
         """Give the lease back if this run still holds it."""
         try:
-            self._table.delete_item(
+            self.table.delete_item(
                 Key={"pk": META, "sk": "lease"},
                 ConditionExpression="#owner = :owner",
                 ExpressionAttributeNames={"#owner": "owner"},
                 ExpressionAttributeValues={":owner": owner},
             )
         except ClientError as exc:
-            if not _is_condition_failure(exc):
+            if not is_condition_failure(exc):
                 raise
 
     def backfill_done_through(self, start: str, end: str) -> str | None:
         """The last day a backfill of [start, end) completed, if any."""
-        item = self._table.get_item(
+        item = self.table.get_item(
             Key={"pk": META, "sk": f"backfill#{start}#{end}"}, ConsistentRead=True
         ).get("Item")
         return str(item["done_through"]) if item else None
 
     def record_backfill_progress(self, start: str, end: str, done_through: str, now: int) -> None:
         """Remember that every day up to and including `done_through` is stored."""
-        self._table.put_item(
+        self.table.put_item(
             Item={
                 "pk": META,
                 "sk": f"backfill#{start}#{end}",

@@ -28,13 +28,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from boto3.dynamodb.conditions import Key
 
-from chalicelib import aws
 from chalicelib.periods import DAY, HOUR, day_start, hour_label, month_label
-from chalicelib.store.table import batch_get, batch_write, query_all
+from chalicelib.store.table import TableBacked, batch_get, batch_write, query_all
 from chalicelib.usage import Usage, canonical
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
+    pass
 
 Dimension = Literal["key", "model", "project"]
 DIMENSIONS: tuple[Dimension, ...] = ("key", "model", "project")
@@ -137,11 +136,8 @@ def _same(existing: dict[str, Any], desired: dict[str, Any], members: dict[str, 
     return _members(existing) == members
 
 
-class RollupStore:
+class RollupStore(TableBacked):
     """Reads and writes the rollup items of the usage table."""
-
-    def __init__(self, table: Table | None = None) -> None:
-        self._table = table or aws.dynamodb_table()
 
     # -- writes ------------------------------------------------------------------------------
     def replace_day(self, rollup: DayRollup, *, keep_hourly: bool, hourly_retention_days: int) -> int:
@@ -158,7 +154,7 @@ class RollupStore:
             if not _is_same(existing.get(key), item, desired.members.get(key))
         ]
         deletes = [{"pk": pk, "sk": sk} for (pk, sk) in existing if (pk, sk) not in desired.items]
-        batch_write(self._table, puts, deletes)
+        batch_write(self.table, puts, deletes)
         return len(puts) + len(deletes)
 
     def _desired(self, rollup: DayRollup, keep_hourly: bool, retention_days: int) -> _Desired:
@@ -187,16 +183,16 @@ class RollupStore:
     def _existing(self, day: str, include_hourly: bool) -> dict[tuple[str, str], dict[str, Any]]:
         found: list[dict[str, Any]] = list(
             query_all(
-                self._table,
+                self.table,
                 KeyConditionExpression=Key("pk").eq(f"DD#{day[:7]}") & Key("sk").begins_with(f"{day}#"),
             )
         )
-        found += batch_get(self._table, [{"pk": f"AD#{dim}", "sk": day} for dim in DIMENSIONS])
+        found += batch_get(self.table, [{"pk": f"AD#{dim}", "sk": day} for dim in DIMENSIONS])
         if include_hourly:
-            found += query_all(self._table, KeyConditionExpression=Key("pk").eq(f"HD#{day}"))
+            found += query_all(self.table, KeyConditionExpression=Key("pk").eq(f"HD#{day}"))
             for dim in DIMENSIONS:
                 found += query_all(
-                    self._table,
+                    self.table,
                     KeyConditionExpression=Key("pk").eq(f"AH#{dim}")
                     & Key("sk").between(f"{day}T00", f"{day}T23"),
                 )
@@ -206,7 +202,7 @@ class RollupStore:
     def daily_aggregates(self, dim: Dimension, first_day: str, last_day: str) -> dict[str, dict[str, Usage]]:
         """Per day (inclusive range), the usage of every member of `dim`."""
         items = query_all(
-            self._table,
+            self.table,
             KeyConditionExpression=Key("pk").eq(f"AD#{dim}") & Key("sk").between(first_day, last_day),
         )
         return {str(item["sk"]): _members(item) for item in items}
@@ -216,7 +212,7 @@ class RollupStore:
     ) -> dict[str, dict[str, Usage]]:
         """Per hour (inclusive range of `YYYY-MM-DDTHH` labels), the usage of every member of `dim`."""
         items = query_all(
-            self._table,
+            self.table,
             KeyConditionExpression=Key("pk").eq(f"AH#{dim}") & Key("sk").between(first_hour, last_hour),
         )
         return {str(item["sk"]): _members(item) for item in items}
@@ -225,7 +221,7 @@ class RollupStore:
         """(day, cell, usage) for every stored cell of the days in the inclusive range."""
         for month in _months(first_day, last_day):
             items = query_all(
-                self._table,
+                self.table,
                 KeyConditionExpression=Key("pk").eq(f"DD#{month}")
                 & Key("sk").between(f"{max(first_day, month)}#", f"{last_day}#\uffff"),
             )
@@ -235,7 +231,7 @@ class RollupStore:
 
     def hourly_detail(self, day: str) -> Iterator[tuple[str, Cell, Usage]]:
         """(hour label, cell, usage) for every stored cell of one day's hours."""
-        for item in query_all(self._table, KeyConditionExpression=Key("pk").eq(f"HD#{day}")):
+        for item in query_all(self.table, KeyConditionExpression=Key("pk").eq(f"HD#{day}")):
             hh, rest = str(item["sk"]).split("#", 1)
             yield f"{day}T{hh}", _parse_cell(rest), _values(item)
 

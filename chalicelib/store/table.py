@@ -24,6 +24,25 @@ if TYPE_CHECKING:
 TTL_ATTRIBUTE = "expires_at"
 
 
+def is_condition_failure(exc: ClientError) -> bool:
+    """True when DynamoDB refused a conditional write because its condition did not hold."""
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class TableBacked:
+    """Base of the item stores: the usage table, given or resolved on first use (never at import)."""
+
+    def __init__(self, table: Table | None = None) -> None:
+        self._table = table
+
+    @property
+    def table(self) -> Table:
+        """The usage table."""
+        if self._table is None:
+            self._table = aws.dynamodb_table()
+        return self._table
+
+
 def ensure_table(client: DynamoDBClient | None = None, table_name: str | None = None) -> bool:
     """Create the usage table (on-demand, TTL on `expires_at`) unless it exists; True if created."""
     client = client or aws.dynamodb_client()

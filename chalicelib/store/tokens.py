@@ -19,12 +19,11 @@ from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from chalicelib import aws
 from chalicelib.errors import Conflict, InvalidInput, NotFound, StoreError
-from chalicelib.store.table import query_all
+from chalicelib.store.table import TableBacked, is_condition_failure, query_all
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
+    pass
 
 Role = Literal["viewer", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -73,22 +72,8 @@ def _from_item(item: Mapping[str, Any]) -> StoredToken | None:
     )
 
 
-def _condition_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
-class TokenStore:
+class TokenStore(TableBacked):
     """Reads and writes the TOKEN items."""
-
-    def __init__(self, table: Table | None = None) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> Table:
-        """The usage table (resolved on first use)."""
-        if self._table is None:
-            self._table = aws.dynamodb_table()
-        return self._table
 
     def add(self, token: StoredToken) -> None:
         """Store a new token's hash; refuses to overwrite one."""
@@ -104,7 +89,7 @@ class TokenStore:
                 ConditionExpression=Attr("pk").not_exists(),
             )
         except ClientError as exc:
-            if _condition_failed(exc):
+            if is_condition_failure(exc):
                 raise Conflict("token", "a token with this hash exists already") from exc
             raise StoreError("storing the token failed") from exc
 
