@@ -19,6 +19,7 @@ from chalicelib.observability import logger
 from chalicelib.query import clock
 from chalicelib.responses import (
     CORS,
+    MAX_RESPONSE_BYTES,
     api_middleware,
     csv_response,
     handled,
@@ -62,7 +63,7 @@ def health() -> Response:
 @handled
 def usage() -> Response:
     """Usage buckets, groups and totals for a period."""
-    return json_response(query.usage_report(_params(), clock.now()))
+    return json_response(query.usage_report(_params(), clock.now(), max_bytes=MAX_RESPONSE_BYTES))
 
 
 @app.route("/api/pools", methods=["GET"], cors=CORS, content_types=NO_BODY)
@@ -111,7 +112,7 @@ def compare() -> Response:
 @handled
 def export() -> Response:
     """The /api/usage selection as CSV."""
-    filename, text = query.export_csv(_params(), clock.now())
+    filename, text = query.export_csv(_params(), clock.now(), max_bytes=MAX_RESPONSE_BYTES)
     return csv_response(filename, text)
 
 

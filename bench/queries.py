@@ -1,11 +1,12 @@
 """Dashboard queries through `chalice.test.Client`: DynamoDB work and handler time per route.
 
 Each route is called once with byte counting on (the cold pass: first call of this process for that
-route, so no in-process cache helps it), then `runs` more times for the timings (bytes off, requests
-still counted, to see whether a warm container reads less). Reads need no token: the bench sets
-`OPEN_READ_ROUTES=true`, so the viewer-token lookup (one GetItem, cached per container) is not in
-the counts. The API's clock (`chalicelib.query.clock.now`) is pinned to the simulator's clock.
-Handler time is the wall time of `client.http.get`, which includes Chalice's local gateway.
+route, with the names cache emptied first, so no in-process cache helps it), then `runs` more times
+for the timings (bytes off, requests still counted, to see whether a warm container reads less).
+Reads need no token: the bench sets `OPEN_READ_ROUTES=true`, so the viewer-token lookup (one
+GetItem, cached per container) is not in the counts. The API's clock (`chalicelib.query.clock.now`)
+is pinned to the simulator's clock. Handler time is the wall time of `client.http.get`, which
+includes Chalice's local gateway.
 """
 
 from __future__ import annotations
@@ -124,6 +125,9 @@ def _get(client: Any, path: str) -> tuple[int, bytes, float, float]:
 
 
 def _measure_route(client: Any, meter: DynamoMeter, route: Route, runs: int) -> tuple[dict[str, Any], bytes]:
+    from chalicelib.query.names import forget_names  # noqa: PLC0415 - imported with the app
+
+    forget_names()
     meter.measure_bytes = True
     before = meter.snapshot()
     status, body, cold_wall, cold_cpu = _get(client, route.path)

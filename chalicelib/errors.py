@@ -5,6 +5,7 @@ TrackerError
 ├── InvalidInput           a user's request is wrong (-> HTTP 400, CLI exit 2); names the parameter
 │   ├── NotFound           the named thing does not exist (-> HTTP 404)
 │   └── Conflict           the named thing exists already, or changed since it was read (-> HTTP 409)
+├── ResponseTooLarge       the answer would be too large to send (-> HTTP 400 response_too_large)
 ├── OpenAIError            talking to OpenAI failed
 │   ├── OpenAIAuthError    401/403: the admin key is missing, wrong or lacks a scope (never retried)
 │   ├── OpenAIRequestError 400/404: OpenAI refused our request as malformed
@@ -38,6 +39,11 @@ class NotFound(InvalidInput):
 
 class Conflict(InvalidInput):
     """The thing a user named exists already, or changed since the user read it."""
+
+
+class ResponseTooLarge(TrackerError):
+    """The answer would exceed what a response may carry; raised before it is built when the size
+    can be predicted. The message says how large and what to change."""
 
 
 class OpenAIError(TrackerError):

@@ -9,7 +9,9 @@ Errors are `{"error": {"message", "param", "code"}}` everywhere, by exception ty
     StoreError, botocore errors 503 store_unavailable                         anything else 500
 
 5xx bodies are generic; the exception goes to the log (with its traceback for the unexpected ones).
-An answer too large for Lambda's 6 MB response limit is refused with 400 `response_too_large`.
+An answer too large for Lambda's 6 MB response limit is refused with 400 `response_too_large`: before
+it is built when its size can be predicted (ResponseTooLarge, raised by chalicelib.query given
+`MAX_RESPONSE_BYTES`), else once it is rendered.
 Chalice's own errors (405 method not allowed, 415 media type) are reshaped to the same body.
 
 `api_middleware` runs around every route: it checks the token (chalicelib.auth) and the body size
@@ -34,7 +36,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalice.app import CORSConfig, Request, Response
 
 from chalicelib.auth import Forbidden, Unauthorized, authorize, required_role
-from chalicelib.errors import ConfigError, Conflict, InvalidInput, NotFound, OpenAIError, StoreError
+from chalicelib.errors import (
+    ConfigError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    OpenAIError,
+    ResponseTooLarge,
+    StoreError,
+)
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
 from chalicelib.validation import MAX_BODY_BYTES, BodyTooLarge
@@ -55,6 +65,7 @@ ERRORS: tuple[tuple[type[BaseException], int, str, str | None], ...] = (
     (NotFound, 404, "not_found", None),
     (Conflict, 409, "conflict", None),
     (InvalidInput, 400, "invalid_parameter", None),
+    (ResponseTooLarge, 400, "response_too_large", None),
     (Unauthorized, 401, "unauthorized", None),
     (Forbidden, 403, "forbidden", None),
     (OpenAIError, 502, "upstream_unavailable", "OpenAI did not answer the live query; try again shortly"),
@@ -83,7 +94,8 @@ def _too_large(text: str) -> Response | None:
         400,
         "response_too_large",
         f"the answer would be {size / 1_000_000:.1f} MB, over the {MAX_RESPONSE_BYTES / 1_000_000:.1f} MB a "
-        "response may carry: use a wider bucket_width, a shorter period, fewer groupings or a filter",
+        "response may carry: use a wider bucket_width, a shorter period, a smaller top, fewer groupings "
+        "or a filter",
     )
 
 

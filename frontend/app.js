@@ -13,6 +13,8 @@ import { DataTable } from "./js/table.js";
 
 const CONFIG = window.TRACKER_CONFIG || {};
 const REFRESH_SECONDS = Number(CONFIG.refreshSeconds) > 0 ? Number(CONFIG.refreshSeconds) : 300;
+// The chart stacks the period's largest groups and one "Other": the API ranks them (by cost, then
+// tokens) and sums the rest per bucket (`top`), so a 1,000-key period stays a small answer.
 const CHART_SERIES = 8;
 const HOURLY_MAX_DAYS = 31;
 
@@ -264,7 +266,7 @@ async function refresh() {
       renderPools($("pools"), $("pools-meta"), data, nowSeconds());
       renderNotices($("notices"), data, nowSeconds());
     }, (err) => fill($("pools"), placeholder(`Could not load the pools: ${err.message}`, { error: true, retry: refresh }))),
-    section(generation, () => getJson("/api/usage", { ...common, bucket_width: state.bucket, group_by: state.group }), (data) => {
+    section(generation, () => getJson("/api/usage", { ...common, bucket_width: state.bucket, group_by: state.group, top: CHART_SERIES }), (data) => {
       view.usage = data;
       renderUsage();
       renderAsOf(data);
@@ -403,8 +405,23 @@ function renderChart() {
   const buckets = data.buckets || [];
   const box = $("chart-placeholder");
   const keyOf = (row) => JSON.stringify(row.group || {});
-  const ranked = [...groups].sort((a, b) => measureOf(b) - measureOf(a)).filter((g) => measureOf(g) > 0);
-  if (!buckets.length || !ranked.length) {
+  // The named series are the groups the buckets list (the first `top` of `groups`, in its order);
+  // every other group is in each bucket's `other` row.
+  const named = data.top ? groups.slice(0, data.top) : groups;
+  const index = new Map(named.map((g, i) => [keyOf(g), i]));
+  const series = named.map((g, i) => ({ label: g.label || "unattributed", values: buckets.map(() => 0), ...seriesStyle(i) }));
+  const rest = Number(data.other_groups || 0);
+  const subject = GROUPS[state.group];
+  const other = { label: `Other (${int(rest)} ${rest === 1 ? subject.noun : subject.plural})`, values: buckets.map(() => 0), ...seriesStyle(0, true) };
+  buckets.forEach((bucket, b) => {
+    for (const row of bucket.results || []) {
+      const target = row.other ? other : series[index.get(keyOf(row))];
+      if (target) target.values[b] += measureOf(row);
+    }
+  });
+  const shown = series.filter((s) => s.values.some((v) => v > 0));
+  if (other.values.some((v) => v > 0)) shown.push(other);
+  if (!buckets.length || !shown.length) {
     chart.destroy();
     box.hidden = false;
     fill(box, placeholder("No usage in this period."));
@@ -413,26 +430,15 @@ function renderChart() {
     $("chart-readout").textContent = "";
     return;
   }
-  const shown = ranked.slice(0, CHART_SERIES);
-  const index = new Map(shown.map((g, i) => [keyOf(g), i]));
-  const rest = ranked.length - shown.length;
-  const series = shown.map((g, i) => ({ label: g.label || "unattributed", values: buckets.map(() => 0), ...seriesStyle(i) }));
-  if (rest > 0) series.push({ label: `${rest} more`, values: buckets.map(() => 0), ...seriesStyle(0, true) });
-  buckets.forEach((bucket, b) => {
-    for (const row of bucket.results || []) {
-      const i = index.has(keyOf(row)) ? index.get(keyOf(row)) : rest > 0 ? series.length - 1 : -1;
-      if (i >= 0) series[i].values[b] += measureOf(row);
-    }
-  });
   const width = state.bucket === "1h" ? 3600 : DAY;
   const provisional = buckets.map((b) => Boolean(b.provisional));
   box.hidden = true;
-  chart.render({ x: buckets.map((b) => b.start_time), width, money: state.measure === "cost", series, provisional });
-  const legend = series.map((s) => h("li", {}, h("span", { class: `swatch ${s.swatch}`, "aria-hidden": "true" }), h("span", { class: "name", title: s.label }, s.label)));
+  chart.render({ x: buckets.map((b) => b.start_time), width, money: state.measure === "cost", series: shown, provisional });
+  const legend = shown.map((s) => h("li", {}, h("span", { class: `swatch ${s.swatch}`, "aria-hidden": "true" }), h("span", { class: "name", title: s.label }, s.label)));
   if (provisional.some(Boolean)) legend.push(h("li", {}, h("span", { class: "swatch provisional", "aria-hidden": "true" }), h("span", { class: "name" }, "provisional: may still change")));
   fill($("legend"), legend);
   const measure = state.measure === "cost" ? "dollars" : "tokens";
-  const top = series[0];
+  const top = shown[0];
   $("chart").setAttribute(
     "aria-label",
     `Stacked bar chart of ${measure} per ${width === DAY ? "day" : "hour"} by ${GROUPS[state.group].noun}, ${buckets.length} bars; largest: ${top.label}. The table below has the figures.`,

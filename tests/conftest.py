@@ -25,6 +25,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib import aws, store
+from chalicelib.query.names import forget_names
 from chalicelib.settings import get_settings
 from devstack import UNSET_VARS, LocalStack
 
@@ -40,6 +41,7 @@ def unique_name(prefix: str) -> str:
 def _clear_caches() -> None:
     get_settings.cache_clear()
     aws.cache_clear()
+    forget_names()
 
 
 @pytest.fixture(autouse=True)

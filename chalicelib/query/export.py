@@ -1,5 +1,11 @@
 """`/api/export`: the same selection as `/api/usage` as CSV for finance, one line per bucket and group.
 
+Always every group of every bucket (the `top` of /api/usage is accepted, so a client may reuse its
+query string, and ignored). Lines come straight from the summed records (`report.aggregate`), group
+cells worked out once per group. An API answer is capped (Lambda's response limit): the route passes
+`max_bytes` and a CSV surely larger (`LINE_BYTES` per line at least) is refused before it is
+written; the CLI's `export` has no cap.
+
 Columns: the period (UTC), the group's ids with their names, tokens, requests, billed, estimated and
 effective cost, where the cost comes from (`billed` or `estimated`) and whether the line is still
 provisional. Text cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) are
@@ -15,8 +21,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.periods import day_label
+from chalicelib.query.report import Aggregate, flag_list
 from chalicelib.query.selection import Dimension, Selection, parse_selection
-from chalicelib.query.usage import Stores, report_for
+from chalicelib.query.usage import Stores, aggregate_for, too_large
 from chalicelib.settings import Settings, get_settings
 from chalicelib.validation import Params
 
@@ -39,6 +46,7 @@ GROUP_COLUMNS: dict[Dimension, tuple[str, ...]] = {
     "project_id": ("project_id", "project_name"),
 }
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+LINE_BYTES = 60  # a CSV line is at least this long: two dates, ids, eight numbers, source, flags
 
 
 def safe_text(value: Any) -> str:
@@ -71,23 +79,38 @@ def _group_cells(dim: Dimension, row: dict[str, Any]) -> list[str]:
     return [safe_text(value if value is not None else "")]
 
 
-def csv_lines(selection: Selection, report: dict[str, Any]) -> list[Sequence[str]]:
-    """Header and one line per bucket x group of a usage report."""
-    billed = report["cost_basis"] == "billed_when_settled"
+def _cell_order(item: tuple[Any, Any]) -> tuple[Any, int, tuple[str, ...]]:
+    group, totals = item
+    return (-totals.cost, -totals.total_tokens, tuple(value or "" for value in group))
+
+
+def csv_lines(selection: Selection, agg: Aggregate) -> list[Sequence[str]]:
+    """Header and one line per bucket x group (each bucket's groups by cost, then tokens)."""
+    billed = agg.basis == "billed_when_settled"
+    rows = agg.rows()
+    group_cells = {
+        group: [cell for dim in selection.group_by for cell in _group_cells(dim, row)]
+        for group, row in rows.items()
+    }
+    group_flags = {group: row["flags"] for group, row in rows.items()}
     lines: list[Sequence[str]] = [header(selection)]
-    for bucket in report["buckets"]:
-        for row in bucket["results"]:
-            cells = [_period(bucket["start_time"], selection), _period(bucket["end_time"], selection)]
-            for dim in selection.group_by:
-                cells += _group_cells(dim, row)
-            cells += [str(row[name]) for name in METRIC_COLUMNS]
-            provisional = "provisional" in row["flags"]
-            cells += [
-                "billed" if billed and not provisional else "estimated",
-                "yes" if provisional else "no",
-                ";".join(row["flags"]),
-            ]
-            lines.append(cells)
+    for start, cells in agg.cells.items():
+        period = [_period(start, selection), _period(start + selection.width, selection)]
+        for group, totals in sorted(cells.items(), key=_cell_order):
+            metrics = totals.metrics()
+            flags = flag_list(totals.mask)
+            flags += [flag for flag in group_flags[group] if flag == "unattributed"]
+            provisional = "provisional" in flags
+            lines.append(
+                [
+                    *period,
+                    *group_cells[group],
+                    *(str(metrics[name]) for name in METRIC_COLUMNS),
+                    "billed" if billed and not provisional else "estimated",
+                    "yes" if provisional else "no",
+                    ";".join(flags),
+                ]
+            )
     return lines
 
 
@@ -97,13 +120,23 @@ def filename(selection: Selection) -> str:
 
 
 def export_csv(
-    params: Params, now: int, *, stores: Stores | None = None, settings: Settings | None = None
+    params: Params,
+    now: int,
+    *,
+    stores: Stores | None = None,
+    settings: Settings | None = None,
+    max_bytes: int | None = None,
 ) -> tuple[str, str]:
-    """`GET /api/export`: (file name, CSV text)."""
+    """`GET /api/export`: (file name, CSV text); ResponseTooLarge before writing a CSV that surely
+    exceeds `max_bytes`."""
     settings = settings or get_settings()
     selection = parse_selection(params, now, settings.hourly_retention_days)
-    report = report_for(selection, now, stores or Stores.default(), settings)
+    agg, _ = aggregate_for(selection, now, stores or Stores.default(), settings)
+    if max_bytes is not None:
+        size = LINE_BYTES * sum(len(cells) for cells in agg.cells.values())
+        if size > max_bytes:
+            raise too_large(size, max_bytes, "CSV")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerows(csv_lines(selection, report))
+    writer.writerows(csv_lines(selection, agg))
     return filename(selection), out.getvalue()

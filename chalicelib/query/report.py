@@ -17,8 +17,9 @@ grouped by key, owner or team), `unattributed` (a group member is OpenAI's null 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
@@ -110,27 +111,107 @@ class Names:
         return project.name if project and project.name else None
 
 
-@dataclass
+_FIELDS: tuple[str, ...] = tuple(spec.name for spec in fields(Usage))
+_values_of = operator.attrgetter(*_FIELDS)
+_ZERO_VALUES: tuple[Any, ...] = _values_of(ZERO_USAGE)
+_DECIMAL_FIELDS = frozenset(("estimated_usd", "billed_usd"))
+_AT = {name: i for i, name in enumerate(_FIELDS)}
+_INPUT, _OUTPUT, _CACHED = _AT["input_tokens"], _AT["output_tokens"], _AT["cached_tokens"]
+_REQUESTS, _UNPRICED = _AT["requests"], _AT["unpriced_tokens"]
+_BILLED, _ESTIMATED = _AT["billed_usd"], _AT["estimated_usd"]
+FLAG_BITS: dict[Flag, int] = {flag: 1 << i for i, flag in enumerate(FLAG_ORDER)}
+
+
+def _mask(flags: Iterable[Flag]) -> int:
+    mask = 0
+    for flag in flags:
+        mask |= FLAG_BITS[flag]
+    return mask
+
+
+def flag_list(mask: int) -> list[Flag]:
+    """The flags of a bit mask, in FLAG_ORDER."""
+    return [flag for flag in FLAG_ORDER if mask & FLAG_BITS[flag]]
+
+
 class Totals:
-    """Usage, cost and flags summed over records."""
+    """Usage, cost and flags summed over records (a mutable accumulator: one tuple add per record,
+    no Usage objects built on the way)."""
 
-    usage: Usage = ZERO_USAGE
-    cost: Decimal = Decimal(0)
-    flags: set[Flag] = field(default_factory=set)
+    __slots__ = ("cost", "mask", "values")
 
-    def add(self, usage: Usage, cost: Decimal, flags: Iterable[Flag]) -> None:
+    def __init__(self) -> None:
+        self.values: tuple[Any, ...] = _ZERO_VALUES
+        self.cost = Decimal(0)
+        self.mask = 0
+
+    def add(self, usage: Usage, cost: Decimal, flags: Iterable[Flag] = ()) -> None:
         """Add one record's numbers."""
-        self.usage = self.usage + usage
+        self.add_values(_values_of(usage), cost, _mask(flags))
+
+    def add_values(self, values: tuple[Any, ...], cost: Decimal, mask: int) -> None:
+        """Add counters in Usage's field order."""
+        self.values = tuple(map(operator.add, self.values, values))
         self.cost += cost
-        self.flags.update(flags)
+        self.mask |= mask
+
+    def merge(self, other: Totals) -> None:
+        """Add another accumulator."""
+        self.add_values(other.values, other.cost, other.mask)
+
+    @property
+    def usage(self) -> Usage:
+        """The sum as a Usage."""
+        return Usage(*self.values)
+
+    @property
+    def total_tokens(self) -> int:
+        """Input + output tokens."""
+        return int(self.values[_INPUT] + self.values[_OUTPUT])
+
+    @property
+    def flags(self) -> set[Flag]:
+        """The flags seen."""
+        return set(flag_list(self.mask))
 
     def metrics(self) -> dict[str, Any]:
         """The contract's Metrics object: integers as numbers, dollars as decimal strings."""
-        out = self.usage.as_dict()
+        out: dict[str, Any] = {
+            name: _money(value) if name in _DECIMAL_FIELDS else value
+            for name, value in zip(_FIELDS, self.values, strict=True)
+        }
+        out["total_tokens"] = self.total_tokens
         out["cost_usd"] = _money(self.cost)
-        out["billed_usd"] = _money(self.usage.billed_usd)
-        out["estimated_usd"] = _money(self.usage.estimated_usd)
         return out
+
+    def bucket_metrics(self) -> dict[str, Any]:
+        """The metrics a bucket row carries (BUCKET_METRICS)."""
+        values = self.values
+        return {
+            "input_tokens": values[_INPUT],
+            "output_tokens": values[_OUTPUT],
+            "cached_tokens": values[_CACHED],
+            "total_tokens": values[_INPUT] + values[_OUTPUT],
+            "requests": values[_REQUESTS],
+            "unpriced_tokens": values[_UNPRICED],
+            "billed_usd": _money(values[_BILLED]),
+            "estimated_usd": _money(values[_ESTIMATED]),
+            "cost_usd": _money(self.cost),
+        }
+
+
+BUCKET_METRICS = (
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "total_tokens",
+    "requests",
+    "unpriced_tokens",
+    "billed_usd",
+    "estimated_usd",
+    "cost_usd",
+)
+"""The metrics of a bucket row (a group's whole Row is in `groups`)."""
 
 
 def _money(value: Decimal) -> str:
@@ -185,7 +266,8 @@ def _label(dim: Dimension, value: str | None, names: Names) -> str:
 
 
 class _Grouper:
-    """Turns records into (group key, cost, flags) under one selection."""
+    """Turns records into (group key, cost, flags) under one selection; what it derives per day, key
+    or model is worked out once per report, not once per record."""
 
     def __init__(self, selection: Selection, names: Names, settlement: Settlement) -> None:
         self.selection = selection
@@ -194,46 +276,81 @@ class _Grouper:
         self.by_key = any(dim in KEY_DIMENSIONS for dim in selection.group_by)
         hourly = selection.bucket_width != "1d"
         self.billed = not hourly and (settlement.billed_by_key or not self.by_key)
+        self._settled: dict[str, bool] = {}
+        self._identities: dict[str | None, KeyIdentity] = {}
+        self._pools: dict[tuple[str | None, str], str | None] = {}
 
     def basis(self) -> CostBasis:
         return "billed_when_settled" if self.billed else "estimated"
 
-    def classify(self, record: Record) -> tuple[GroupKey, Decimal, set[Flag]]:
-        settled = self.settlement.settled(record.day)
-        cost = record.usage.billed_usd if self.billed and settled else record.usage.estimated_usd
-        flags: set[Flag] = set()
-        if not settled:
-            flags.add("provisional")
-        if record.usage.unpriced_tokens:
-            flags.add("unpriced")
-        if (
-            self.by_key
-            and record.key
-            and record.key != UNATTRIBUTED
-            and not self.names.key(record.key).mapped
-        ):
-            flags.add("unmapped")
-        group = tuple(member(record, dim, self.names) for dim in self.selection.group_by)
-        return group, cost, flags
+    def settled(self, day: str) -> bool:
+        known = self._settled.get(day)
+        if known is None:
+            known = self._settled[day] = self.settlement.settled(day)
+        return known
+
+    def identity(self, key: str | None) -> KeyIdentity:
+        known = self._identities.get(key)
+        if known is None:
+            known = self._identities[key] = self.names.key(key)
+        return known
+
+    def member(self, record: Record, dim: Dimension) -> str | None:
+        if dim == "api_key_id":
+            return record.key
+        if dim == "owner":
+            return self.identity(record.key).owner
+        if dim == "team":
+            return self.identity(record.key).team
+        if dim == "model":
+            return record.model
+        if dim == "pool":
+            at = (record.model, record.day)
+            if at not in self._pools:
+                self._pools[at] = pool_of(record.model, date.fromisoformat(record.day))
+            return self._pools[at]
+        return record.project
+
+    def classify(self, record: Record) -> tuple[GroupKey, Decimal, int]:
+        settled = self.settled(record.day)
+        usage = record.usage
+        cost = usage.billed_usd if self.billed and settled else usage.estimated_usd
+        mask = 0 if settled else PROVISIONAL
+        if usage.unpriced_tokens:
+            mask |= UNPRICED
+        key = record.key
+        if self.by_key and key and key != UNATTRIBUTED and not self.identity(key).mapped:
+            mask |= UNMAPPED
+        group = tuple([self.member(record, dim) for dim in self.selection.group_by])
+        return group, cost, mask
+
+
+PROVISIONAL = FLAG_BITS["provisional"]
+UNPRICED = FLAG_BITS["unpriced"]
+UNMAPPED = FLAG_BITS["unmapped"]
+UNATTRIBUTED_BIT = FLAG_BITS["unattributed"]
+
+
+def _group_mask(selection: Selection, group: GroupKey) -> int:
+    for dim, value in zip(selection.group_by, group, strict=True):
+        if dim in ("api_key_id", "model", "project_id") and value == UNATTRIBUTED:
+            return UNATTRIBUTED_BIT
+    return 0
 
 
 def _row(
     selection: Selection, group: GroupKey, totals: Totals, whole: Totals, names: Names
 ) -> dict[str, Any]:
     dims = selection.group_by
-    flags = set(totals.flags)
-    for dim, value in zip(dims, group, strict=True):
-        if dim in ("api_key_id", "model", "project_id") and value == UNATTRIBUTED:
-            flags.add("unattributed")
     labels = {dim: _label(dim, value, names) for dim, value in zip(dims, group, strict=True)}
     row: dict[str, Any] = {
         "group": dict(zip(dims, group, strict=True)),
         "label": " · ".join(labels.values()) or ALL_USAGE,
         "labels": labels,
         **totals.metrics(),
-        "share_tokens": _share(totals.usage.total_tokens, whole.usage.total_tokens),
+        "share_tokens": _share(totals.total_tokens, whole.total_tokens),
         "share_cost": _share(totals.cost, whole.cost),
-        "flags": [flag for flag in FLAG_ORDER if flag in flags],
+        "flags": flag_list(totals.mask | _group_mask(selection, group)),
     }
     if "api_key_id" in dims:
         identity = names.key(group[dims.index("api_key_id")])
@@ -250,15 +367,154 @@ def _row(
 
 def _order(item: tuple[GroupKey, Totals]) -> tuple[Decimal, int, tuple[str, ...]]:
     group, totals = item
-    return (-totals.cost, -totals.usage.total_tokens, tuple(value or "" for value in group))
+    return (-totals.cost, -totals.total_tokens, tuple(value or "" for value in group))
 
 
-def _rows(
-    selection: Selection, groups: Mapping[GroupKey, Totals], whole: Totals, names: Names
-) -> list[dict[str, Any]]:
-    return [
-        _row(selection, group, totals, whole, names) for group, totals in sorted(groups.items(), key=_order)
-    ]
+@dataclass
+class Aggregate:
+    """A selection's records summed per bucket and group (`cells`), per group over the period
+    (`groups`, ranked by `_order`: cost, then tokens, then the group's ids) and in all (`total`)."""
+
+    selection: Selection
+    names: Names
+    settlement: Settlement
+    basis: CostBasis
+    cells: dict[int, dict[GroupKey, Totals]]
+    groups: dict[GroupKey, Totals]
+    ranked: list[GroupKey]
+    total: Totals
+
+    def rows(self) -> dict[GroupKey, dict[str, Any]]:
+        """Every group's whole-period Row, in rank order (labels and key info worked out once)."""
+        return {
+            group: _row(self.selection, group, self.groups[group], self.total, self.names)
+            for group in self.ranked
+        }
+
+    def bucket_rows(self, top: int) -> int:
+        """How many rows the buckets of a report with this `top` carry."""
+        if not top or len(self.ranked) <= top:
+            return sum(len(cells) for cells in self.cells.values())
+        shown = set(self.ranked[:top])
+        count = 0
+        for cells in self.cells.values():
+            inside = sum(1 for group in cells if group in shown)
+            count += inside + (1 if inside < len(cells) else 0)
+        return count
+
+
+def aggregate(
+    selection: Selection,
+    records: Iterable[Record],
+    names: Names,
+    settlement: Settlement,
+    *,
+    always: Iterable[GroupKey] = (),
+) -> Aggregate:
+    """Sum `records` under `selection` (filters, grouping, cost basis, flags); `always` lists groups
+    kept even without usage (a comparison's keys)."""
+    grouper = _Grouper(selection, names, settlement)
+    cells: dict[int, dict[GroupKey, Totals]] = {start: {} for start in selection.bucket_starts()}
+    for record in records:
+        bucket = cells.get(record.bucket)
+        if bucket is None or not admits(record, selection, names):
+            continue
+        group, cost, mask = grouper.classify(record)
+        totals = bucket.get(group)
+        if totals is None:
+            totals = bucket[group] = Totals()
+        totals.add_values(_values_of(record.usage), cost, mask)
+    groups: dict[GroupKey, Totals] = {group: Totals() for group in always}
+    for bucket in cells.values():
+        for group, totals in bucket.items():
+            into = groups.get(group)
+            if into is None:
+                into = groups[group] = Totals()
+            into.merge(totals)
+    total = Totals()
+    for totals in groups.values():
+        total.merge(totals)
+    ranked = [group for group, _ in sorted(groups.items(), key=_order)]
+    return Aggregate(selection, names, settlement, grouper.basis(), cells, groups, ranked, total)
+
+
+OTHER_NOUNS: dict[Dimension, tuple[str, str]] = {
+    "api_key_id": ("key", "keys"),
+    "owner": ("owner", "owners"),
+    "team": ("team", "teams"),
+    "model": ("model", "models"),
+    "pool": ("pool", "pools"),
+    "project_id": ("project", "projects"),
+}
+
+
+def other_label(dims: tuple[Dimension, ...], count: int) -> str:
+    """ "Other (990 keys)": the label of the row that sums the groups outside the top."""
+    singular, plural = OTHER_NOUNS[dims[0]] if len(dims) == 1 else ("group", "groups")
+    return f"Other ({count:,} {singular if count == 1 else plural})"
+
+
+def _buckets(agg: Aggregate, top: int) -> list[dict[str, Any]]:
+    selection, settlement = agg.selection, agg.settlement
+    dims = selection.group_by
+    rank = {group: i for i, group in enumerate(agg.ranked)}
+    capped = bool(top) and len(agg.ranked) > top
+    shown = set(agg.ranked[:top]) if capped else None
+    keys = {group: dict(zip(dims, group, strict=True)) for group in agg.ranked}
+    nobody = dict.fromkeys(dims)
+    buckets = []
+    for start, cells in agg.cells.items():
+        results: list[dict[str, Any]] = []
+        other = Totals()
+        folded = 0
+        for group in sorted(cells, key=rank.__getitem__):
+            totals = cells[group]
+            if shown is None or group in shown:
+                results.append({"group": keys[group], **totals.bucket_metrics()})
+            else:
+                other.merge(totals)
+                folded += 1
+        if folded:
+            results.append(
+                {
+                    "group": nobody,
+                    "other": True,
+                    "label": other_label(dims, folded),
+                    "other_groups": folded,
+                    **other.bucket_metrics(),
+                }
+            )
+        buckets.append(
+            {
+                "start_time": start,
+                "end_time": start + selection.width,
+                "provisional": settlement.live or not settlement.settled(day_label(start)),
+                "results": results,
+            }
+        )
+    return buckets
+
+
+def report_of(agg: Aggregate, *, data_as_of: int | None) -> dict[str, Any]:
+    """The `/api/usage` response of an aggregate (see docs/api-contract.md and openapi.yaml)."""
+    selection, settlement = agg.selection, agg.settlement
+    top = selection.top
+    return {
+        "object": "usage_report",
+        "start_time": selection.start,
+        "end_time": selection.end,
+        "bucket_width": selection.bucket_width,
+        "group_by": list(selection.group_by),
+        "filters": selection.filters(),
+        "cost_basis": agg.basis,
+        "data_as_of": iso(data_as_of) if data_as_of is not None else None,
+        "settled_before": _iso_or_none(settlement.settled_before()),
+        "top": top,
+        "other_groups": max(len(agg.ranked) - top, 0) if top else 0,
+        "buckets": _buckets(agg, top),
+        "groups": list(agg.rows().values()),
+        "total": agg.total.metrics(),
+    }
 
 
 def build_report(
@@ -272,46 +528,8 @@ def build_report(
 ) -> dict[str, Any]:
     """The `/api/usage` response for `records` (see docs/api-contract.md and openapi.yaml);
     `always` lists groups shown in `groups` even without usage (a comparison's keys)."""
-    grouper = _Grouper(selection, names, settlement)
-    by_bucket: dict[int, dict[GroupKey, Totals]] = {start: {} for start in selection.bucket_starts()}
-    groups: dict[GroupKey, Totals] = {group: Totals() for group in always}
-    total = Totals()
-    for record in records:
-        if record.bucket not in by_bucket or not admits(record, selection, names):
-            continue
-        group, cost, flags = grouper.classify(record)
-        by_bucket[record.bucket].setdefault(group, Totals()).add(record.usage, cost, flags)
-        groups.setdefault(group, Totals()).add(record.usage, cost, flags)
-        total.add(record.usage, cost, flags)
-    buckets = []
-    for start, cells in by_bucket.items():
-        bucket_total = Totals()
-        for totals in cells.values():
-            bucket_total.add(totals.usage, totals.cost, ())
-        end = start + selection.width
-        provisional = settlement.live or not settlement.settled(day_label(start))
-        buckets.append(
-            {
-                "start_time": start,
-                "end_time": end,
-                "provisional": provisional,
-                "results": _rows(selection, cells, bucket_total, names),
-            }
-        )
-    return {
-        "object": "usage_report",
-        "start_time": selection.start,
-        "end_time": selection.end,
-        "bucket_width": selection.bucket_width,
-        "group_by": list(selection.group_by),
-        "filters": selection.filters(),
-        "cost_basis": grouper.basis(),
-        "data_as_of": iso(data_as_of) if data_as_of is not None else None,
-        "settled_before": _iso_or_none(settlement.settled_before()),
-        "buckets": buckets,
-        "groups": _rows(selection, groups, total, names),
-        "total": total.metrics(),
-    }
+    agg = aggregate(selection, records, names, settlement, always=always)
+    return report_of(agg, data_as_of=data_as_of)
 
 
 def _iso_or_none(ts: int | None) -> str | None:

@@ -5,6 +5,9 @@
 InvalidInput naming the parameter. Periods snap outward to whole buckets (the rollups hold whole hours
 and days), and the response reports the snapped period.
 
+`top` (default DEFAULT_TOP, 0..MAX_TOP) caps the groups each bucket lists: the `top` groups of the
+whole period (by cost, then tokens) plus one "other" row summing the rest; 0 lists every group.
+
 Limits: `1d` at most 366 days, `1h` at most 31 days and only within the hourly retention, `1m` (read
 live from OpenAI) at most 6 hours.
 """
@@ -32,8 +35,11 @@ MAX_SPAN: dict[BucketWidth, int] = {"1m": 6 * HOUR, "1h": 31 * DAY, "1d": 366 * 
 MAX_SPAN_TEXT: dict[BucketWidth, str] = {"1m": "6 hours", "1h": "31 days", "1d": "366 days"}
 MAX_KEY_ID_LENGTH = 100
 
+DEFAULT_TOP = 10
+MAX_TOP = 50
+
 FILTERS = ("api_key_ids", "models", "project_ids", "teams")
-USAGE_PARAMS = ("start_time", "end_time", "bucket_width", "group_by", *FILTERS)
+USAGE_PARAMS = ("start_time", "end_time", "bucket_width", "group_by", "top", *FILTERS)
 LIST_PARAMS = ("group_by", *FILTERS)
 
 
@@ -50,6 +56,7 @@ class Selection:
     models: tuple[str, ...] = ()
     project_ids: tuple[str, ...] = ()
     teams: tuple[str, ...] = ()
+    top: int = DEFAULT_TOP
 
     @property
     def width(self) -> int:
@@ -95,6 +102,20 @@ def _dimensions(params: Params) -> tuple[Dimension, ...]:
     if NONE in names and len(names) > 1:
         raise InvalidInput("group_by", "'none' cannot be combined with other groupings")
     return tuple(cast(Dimension, name) for name in names if name != NONE)
+
+
+def _top(params: Params) -> int:
+    raw = single(params, "top")
+    if raw is None:
+        return DEFAULT_TOP
+    text = raw.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 3 or int(text) > MAX_TOP:
+        raise InvalidInput(
+            "top",
+            f"must be an integer from 0 to {MAX_TOP} (groups listed per bucket; 0 lists every group), "
+            f"got {raw[:20]!r}",
+        )
+    return int(text)
 
 
 def _snap(start: int, end: int, width: int) -> tuple[int, int]:
@@ -146,4 +167,5 @@ def parse_selection(
         models=listed(params, "models", check=_member_value),
         project_ids=listed(params, "project_ids", check=_member_value),
         teams=listed(params, "teams"),
+        top=_top(params),
     )

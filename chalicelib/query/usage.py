@@ -1,6 +1,11 @@
 """`/api/usage`, `/api/export` and `python -m chalicelib.cli usage`: one code path from parameters to
 the report. Reads: the checkpoint (one GetItem), the records (`sources.plan`), and names only when
-the grouping shows them (MAP + DIR for keys, owners and teams; DIR alone for projects)."""
+the grouping shows them (MAP + DIR, cached per process for a minute: chalicelib.query.names).
+
+`max_bytes` (the API passes its response limit; the CLI none) refuses a report whose size is
+predictable from its row counts before its rows and JSON are built (ResponseTooLarge). With `top`
+capping the bucket rows, only `top=0` (every group in every bucket) or very long hourly periods get
+near the limit."""
 
 from __future__ import annotations
 
@@ -9,18 +14,33 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.catalog import PriceTable
+from chalicelib.errors import ResponseTooLarge
 from chalicelib.openai_api import OpenAIAdminClient
-from chalicelib.query.report import KEY_DIMENSIONS, GroupKey, Names, Settlement, build_report
+from chalicelib.query.names import NAMES_CACHE
+from chalicelib.query.report import (
+    KEY_DIMENSIONS,
+    Aggregate,
+    GroupKey,
+    Names,
+    Record,
+    Settlement,
+    aggregate,
+    report_of,
+)
 from chalicelib.query.selection import Selection, parse_selection
 from chalicelib.query.sources import live_records, stored_records
 from chalicelib.settings import Settings, get_settings
-from chalicelib.store.directory import DirectoryStore, build_identities
+from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import RollupStore
 from chalicelib.validation import Params
 
 LIVE_TIMEOUT_SECONDS = 8.0  # API Gateway gives up after 29 s; six kinds must fit well inside
 LIVE_MAX_ATTEMPTS = 2
+# Lower bounds of a report's parts as JSON, so a prediction never refuses what would fit.
+BUCKET_BYTES = 60
+BUCKET_ROW_BYTES = 170
+GROUP_ROW_BYTES = 330
 
 
 @dataclass(frozen=True)
@@ -38,14 +58,31 @@ class Stores:
 
 
 def load_names(selection: Selection, directory: DirectoryStore) -> Names:
-    """The names a report shows: none for model/pool groupings."""
+    """The names a report shows: none for model/pool groupings; else the cached identities and
+    project names (chalicelib.query.names)."""
     wants_keys = bool(selection.teams) or any(dim in KEY_DIMENSIONS for dim in selection.group_by)
-    if wants_keys:
-        synced = directory.directory()
-        return Names(build_identities(directory.list_mappings(), synced), synced.projects)
-    if "project_id" in selection.group_by:
-        return Names(projects=directory.directory().projects)
+    if wants_keys or "project_id" in selection.group_by:
+        return NAMES_CACHE.get(directory)
     return Names()
+
+
+def too_large(size: int, max_bytes: int, what: str = "answer") -> ResponseTooLarge:
+    """The error of an answer over `max_bytes` (predicted or measured)."""
+    return ResponseTooLarge(
+        f"the {what} would be at least {size / 1_000_000:.1f} MB, over the {max_bytes / 1_000_000:.1f} MB "
+        "a response may carry: use a wider bucket_width, a shorter period, a smaller top, fewer "
+        "groupings or a filter"
+    )
+
+
+def predicted_bytes(agg: Aggregate) -> int:
+    """A lower bound of the report's JSON size, from its row counts."""
+    top = agg.selection.top
+    return (
+        len(agg.cells) * BUCKET_BYTES
+        + agg.bucket_rows(top) * BUCKET_ROW_BYTES
+        + len(agg.groups) * GROUP_ROW_BYTES
+    )
 
 
 def _live_client(settings: Settings) -> OpenAIAdminClient:
@@ -59,16 +96,13 @@ def _live_client(settings: Settings) -> OpenAIAdminClient:
     )
 
 
-def report_for(
-    selection: Selection,
-    now: int,
-    stores: Stores,
-    settings: Settings,
-    *,
-    always: Iterable[GroupKey] = (),
-) -> dict[str, Any]:
-    """The report of a parsed selection (`always`: groups listed even without usage)."""
+def aggregate_for(
+    selection: Selection, now: int, stores: Stores, settings: Settings, *, always: Iterable[GroupKey] = ()
+) -> tuple[Aggregate, int | None]:
+    """The records of a parsed selection summed (`always`: groups kept even without usage), and the
+    time its data is as of."""
     checkpoint = stores.meta.checkpoint()
+    records: tuple[Record, ...]
     if selection.bucket_width == "1m":
         records = live_records(
             selection,
@@ -86,13 +120,37 @@ def report_for(
         )
         data_as_of = checkpoint.usage_as_of
     names = load_names(selection, stores.directory)
-    return build_report(selection, records, names, settlement, data_as_of=data_as_of, always=always)
+    return aggregate(selection, records, names, settlement, always=always), data_as_of
+
+
+def report_for(
+    selection: Selection,
+    now: int,
+    stores: Stores,
+    settings: Settings,
+    *,
+    always: Iterable[GroupKey] = (),
+    max_bytes: int | None = None,
+) -> dict[str, Any]:
+    """The report of a parsed selection (`always`: groups listed even without usage); refused with
+    ResponseTooLarge before it is built when it surely exceeds `max_bytes`."""
+    agg, data_as_of = aggregate_for(selection, now, stores, settings, always=always)
+    if max_bytes is not None:
+        size = predicted_bytes(agg)
+        if size > max_bytes:
+            raise too_large(size, max_bytes)
+    return report_of(agg, data_as_of=data_as_of)
 
 
 def usage_report(
-    params: Params, now: int, *, stores: Stores | None = None, settings: Settings | None = None
+    params: Params,
+    now: int,
+    *,
+    stores: Stores | None = None,
+    settings: Settings | None = None,
+    max_bytes: int | None = None,
 ) -> dict[str, Any]:
     """`GET /api/usage`: parse the query string, answer from DynamoDB (or OpenAI for 1m)."""
     settings = settings or get_settings()
     selection = parse_selection(params, now, settings.hourly_retention_days)
-    return report_for(selection, now, stores or Stores.default(), settings)
+    return report_for(selection, now, stores or Stores.default(), settings, max_bytes=max_bytes)

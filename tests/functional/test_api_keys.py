@@ -11,7 +11,7 @@ from chalicelib import aws
 from chalicelib.periods import DAY
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import Cell, DayRollup, RollupStore
-from chalicelib.store.table import query_all
+from chalicelib.store.table import query_all, reset_stats
 from chalicelib.usage import Usage
 from simulator.pytest_plugin import SIM_NOW
 from tests.functional import api_helpers
@@ -174,3 +174,25 @@ def test_every_key_of_the_simulated_org_is_listed_with_its_thirty_days(api, sim_
             assert keys[key_id]["usage_30d"]["total_tokens"] == row["total_tokens"]
             assert keys[key_id]["usage_30d"]["cost_usd"] == row["cost_usd"]
     assert FIRST_DAY < TODAY
+
+
+def test_key_names_are_cached_and_every_edit_through_the_api_shows_at_once(empty_api):
+    _store_day("2026-11-19", KEY, 1234, "0.5")
+    params = {"start_time": FIRST_DAY, "end_time": TODAY + DAY, "group_by": "api_key_id"}
+
+    def label() -> str:
+        (row,) = empty_api.json("/api/usage", params)["groups"]
+        return str(row["label"])
+
+    assert label() == KEY
+    reset_stats()
+    assert label() == KEY
+    assert reset_stats().requests == 1  # the rollups only: MAP and DIR come from the cache
+
+    _post(empty_api, {"key_id": KEY, "name": "Ada"})
+    assert label() == "Ada"
+    patched = empty_api.request("PATCH", f"/api/keys/{KEY}", token="admin", body={"name": "Ada L."})
+    assert patched.status_code == 200
+    assert label() == "Ada L."
+    assert empty_api.request("DELETE", f"/api/keys/{KEY}", token="admin").status_code == 200
+    assert label() == KEY

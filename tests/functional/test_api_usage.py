@@ -9,7 +9,10 @@ import pytest
 
 from chalicelib.cli import main as cli_main
 from chalicelib.cli import usage as usage_cli
+from chalicelib.errors import ResponseTooLarge
 from chalicelib.periods import DAY, HOUR, day_label
+from chalicelib.query import export as export_query
+from chalicelib.query import usage as usage_query
 from chalicelib.query.report import SETTLE_HOURS
 from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.table import reset_stats
@@ -92,10 +95,8 @@ def test_settled_days_cost_what_openai_billed_and_recent_days_are_provisional_es
             expected = sum((amount for (d, *_), amount in billed.items() if d == day), Decimal(0))
             assert Decimal(row["cost_usd"]) == pytest.approx(expected, abs=Decimal("1e-9"))
             assert row["cost_usd"] == row["billed_usd"]
-            assert "provisional" not in row["flags"]
         else:
             assert row["cost_usd"] == row["estimated_usd"]
-            assert "provisional" in row["flags"]
     assert [day_label(b["start_time"]) for b in report["buckets"] if b["provisional"]] == [
         "2026-11-18",
         "2026-11-19",
@@ -184,6 +185,79 @@ def test_a_thirty_day_report_by_key_reads_three_queries_whatever_the_number_of_k
 
     assert by_key.requests == 3  # AD#key, MAP, DIR (+ the checkpoint GetItem)
     assert by_model.requests == 1  # AD#model (+ the checkpoint GetItem)
+    api.json(
+        "/api/usage", {"start_time": TODAY - 29 * DAY, "end_time": TODAY + DAY, "group_by": "api_key_id"}
+    )
+    assert reset_stats().requests == 1  # the names come from this process's cache now
+
+
+@pytest.mark.parametrize("dims", [("api_key_id",), ("owner",), ("model", "project_id")], ids="+".join)
+def test_buckets_list_the_top_groups_and_one_other_row_that_add_up_to_the_ground_truth(api, sim_table, dims):
+    params = {**PERIOD, "group_by": ",".join(dims)}
+    top = 3
+    capped = api.json("/api/usage", {**params, "top": top})
+    every = api.json("/api/usage", {**params, "top": 0})
+
+    truth = grouped_truth(truth_cells(sim_table.org, FIRST_DAY, TODAY + DAY), dims, _owners())
+    # `groups` keeps every group, whatever top
+    assert _by_group(capped, dims) == {group: nonzero(values) for group, values in truth.items()}
+    assert capped["groups"] == every["groups"]
+    assert capped["total"] == every["total"]
+    assert len(capped["groups"]) > top
+    assert capped["top"] == top
+    assert capped["other_groups"] == len(capped["groups"]) - top
+    named = [json.dumps(row["group"], sort_keys=True) for row in capped["groups"][:top]]
+    rows = [row for bucket in capped["buckets"] for row in bucket["results"]]
+    # buckets add up exactly to the total, which is the ground truth
+    whole = grouped_truth(truth_cells(sim_table.org, FIRST_DAY, TODAY + DAY), (), {})[()]
+    summed = {name: sum(row[name] for row in rows) for name in ("input_tokens", "output_tokens", "requests")}
+    assert summed == {name: capped["total"][name] for name in summed}
+    assert summed == {name: whole.get(name, 0) for name in summed}
+    assert sum(Decimal(row["cost_usd"]) for row in rows) == Decimal(capped["total"]["cost_usd"])
+    for small, full in zip(capped["buckets"], every["buckets"], strict=True):
+        by_group = {json.dumps(row["group"], sort_keys=True): row for row in full["results"]}
+        listed = [row for row in small["results"] if not row.get("other")]
+        others = [row for row in small["results"] if row.get("other")]
+        keys = [json.dumps(row["group"], sort_keys=True) for row in listed]
+        assert keys == [key for key in named if key in by_group]  # the period's top, in its order
+        assert all(row == by_group[key] for row, key in zip(listed, keys, strict=True))
+        rest = [row for key, row in by_group.items() if key not in named]
+        assert len(others) == (1 if rest else 0)
+        if rest:
+            (other,) = others
+            assert other["other_groups"] == len(rest)
+            assert other["label"].startswith(f"Other ({len(rest)} ")
+            assert other["group"] == dict.fromkeys(dims)
+            for name in ("total_tokens", "cached_tokens", "requests", "unpriced_tokens"):
+                assert other[name] == sum(row[name] for row in rest)
+            assert Decimal(other["cost_usd"]) == sum(Decimal(row["cost_usd"]) for row in rest)
+        assert set(full["results"][0]) == {
+            "group",
+            "input_tokens",
+            "output_tokens",
+            "cached_tokens",
+            "total_tokens",
+            "requests",
+            "unpriced_tokens",
+            "billed_usd",
+            "estimated_usd",
+            "cost_usd",
+        }
+
+
+def test_a_report_surely_too_large_is_refused_before_it_is_built(api, monkeypatch):
+    def never(*_args, **_kwargs):
+        raise AssertionError("the report was built")
+
+    monkeypatch.setattr(usage_query, "report_of", never)
+    params = {
+        name: [str(value)] for name, value in {**PERIOD, "group_by": "api_key_id,model", "top": 0}.items()
+    }
+
+    with pytest.raises(ResponseTooLarge, match="top"):
+        usage_query.usage_report(params, SIM_NOW, max_bytes=20_000)
+    with pytest.raises(ResponseTooLarge, match="CSV"):
+        export_query.export_csv(params, SIM_NOW, max_bytes=20_000)
 
 
 def test_minute_buckets_come_live_from_openai_and_are_cached(api, sim_table):

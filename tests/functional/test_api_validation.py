@@ -55,6 +55,11 @@ USAGE_CASES = [
     ({"start_time": START, "models": "a#b"}, "models", "'#'"),
     ({"start_time": START, "models": ",".join(f"m{i}" for i in range(101))}, "models", "at most 100"),
     ({"start_time": START, "teams": "x" * 201}, "teams", "at most 200"),
+    ({"start_time": START, "top": "abc"}, "top", "from 0 to 50"),
+    ({"start_time": START, "top": "51"}, "top", "from 0 to 50"),
+    ({"start_time": START, "top": "-1"}, "top", "from 0 to 50"),
+    ({"start_time": START, "top": "2.5"}, "top", "from 0 to 50"),
+    ({"start_time": START, "top": ["1", "2"]}, "top", "once"),
     ({"start_time": START, "groupby": "model"}, "groupby", "unknown parameter"),
     ({"start_time": START, "start_time[]": "1"}, "start_time[]", "unknown parameter"),
 ]

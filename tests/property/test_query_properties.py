@@ -71,8 +71,10 @@ def _aggregates(records: list[Record], dim: str) -> list[Record]:
     return [Record(bucket, day, usage, **{dim: member}) for (bucket, day, member), usage in summed.items()]
 
 
-def _selection(group_by: tuple = (), **filters: tuple) -> Selection:
-    return Selection(start=START, end=START + DAYS * DAY, bucket_width="1d", group_by=group_by, **filters)
+def _selection(group_by: tuple = (), top: int = 10, **filters: tuple) -> Selection:
+    return Selection(
+        start=START, end=START + DAYS * DAY, bucket_width="1d", group_by=group_by, top=top, **filters
+    )
 
 
 def _sum(rows: list[dict]) -> dict[str, int | Decimal]:
@@ -90,9 +92,9 @@ def _metrics(metrics: dict) -> dict[str, int | Decimal]:
 
 
 @settings(max_examples=150, deadline=None, derandomize=True, database=None)
-@given(details, groupings, settlements)
-def test_buckets_groups_and_total_describe_the_same_usage(detail, group_by, settlement):
-    report = build_report(_selection(group_by), _records(detail), NAMES, settlement, data_as_of=None)
+@given(details, groupings, settlements, st.sampled_from([0, 1, 2, 10]))
+def test_buckets_groups_and_total_describe_the_same_usage(detail, group_by, settlement, top):
+    report = build_report(_selection(group_by, top), _records(detail), NAMES, settlement, data_as_of=None)
 
     total = _metrics(report["total"])
     assert _sum(report["groups"]) == total
@@ -101,6 +103,11 @@ def test_buckets_groups_and_total_describe_the_same_usage(detail, group_by, sett
     assert _metrics(ungrouped["total"]) == total
     if total["total_tokens"]:
         assert abs(sum(row["share_tokens"] for row in report["groups"]) - 1) < 1e-4
+    shown = {tuple(row["group"].values()) for row in report["groups"][:top]} if top else None
+    for bucket in report["buckets"]:
+        rows = [row for row in bucket["results"] if not row.get("other")]
+        assert shown is None or all(tuple(row["group"].values()) in shown for row in rows)
+        assert len(bucket["results"]) - len(rows) <= (1 if top else 0)
 
 
 @settings(max_examples=150, deadline=None, derandomize=True, database=None)

@@ -6,7 +6,15 @@ from decimal import Decimal
 
 from chalicelib.periods import DAY, day_label
 from chalicelib.query.export import csv_lines, filename, safe_text
-from chalicelib.query.report import SETTLE_HOURS, Names, Record, Settlement, build_report
+from chalicelib.query.report import (
+    SETTLE_HOURS,
+    Names,
+    Record,
+    Settlement,
+    aggregate,
+    build_report,
+    other_label,
+)
 from chalicelib.query.selection import Selection
 from chalicelib.store.directory import KeyIdentity
 from chalicelib.usage import Usage
@@ -92,9 +100,9 @@ def test_labels_use_names_and_say_when_a_key_has_no_owner_or_team():
 def test_the_csv_has_one_line_per_bucket_and_group_and_a_dated_file_name():
     records = [_record(0, input_tokens=10), _record(1, key="key_other", input_tokens=3)]
     selection = Selection(START, START + 2 * DAY, "1d", ("api_key_id",))
-    report = build_report(selection, records, NAMES, Settlement(None), data_as_of=None)
+    agg = aggregate(selection, records, NAMES, Settlement(None))
 
-    lines = csv_lines(selection, report)
+    lines = csv_lines(selection, agg)
 
     assert lines[0][:6] == [
         "period_start_utc",
@@ -110,3 +118,70 @@ def test_the_csv_has_one_line_per_bucket_and_group_and_a_dated_file_name():
     ]
     assert filename(selection) == "usage-2026-11-14-2026-11-15.csv"
     assert safe_text("-1+1") == "'-1+1"
+
+
+def test_buckets_list_the_top_groups_of_the_period_and_one_other_row_summing_the_rest():
+    # key_0 is the largest over the period, key_4 the smallest; on day 1 key_4 outspends key_0.
+    records = [
+        _record(0, key=f"key_{i}", input_tokens=100 - i, estimated_usd=Decimal(10 - i)) for i in range(5)
+    ]
+    records.append(_record(1, key="key_4", input_tokens=50, estimated_usd=Decimal(50)))
+    records.append(_record(1, key="key_3", input_tokens=7, estimated_usd=Decimal("0.5")))
+    selection = Selection(START, START + 2 * DAY, "1d", ("api_key_id",), top=2)
+
+    report = build_report(selection, records, NAMES, Settlement(None), data_as_of=None)
+
+    assert [row["group"]["api_key_id"] for row in report["groups"]] == [
+        "key_4",
+        "key_0",
+        "key_1",
+        "key_2",
+        "key_3",
+    ]
+    assert report["top"] == 2
+    assert report["other_groups"] == 3
+    first, second = report["buckets"]
+    assert [row["group"]["api_key_id"] for row in first["results"]] == ["key_4", "key_0", None]
+    other = first["results"][-1]
+    assert other["other"] is True
+    assert other["label"] == "Other (3 keys)"
+    assert other["other_groups"] == 3
+    assert other["input_tokens"] == 99 + 98 + 97
+    assert other["cost_usd"] == "24"
+    assert [row.get("other", False) for row in second["results"]] == [False, True]
+    assert second["results"][1]["label"] == "Other (1 key)"
+    assert (
+        sum(row["total_tokens"] for b in report["buckets"] for row in b["results"])
+        == report["total"]["total_tokens"]
+    )
+    assert set(first["results"][0]) == {"group", *BUCKET_FIELDS}
+
+
+BUCKET_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "total_tokens",
+    "requests",
+    "unpriced_tokens",
+    "billed_usd",
+    "estimated_usd",
+    "cost_usd",
+)
+
+
+def test_top_zero_lists_every_group_in_every_bucket_and_no_other_row():
+    records = [_record(0, key=f"key_{i}", input_tokens=10 + i) for i in range(12)]
+    selection = Selection(START, START + 2 * DAY, "1d", ("api_key_id",), top=0)
+
+    report = build_report(selection, records, NAMES, Settlement(None), data_as_of=None)
+
+    assert len(report["buckets"][0]["results"]) == 12
+    assert report["other_groups"] == 0
+    assert not any(row.get("other") for row in report["buckets"][0]["results"])
+
+
+def test_other_labels_name_the_grouping():
+    assert other_label(("model",), 2) == "Other (2 models)"
+    assert other_label(("api_key_id",), 1_234) == "Other (1,234 keys)"
+    assert other_label(("team", "model"), 5) == "Other (5 groups)"
