@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from chalicelib.errors import InvalidInput
 
@@ -36,11 +37,13 @@ def month_label(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m")
 
 
+@lru_cache(maxsize=4096)  # reports convert the same few labels for thousands of rows
 def day_start(label: str) -> int:
     """Unix seconds of 00:00 UTC of a `YYYY-MM-DD` label."""
     return int(datetime.strptime(label, "%Y-%m-%d").replace(tzinfo=UTC).timestamp())
 
 
+@lru_cache(maxsize=16384)
 def hour_start(label: str) -> int:
     """Unix seconds of the start of a `YYYY-MM-DDTHH` label."""
     return int(datetime.strptime(label, "%Y-%m-%dT%H").replace(tzinfo=UTC).timestamp())

@@ -53,9 +53,10 @@ class Usage:
     @classmethod
     def from_list(cls, values: list[Any]) -> Usage:
         """Inverse of `to_list`; tolerates DynamoDB's Decimal for every number."""
-        parsed: dict[str, Any] = {}
-        for spec, value in zip(fields(cls), values, strict=False):
-            parsed[spec.name] = Decimal(value) if spec.type == "Decimal" else int(value)
+        parsed: dict[str, Any] = {
+            name: Decimal(value) if is_money else int(value)
+            for (name, is_money), value in zip(_FIELD_KINDS, values, strict=False)
+        }
         return cls(**parsed)
 
     def as_dict(self) -> dict[str, Any]:
@@ -69,6 +70,7 @@ class Usage:
 
 
 ZERO_USAGE = Usage()
+_FIELD_KINDS: tuple[tuple[str, bool], ...] = tuple((f.name, f.type == "Decimal") for f in fields(Usage))
 
 
 def sum_usage(items: Any) -> Usage:
