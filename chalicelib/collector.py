@@ -15,7 +15,7 @@ values, so repeated, overlapping or interrupted runs all converge to OpenAI's nu
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -111,12 +111,8 @@ def priced(model: str, usage: Usage, on: date, prices: Prices) -> Usage:
     """`usage` with its estimated dollars, or with its tokens counted as unpriced."""
     estimate = prices.estimate_usd(model, usage, on)
     if estimate is None:
-        return Usage(**{**_fields(usage), "unpriced_tokens": usage.total_tokens})
-    return Usage(**{**_fields(usage), "estimated_usd": estimate})
-
-
-def _fields(usage: Usage) -> dict[str, Any]:
-    return {name: getattr(usage, name) for name in usage.__dataclass_fields__}
+        return replace(usage, unpriced_tokens=usage.total_tokens)
+    return replace(usage, estimated_usd=estimate)
 
 
 def hourly_cells(buckets: Iterable[Json], prices: Prices) -> dict[tuple[str, Cell], Usage]:

@@ -65,14 +65,6 @@ def days(start: int, end: int) -> Iterator[str]:
         ts += DAY
 
 
-def hours(start: int, end: int) -> Iterator[str]:
-    """Labels of the UTC hours that overlap [start, end)."""
-    ts = floor_hour(start)
-    while ts < end:
-        yield hour_label(ts)
-        ts += HOUR
-
-
 def iso(ts: int) -> str:
     """RFC 3339 UTC text of `ts`, for responses and messages."""
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")

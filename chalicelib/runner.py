@@ -101,8 +101,7 @@ class Runner:
             report.data_lag_seconds = now - (checkpoint.usage_as_of or now)  # how stale the data had become
             start, end = incremental_window(now, checkpoint.usage_as_of, self.config)
             result = self._collector(checkpoint.cost_grouping).collect_window(start, end, now)
-            synced_at = self._sync_directory_if_needed(result, checkpoint.directory_synced_at, now, report)
-            report.new_unmapped = self._record_unmapped(result, now)
+            synced_at = self._name_keys(result, checkpoint.directory_synced_at, now, report)
             if self.alert_hook is not None:
                 report.alerts_published = self.alert_hook(now, report.new_unmapped)
             self.meta.record_success(
@@ -143,29 +142,29 @@ class Runner:
             checkpoint = self.meta.checkpoint()
             collector = self._collector(checkpoint.cost_grouping)
             result = collector.backfill(start, end, now, done_through=done_through, on_chunk=on_chunk)
-            synced_at = self._sync_directory_if_needed(result, checkpoint.directory_synced_at, now, report)
+            synced_at = self._name_keys(result, checkpoint.directory_synced_at, now, report)
             if synced_at is not None:
                 self.meta.record_directory_sync(synced_at)
-            report.new_unmapped = self._record_unmapped(result, now)
         except TrackerError as exc:
             self._fail(report, exc, now)
             raise
         self._fill(report, result)
         return report
 
-    def _sync_directory_if_needed(
+    def _name_keys(
         self, result: CollectionResult, last_synced_at: int | None, now: int, report: RunReport
     ) -> int | None:
+        """Sync the key directory when it is stale or usage shows unknown keys, then record the keys
+        still unknown as unmapped (in `report.new_unmapped`); returns the sync time, if one ran."""
         identities = self.directory.identities()
-        if not needs_sync(last_synced_at, now, result.key_ids_seen, identities):
-            return None
-        sync = sync_directory(self.client, self.directory, now)
-        report.directory_synced = True
-        return sync.synced_at
-
-    def _record_unmapped(self, result: CollectionResult, now: int) -> list[str]:
-        unknown = unknown_key_ids(result.key_ids_seen, self.directory.identities())
-        return self.directory.record_unmapped(unknown, now) if unknown else []
+        synced_at = None
+        if needs_sync(last_synced_at, now, result.key_ids_seen, identities):
+            synced_at = sync_directory(self.client, self.directory, now).synced_at
+            report.directory_synced = True
+            identities = self.directory.identities()
+        unknown = unknown_key_ids(result.key_ids_seen, identities)
+        report.new_unmapped = self.directory.record_unmapped(unknown, now) if unknown else []
+        return synced_at
 
     def _fill(self, report: RunReport, result: CollectionResult) -> None:
         io = reset_stats()

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from boto3.dynamodb.conditions import Key
 
-from chalicelib.periods import DAY, HOUR, day_start, hour_label, month_label
+from chalicelib.periods import DAY, HOUR, day_start, month_label
 from chalicelib.store.table import TableBacked, batch_get, batch_write, query_all
 from chalicelib.usage import Usage, canonical
 
@@ -128,8 +128,11 @@ class _Desired:
         self.members[(pk, sk)] = {member: canonical(usage) for member, usage in members.items()}
 
 
-def _same(existing: dict[str, Any], desired: dict[str, Any], members: dict[str, Usage] | None) -> bool:
-    if existing.get("expires_at") != desired.get("expires_at"):
+def _already_stored(
+    existing: dict[str, Any] | None, desired: dict[str, Any], members: dict[str, Usage] | None
+) -> bool:
+    """True when the stored item already holds the desired values (`members` for aggregates)."""
+    if existing is None or existing.get("expires_at") != desired.get("expires_at"):
         return False
     if members is None:
         return _values(existing) == Usage.from_list(desired["v"])
@@ -151,7 +154,7 @@ class RollupStore(TableBacked):
         puts = [
             item
             for key, item in desired.items.items()
-            if not _is_same(existing.get(key), item, desired.members.get(key))
+            if not _already_stored(existing.get(key), item, desired.members.get(key))
         ]
         deletes = [{"pk": pk, "sk": sk} for (pk, sk) in existing if (pk, sk) not in desired.items]
         batch_write(self.table, puts, deletes)
@@ -236,12 +239,6 @@ class RollupStore(TableBacked):
             yield f"{day}T{hh}", _parse_cell(rest), _values(item)
 
 
-def _is_same(
-    existing: dict[str, Any] | None, desired: dict[str, Any], members: dict[str, Usage] | None
-) -> bool:
-    return existing is not None and _same(existing, desired, members)
-
-
 def _months(first_day: str, last_day: str) -> list[str]:
     months: list[str] = []
     ts = day_start(first_day)
@@ -262,5 +259,4 @@ __all__ = [
     "Dimension",
     "RollupStore",
     "aggregate",
-    "hour_label",
 ]
