@@ -46,13 +46,6 @@ class SystemClock:
 SYSTEM_CLOCK = SystemClock()
 
 
-class LambdaContext(Protocol):
-    """The part of AWS Lambda's context object a deadline needs."""
-
-    def get_remaining_time_in_millis(self) -> int | float:
-        """Milliseconds before Lambda stops the invocation."""
-
-
 @dataclass(frozen=True)
 class Deadline:
     """The moment (on `clock.monotonic()`) by which work must be over; `at=None`: no deadline."""
@@ -65,16 +58,16 @@ class Deadline:
         """A deadline `seconds` from now on `clock` (None: unbounded)."""
         return cls(clock, None if seconds is None else clock.monotonic() + seconds)
 
-    @classmethod
-    def of_lambda(cls, context: LambdaContext, margin: float, clock: Clock = SYSTEM_CLOCK) -> Deadline:
-        """The invocation's remaining time less `margin` seconds, kept for recording a failure,
-        releasing the lease and flushing metrics before Lambda kills the process."""
-        remaining = float(context.get_remaining_time_in_millis()) / 1000.0
-        return cls.after(max(remaining - margin, 0.0), clock)
-
     def remaining(self) -> float | None:
         """Seconds left (negative once passed), or None when unbounded."""
         return None if self.at is None else self.at - self.clock.monotonic()
 
 
-UNBOUNDED = Deadline(SYSTEM_CLOCK, None)
+def lambda_deadline(context: object, margin: float, clock: Clock = SYSTEM_CLOCK) -> Deadline | None:
+    """The invocation's remaining time less `margin` seconds (kept for recording a failure,
+    releasing the lease and flushing metrics before Lambda stops the process); None when `context`
+    is not a Lambda context (Chalice types it loosely; local runs may pass none)."""
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining_ms):
+        return None
+    return Deadline.after(max(float(remaining_ms()) / 1000.0 - margin, 0.0), clock)

@@ -4,11 +4,14 @@
     collect --start YYYY-MM-DD --end YYYY-MM-DD  backfill [start, end) in chunks, resumable
 
 A failed run exits 1 with one line saying why; the checkpoint keeps its last success.
+`--deadline SECONDS` bounds the run's calls to OpenAI (default: none; each call is still bounded by
+its attempts and by the longest wait the client accepts).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -36,6 +39,23 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--start", help="first UTC day of a backfill (YYYY-MM-DD)")
     parser.add_argument("--end", help="UTC day after the last one of a backfill (YYYY-MM-DD, exclusive)")
     parser.add_argument("--no-alerts", action="store_true", help="incremental run without evaluating alerts")
+    parser.add_argument(
+        "--deadline",
+        metavar="SECONDS",
+        help="stop calling OpenAI after this many seconds; the run then fails (default: no deadline)",
+    )
+
+
+def _deadline_seconds(raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise InvalidInput("--deadline", f"must be a positive number of seconds, not {raw[:40]!r}")
+    return seconds
 
 
 def _backfill_window(args: argparse.Namespace, now: int) -> tuple[int, int] | None:
@@ -65,10 +85,13 @@ def _progress(chunk: CollectionResult) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run one collection and print what it did."""
+    from chalicelib.deadline import Deadline  # noqa: PLC0415
     from chalicelib.runner import default_runner  # noqa: PLC0415 - heavy imports only for this command
 
     now = int(time.time())
     window = _backfill_window(args, now)
+    seconds = _deadline_seconds(args.deadline)
+    deadline = None if seconds is None else Deadline.after(seconds)
     report: RunReport
     if window is None:
         hook = None
@@ -76,10 +99,10 @@ def run(args: argparse.Namespace) -> int:
             from chalicelib.alerts import run_alerts  # noqa: PLC0415
 
             hook = run_alerts
-        report = default_runner(alert_hook=hook).incremental(now)
+        report = default_runner(alert_hook=hook, deadline=deadline).incremental(now)
     else:
         print(f"backfilling {args.start} .. {args.end} (end exclusive)", file=sys.stderr, flush=True)
-        report = default_runner().backfill(window[0], window[1], now, progress=_progress)
+        report = default_runner(deadline=deadline).backfill(window[0], window[1], now, progress=_progress)
     emit(
         args,
         report.as_dict(),
