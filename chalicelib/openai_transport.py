@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import email.utils
 import math
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self, cast
@@ -47,7 +48,7 @@ class RetryPolicy:
     max_attempts: int = 6
     backoff_base: float = 0.5
     backoff_cap: float = 20.0
-    jitter: Callable[[], float] = lambda: 1.0
+    jitter: Callable[[], float] = random.random
     max_wait: float = MAX_WAIT_SECONDS
     min_attempt: float = MIN_ATTEMPT_SECONDS
 

@@ -139,6 +139,18 @@ def test_an_http_date_retry_after_is_honoured_on_the_clocks_wall_time(sim_server
     assert sim_server.total_calls == 3
 
 
+def test_an_unreadable_retry_after_falls_back_to_the_backoff(sim_server):
+    sim_server.rate_limit_every = 1
+    sim_server.retry_after = "soon"
+    clock = FakeClock()
+    client = client_of(sim_server.base_url, clock, max_attempts=3, backoff_base=0.5)
+
+    with pytest.raises(OpenAIUnavailable, match="gave up after 3 attempts"):
+        client.get(PROJECTS)
+
+    assert clock.slept == [0.5, 1.0]
+
+
 def test_slow_responses_end_the_call_at_its_deadline(sim_server):
     sim_server.delay_seconds = 60  # far longer than the attempt's timeout may be
     clock = FakeClock()
