@@ -13,34 +13,11 @@ import pytest
 
 from chalicelib.deadline import Deadline
 from chalicelib.errors import OpenAIDeadlineExceeded, OpenAIMalformedData, OpenAIUnavailable
-from chalicelib.openai_api import OpenAIAdminClient
 from chalicelib.openai_transport import DeadlineTimeout, RetryPolicy
-from simulator.pytest_plugin import SIM_ADMIN_KEY, SIM_NOW
+from simulator.pytest_plugin import SIM_NOW
+from tests.functional.clock_helpers import FakeClock, client_of
 
 PROJECTS = "/organization/projects"
-
-
-class FakeClock:
-    """Monotonic and wall time that only move when someone sleeps on this clock."""
-
-    def __init__(self, wall: float = SIM_NOW) -> None:
-        self.elapsed = 0.0
-        self.wall = wall
-        self.slept: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.elapsed
-
-    def time(self) -> float:
-        return self.wall + self.elapsed
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.elapsed += seconds
-
-
-def client_of(base_url: str, clock: FakeClock, **kwargs: object) -> OpenAIAdminClient:
-    return OpenAIAdminClient(base_url, SIM_ADMIN_KEY, clock=clock, jitter=lambda: 1.0, **kwargs)  # type: ignore[arg-type]
 
 
 def test_a_retry_after_over_the_cap_gives_up_at_once_without_sleeping(sim_server):

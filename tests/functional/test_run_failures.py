@@ -22,7 +22,7 @@ from chalicelib.store.meta import MetaStore
 from simulator.org import OrgSpec, SyntheticOrg
 from simulator.pytest_plugin import SIM_ADMIN_KEY, SIM_NOW
 from simulator.server import SimulatorServer
-from tests.functional.test_openai_retries import FakeClock, client_of
+from tests.functional.clock_helpers import FakeClock, client_of
 
 pytestmark = pytest.mark.usefixtures("usage_table")
 
