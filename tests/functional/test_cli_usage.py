@@ -149,3 +149,26 @@ def test_usage_needs_start_or_since(capsys):
 
     assert code == 2
     assert "one of the arguments --start --since is required" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--start", "2026-11-05", "--end", "2026-11-01"],
+            "error: --end: --end 2026-11-01 must be after --start 2026-11-05 (the end day is exclusive)",
+        ),
+        (
+            ["--start", "2099-01-01", "--end", "2099-01-02"],
+            "error: --start: --start 2099-01-01 is in the future",
+        ),
+        (["--start", "2026-11-01"], "error: --end: a backfill needs both --start and --end"),
+        (["--start", "2026-02-30", "--end", "2026-03-01"], "error: --start: expected a date as YYYY-MM-DD"),
+    ],
+)
+def test_collect_backfill_errors_name_the_dates_typed(usage_table, capsys, argv, message):
+    code, out, err = run(capsys, "collect", *argv)
+
+    assert code == 2
+    assert err.startswith(message), err
+    assert out == ""
