@@ -81,7 +81,9 @@ def _when(ts: int | None) -> str:
 def run_list(args: argparse.Namespace) -> int:
     """Print the ledger of the last N days, newest first."""
     if not 1 <= args.days <= KEEP_LEDGER_DAYS:
-        raise InvalidInput("days", f"must be between 1 and {KEEP_LEDGER_DAYS}")
+        raise InvalidInput(
+            "--days", f"must be between 1 and {KEEP_LEDGER_DAYS} (the ledger's life), got {args.days}"
+        )
     records = AlertLedger().records(periods_back(_now(), args.days))
     records.sort(key=lambda entry: (-entry.created_at, entry.alert_id))
     emit(args, {"days": args.days, "alerts": [entry.as_dict() for entry in records]}, _lines(records))

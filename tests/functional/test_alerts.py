@@ -442,6 +442,8 @@ def test_alerts_list_prints_a_superseded_alert_once(sqs_subscriber, capsys, monk
     assert text.count("2026-11-20/pool:large#50") == 1
     assert "superseded: a higher threshold fired in the same run" in text
     assert len(text.strip().splitlines()) == 3  # the header, the published 80 %, the superseded 50 %
+    assert cli_main.main(["alerts", "list", "--days", "0"]) == 2
+    assert capsys.readouterr().err.startswith("error: --days: must be between 1 and ")
 
 
 # -- with the collector ---------------------------------------------------------------------------
