@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.cli.common import add_command, emit
 from chalicelib.cli.keys import find_mapping, mapping_json
-from chalicelib.errors import Conflict, InvalidInput
+from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.query.keys import update_key
 from chalicelib.store.directory import BUDGET_PERIODS, BUDGET_UNITS, DirectoryStore, KeyMapping
 
@@ -103,7 +103,10 @@ def _now() -> int:
 def run(args: argparse.Namespace) -> int:
     """Apply the edit and print the mapping as it now is."""
     store = DirectoryStore()
-    existing = find_mapping(store.list_mappings(), args.key)
+    try:
+        existing = find_mapping(store.list_mappings(), args.key)
+    except NotFound as exc:
+        raise NotFound("key", f"{exc.message}: name it first with add-key --key-id ... --name ...") from exc
     body = patch_body(args, existing)
     try:
         update_key(existing.key_id, body, _now())

@@ -115,6 +115,7 @@ def test_update_key_of_an_unmapped_key_says_how_to_add_it(capsys):
 
     assert code == 2
     assert err.startswith("error: key: no mapping has the id or name 'key_nobodyHasThis1'")
+    assert "add-key" in err
 
 
 def test_update_key_and_clear_budget_are_exclusive_flags(capsys):
