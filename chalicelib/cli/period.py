@@ -56,13 +56,23 @@ def period_from_args(args: argparse.Namespace, now: int) -> Period:
             raise InvalidInput("--end", "goes with --start; a --since window always ends now")
         return Period(now - since_seconds(args.since), now, f"--since {args.since}", "--since")
     start = parse_day(args.start, "--start")
-    end = parse_day(args.end, "--end") + DAY if args.end else now
+    end = end_of(args.end, now)
     typed = f"--start {args.start}" + (f" --end {args.end}" if args.end else "")
     if end <= start:
         if args.end:
-            raise InvalidInput("--end", f"--end {args.end} must not be before --start {args.start}")
+            raise InvalidInput("--end", f"--end {args.end} {END_ORDER} --start {args.start}")
         raise InvalidInput("--start", f"--start {args.start} is in the future (today is {day_label(now)})")
     return Period(start, end, typed, "--start")
+
+
+# What `--end DAY` means lives here alone (today: the last day, included; default: up to now), so that
+# one change gives every message its words.
+END_ORDER = "must not be before"
+
+
+def end_of(text: str | None, now: int) -> int:
+    """The exclusive end, in Unix seconds, of `--end` as typed."""
+    return parse_day(text, "--end") + DAY if text else now
 
 
 def check_period(period: Period, width: BucketWidth, now: int, hourly_retention_days: int) -> None:
