@@ -111,8 +111,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         update_key(existing.key_id, body, _now())
     except Conflict as exc:
-        raise InvalidInput(
-            args.key, f"{exc.message} (someone changed it meanwhile: run update-key again)"
+        raise Conflict(
+            "key",
+            f"the mapping of {existing.key_id} changed since it was read (another edit landed first); "
+            "nothing was changed: run update-key again",
         ) from exc
     except InvalidInput as exc:
         raise InvalidInput(FLAGS.get(exc.param, exc.param), exc.message) from exc

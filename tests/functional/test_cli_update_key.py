@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.cli import edit as edit_cli
 from chalicelib.cli import main as cli_main
 from chalicelib.store.directory import DirectoryStore
 
@@ -125,3 +126,23 @@ def test_update_key_and_clear_budget_are_exclusive_flags(capsys):
 
     assert code == 2
     assert "not allowed with argument" in err
+
+
+def test_update_key_never_overwrites_an_edit_made_since_it_read_the_mapping(capsys, monkeypatch):
+    key_id = _added(capsys)
+    real_update = edit_cli.update_key
+
+    def someone_else_edits_first(key: str, body: dict, now: int) -> dict:
+        real_update(key, {"team": "Finance"}, now)  # another operator's edit lands in between
+        return real_update(key, body, now)
+
+    monkeypatch.setattr(edit_cli, "update_key", someone_else_edits_first)
+
+    code, _, err = run(capsys, "update-key", key_id, "--team", "Platform")
+
+    assert code == 2
+    assert "changed since it was read" in err
+    assert "run update-key again" in err
+    after = DirectoryStore().get_mapping(key_id)
+    assert after is not None
+    assert after.team == "Finance"
