@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.cli.common import add_command, emit
 from chalicelib.errors import InvalidInput
-from chalicelib.periods import DAY, floor_day, parse_day
+from chalicelib.periods import DAY, day_label, floor_day, parse_day
 
 if TYPE_CHECKING:
     from chalicelib.cli.common import Subparsers
@@ -67,9 +67,11 @@ def _backfill_window(args: argparse.Namespace, now: int) -> tuple[int, int] | No
         )
     start, end = parse_day(args.start, "--start"), parse_day(args.end, "--end")
     if end <= start:
-        raise InvalidInput("--end", "must be after --start (the end day is exclusive)")
+        raise InvalidInput(
+            "--end", f"--end {args.end} must be after --start {args.start} (the end day is exclusive)"
+        )
     if start > now:
-        raise InvalidInput("--start", "is in the future")
+        raise InvalidInput("--start", f"--start {args.start} is in the future (today is {day_label(now)})")
     if (end - start) // DAY > MAX_BACKFILL_DAYS:
         raise InvalidInput("--start", f"a backfill covers at most {MAX_BACKFILL_DAYS} days")
     return start, min(end, floor_day(now) + DAY)
