@@ -179,9 +179,8 @@ class Traffic:
         if hour + HOUR <= self.origin or not self.streams:
             return out
         r = rng(self.seed, "hour", hour)
-        detail = quick_rng(
-            self.seed, "detail", hour
-        ).random  # token splits and tools: the older draws stay put
+        # Token splits and tools draw from their own generator, so the older draws stay put.
+        detail = quick_rng(self.seed, "detail", hour).random
         weekday = (hour // DAY + 3) % 7
         rhythm = _HOURLY[hour % DAY // HOUR] * _WEEKDAY[weekday]
         volume = self._base * rhythm * (0.8 + 0.4 * r.random())
