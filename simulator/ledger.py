@@ -14,6 +14,7 @@ import bisect
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from operator import add
 from typing import Generic, TypeVar
 
 from simulator.directory import DAY, HOUR
@@ -56,8 +57,8 @@ class Ledger:
         self.traffic = traffic
         self.settle = settle_seconds
         self._events: LruCache[int, dict[str, list[Event]]] = LruCache(512)
-        self._hours: LruCache[tuple[str, int], CellTotals] = LruCache(16_384)
-        self._days: LruCache[tuple[str, int], CellTotals] = LruCache(4_096)
+        self._hours: LruCache[tuple[str, int], CellTotals] = LruCache(24_576)
+        self._days: LruCache[tuple[str, int], CellTotals] = LruCache(6_144)
 
     def events(self, hour: int) -> dict[str, list[Event]]:
         """The raw events of the hour starting at `hour` (cached)."""
@@ -129,4 +130,4 @@ def _timestamp(event: Event) -> int:
 def _add(total: Values | None, values: Values) -> Values:
     if total is None:
         return values
-    return tuple(a + b for a, b in zip(total, values, strict=True))
+    return tuple(map(add, total, values))
