@@ -1,10 +1,12 @@
 """`usage`: the usage report of `/api/usage` on the command line, from the same code path.
 
-    python -m chalicelib.cli usage --start 2026-11-01 --end 2026-11-30 --group-by api_key_id,model \
+    python -m chalicelib.cli usage --start 2026-11-01 --end 2026-12-01 --group-by api_key_id,model \
         --bucket 1d [--api-key-ids ...] [--models ...] [--project-ids ...] [--teams ...] [--json]
 
-`--start` and `--end` are UTC days, both included. With `--json` the output is the JSON `/api/usage`
-returns for the same selection; without it, a table of the period's groups and the total.
+`--start` is the first UTC day, `--end` the UTC day after the last one (exclusive), as for `collect`
+and the API's `end_time`: one meaning of `--end` across the CLI (docs/money.md). With `--json` the
+output is the JSON `/api/usage` returns for the same selection; without it, a table of the period's
+groups and the total.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.cli.common import add_command, emit
 from chalicelib.cli.keys import text_table
-from chalicelib.periods import DAY, iso, parse_day
+from chalicelib.errors import InvalidInput
+from chalicelib.periods import DAY, floor_day, iso, parse_day
 from chalicelib.query.selection import BUCKET_WIDTHS, DIMENSIONS, NONE
 from chalicelib.query.usage import usage_report
 
@@ -35,7 +38,11 @@ def register(subparsers: Subparsers) -> None:
         handler=run,
     )
     parser.add_argument("--start", required=True, metavar="YYYY-MM-DD", help="first UTC day")
-    parser.add_argument("--end", metavar="YYYY-MM-DD", help="last UTC day, included (default: today)")
+    parser.add_argument(
+        "--end",
+        metavar="YYYY-MM-DD",
+        help="UTC day after the last one, exclusive (default: tomorrow, so today is the last day)",
+    )
     parser.add_argument(
         "--group-by",
         default=NONE,
@@ -53,8 +60,10 @@ def _now() -> int:
 
 def params_from_args(args: argparse.Namespace, now: int) -> dict[str, list[str]]:
     """The /api/usage query parameters this command line means."""
-    start = parse_day(args.start, "start")
-    end = parse_day(args.end, "end") + DAY if args.end else now
+    start = parse_day(args.start, "--start")
+    end = parse_day(args.end, "--end") if args.end else floor_day(now) + DAY
+    if end <= start:
+        raise InvalidInput("--end", "must be after --start (the end day is exclusive)")
     params = {
         "start_time": [str(start)],
         "end_time": [str(end)],

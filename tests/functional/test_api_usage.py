@@ -10,10 +10,10 @@ import pytest
 from chalicelib.cli import main as cli_main
 from chalicelib.cli import usage as usage_cli
 from chalicelib.errors import ResponseTooLarge
+from chalicelib.money import SETTLE_HOURS
 from chalicelib.periods import DAY, HOUR, day_label
 from chalicelib.query import export as export_query
 from chalicelib.query import usage as usage_query
-from chalicelib.query.report import SETTLE_HOURS
 from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.table import reset_stats
 from simulator.pytest_plugin import SIM_NOW
@@ -296,7 +296,7 @@ def test_the_cli_prints_the_same_json_as_the_api(api, sim_table, capsys, monkeyp
             "--start",
             day_label(TODAY - 6 * DAY),
             "--end",
-            day_label(TODAY),
+            day_label(TODAY + DAY),  # exclusive, as every `--end` of the CLI
             "--group-by",
             "api_key_id,model",
             "--bucket",
