@@ -37,6 +37,11 @@ def register(subparsers: Subparsers) -> None:
         summary="usage, cost and shares over a period, grouped (the JSON of GET /api/usage)",
         handler=run,
     )
+    # The synopsis says what --end means first thing: one meaning across the CLI (exclusive).
+    parser.usage = (
+        "%(prog)s --start YYYY-MM-DD [--end YYYY-MM-DD, exclusive] [--group-by DIM[,DIM...]] "
+        "[--bucket {1d,1h,1m}] [--api-key-ids|--models|--project-ids|--teams A[,B...]] [--json]"
+    )
     parser.add_argument("--start", required=True, metavar="YYYY-MM-DD", help="first UTC day")
     parser.add_argument(
         "--end",
