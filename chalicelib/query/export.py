@@ -9,8 +9,9 @@ written; the CLI's `export` has no cap.
 Columns: the period (UTC), the group's ids with their names, tokens, requests, billed, estimated and
 effective cost (chalicelib.money: billed when the day is settled, else estimated; so `cost_usd` sums
 to the report's total), the tokens without a price (`unpriced_tokens`: their cost is missing, never
-$0), where the cost comes from (`billed` or `estimated`) and whether the line is still provisional. Text cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) are
-prefixed with `'`: key and project names are user input.
+$0), where the cost comes from (`billed` or `estimated`) and whether the line is still provisional.
+Text cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) are prefixed
+with `'`: key and project names are user input.
 """
 
 from __future__ import annotations
