@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.cli.common import add_command, emit
 from chalicelib.cli.keys import text_table
 from chalicelib.errors import InvalidInput
+from chalicelib.money import cost_text
 from chalicelib.periods import DAY, floor_day, iso, parse_day
 from chalicelib.query.selection import BUCKET_WIDTHS, DIMENSIONS, NONE
 from chalicelib.query.usage import usage_report
@@ -82,17 +82,13 @@ def params_from_args(args: argparse.Namespace, now: int) -> dict[str, list[str]]
     return params
 
 
-def _money(value: str) -> str:
-    return f"${Decimal(value):,.2f}"
-
-
 def _lines(report: dict[str, Any]) -> list[str]:
     rows = [
         [
             row["label"],
             f"{row['total_tokens']:,}",
             f"{row['requests']:,}",
-            _money(row["cost_usd"]),
+            cost_text(row["cost_usd"], row["unpriced_tokens"]),
             f"{row['share_cost'] * 100:.1f}%",
             ",".join(row["flags"]) or "-",
         ]
@@ -104,7 +100,7 @@ def _lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"... {len(report['groups']) - MAX_TEXT_ROWS} more groups (use --json)")
     lines.append(
         f"total {total['total_tokens']:,} tokens, {total['requests']:,} requests, "
-        f"{_money(total['cost_usd'])} "
+        f"{cost_text(total['cost_usd'], total['unpriced_tokens'])} "
         f"({iso(report['start_time'])} .. {iso(report['end_time'])}, {report['bucket_width']} buckets; "
         f"cost: {report['cost_basis'].replace('_', ' ')})"
     )
