@@ -146,8 +146,14 @@ def test_hourly_buckets_of_a_day_add_up_to_that_day(api, sim_table):
     daily = api.json("/api/usage", {"start_time": day, "end_time": day + DAY, "group_by": "model"})
 
     assert len(hourly["buckets"]) == 24
-    assert hourly["cost_basis"] == "estimated"
+    # Behaviour changed with chalicelib.money: hours carry their share of the day's bill, so an
+    # hourly report has the daily report's basis and dollars (to the micro-dollar and beyond).
+    assert hourly["cost_basis"] == daily["cost_basis"] == "billed_when_settled"
     assert _by_group(hourly, ("model",)) == _by_group(daily, ("model",))
+    assert hourly["total"]["cost_usd"] == daily["total"]["cost_usd"]
+    assert {row["group"]["model"]: row["cost_usd"] for row in hourly["groups"]} == {
+        row["group"]["model"]: row["cost_usd"] for row in daily["groups"]
+    }
 
 
 def test_aggregate_and_detail_plans_give_the_same_numbers(api):
