@@ -26,11 +26,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
-from typing import Any, Literal
+from decimal import ROUND_FLOOR, Decimal, localcontext
+from typing import TYPE_CHECKING, Any, Literal
 
 from chalicelib.periods import DAY, day_start
 from chalicelib.usage import MONEY_QUANTUM, Usage
+
+if TYPE_CHECKING:
+    from chalicelib.store.rollups import Cell
 
 SETTLE_HOURS = 48
 """A day's billed dollars are final once the Costs data was read this long after the day ended."""
@@ -135,7 +138,9 @@ def apportion(
     whole = sum(shares, ZERO)
     if not whole:
         shares, whole = [Decimal(1)] * len(weights), Decimal(len(weights))
-    exact = [units * share / whole for share in shares]
+    with localcontext() as context:
+        context.prec = 60  # exact enough that no share is rounded across a whole unit
+        exact = [units * share / whole for share in shares]
     floors = [int(x.to_integral_value(rounding=ROUND_FLOOR)) for x in exact]
     left = units - sum(floors)
     order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
@@ -144,16 +149,13 @@ def apportion(
     return [sign * quantum * n for n in floors]
 
 
-CellLike = Any  # chalicelib.store.rollups.Cell (key, model, project): kept loose to avoid a cycle
-
-
 def apportion_day(
     day: str,
-    hourly: Mapping[tuple[str, CellLike], Usage],
-    billed: Mapping[CellLike, Decimal],
+    hourly: Mapping[tuple[str, Cell], Usage],
+    billed: Mapping[Cell, Decimal],
     *,
     by_key: bool = True,
-) -> dict[tuple[str, CellLike], Decimal]:
+) -> dict[tuple[str, Cell], Decimal]:
     """One day's bill over its hours: (hour, cell) -> billed USD, summing exactly to each billed cell
     (quantized to MONEY_QUANTUM first).
 
@@ -162,8 +164,8 @@ def apportion_day(
     project under any key. A cell without such usage (a non-model item, a model billed without
     usage) keeps its own cell and is spread over the hours of its key and project's usage (else its
     project's, else the day's, else hour 00)."""
-    exact: dict[CellLike, list[tuple[str, CellLike, Usage]]] = defaultdict(list)
-    by_model_project: dict[tuple[str, str], list[tuple[str, CellLike, Usage]]] = defaultdict(list)
+    exact: dict[Cell, list[tuple[str, Cell, Usage]]] = defaultdict(list)
+    by_model_project: dict[tuple[str, str], list[tuple[str, Cell, Usage]]] = defaultdict(list)
     hours_of: dict[tuple[str, ...], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for (hour, cell), usage in hourly.items():
         exact[cell].append((hour, cell, usage))
@@ -172,14 +174,17 @@ def apportion_day(
         hours_of[("kp", cell.key, cell.project)][hour] += weight
         hours_of[("p", cell.project)][hour] += weight
         hours_of[("day",)][hour] += weight
-    out: dict[tuple[str, CellLike], Decimal] = {}
+    out: dict[tuple[str, Cell], Decimal] = {}
     for cell in sorted(billed, key=lambda c: (c.key, c.model, c.project)):
         amount = billed[cell].quantize(MONEY_QUANTUM)
         targets = exact.get(cell)
         if not targets and not by_key:
             targets = by_model_project.get((cell.model, cell.project))
         if targets:
-            parts = apportion(amount, [_estimate_weight(t[2], targets) for t in targets])
+            # By estimate when any target has one, else by tokens and requests (an unpriced model).
+            priced = any(t[2].estimated_usd > 0 for t in targets)
+            weights = [t[2].estimated_usd if priced else t[2].total_tokens + t[2].requests for t in targets]
+            parts = apportion(amount, weights)
             for (hour, target, _), part in zip(targets, parts, strict=True):
                 out[(hour, target)] = out.get((hour, target), ZERO) + part
             continue
@@ -206,13 +211,6 @@ def _weight(usage: Usage) -> Decimal:
 
 
 TOKEN_WEIGHT = Decimal("1e-12")  # an hour of unpriced usage still draws a (tiny) share of an item
-
-
-def _estimate_weight(usage: Usage, targets: Sequence[tuple[str, CellLike, Usage]]) -> Decimal:
-    # By estimate when any target has one, else by tokens and requests (an unpriced model's bill).
-    if any(t[2].estimated_usd > 0 for t in targets):
-        return usage.estimated_usd
-    return Decimal(usage.total_tokens + usage.requests)
 
 
 # -- reconciliation ------------------------------------------------------------------------------
