@@ -240,3 +240,10 @@ def test_every_end_option_of_the_cli_is_exclusive_and_says_so(capsys):
             cli_main.build_parser().parse_args([command, "--help"])
         text = " ".join(capsys.readouterr().out.split())
         assert "exclusive" in text.split("--end", 1)[1][:160], command
+    # The inclusive reading of a one-day period (start == end) is refused, naming the option.
+    for argv in (["usage", "--start", "2026-11-20", "--end", "2026-11-20"],
+                 ["collect", "--start", "2026-11-20", "--end", "2026-11-20"]):  # fmt: skip
+        assert cli_main.main(argv) == 2
+        err = capsys.readouterr().err
+        assert "--end" in err
+        assert "Traceback" not in err
