@@ -39,8 +39,9 @@ METRIC_COLUMNS = (
     "billed_usd",
     "estimated_usd",
     "cost_usd",
-    "unpriced_tokens",
 )
+# After the flags, so earlier columns keep their places: the tokens whose cost is missing (never $0).
+UNPRICED_COLUMNS = ("unpriced_tokens",)
 GROUP_COLUMNS: dict[Dimension, tuple[str, ...]] = {
     "api_key_id": ("api_key_id", "key_name", "key_owner", "key_team"),
     "owner": ("owner",),
@@ -69,7 +70,7 @@ def header(selection: Selection) -> list[str]:
     columns = ["period_start_utc", "period_end_utc"]
     for dim in selection.group_by:
         columns += GROUP_COLUMNS[dim]
-    return [*columns, *METRIC_COLUMNS, "cost_source", "provisional", "flags"]
+    return [*columns, *METRIC_COLUMNS, "cost_source", "provisional", "flags", *UNPRICED_COLUMNS]
 
 
 def _group_cells(dim: Dimension, row: dict[str, Any]) -> list[str]:
@@ -112,6 +113,7 @@ def csv_lines(selection: Selection, agg: Aggregate) -> list[Sequence[str]]:
                     basis_of(not provisional),
                     "yes" if provisional else "no",
                     ";".join(flags),
+                    *(str(metrics[name]) for name in UNPRICED_COLUMNS),
                 ]
             )
     return lines
