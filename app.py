@@ -108,6 +108,13 @@ def compare() -> Response:
     return json_response(query.compare_keys(_params(), clock.now()))
 
 
+@app.route("/api/reconciliation", methods=["GET"], cors=CORS, content_types=NO_BODY)
+@handled
+def reconciliation() -> Response:
+    """Per billed day, the estimate against the bill, overall and per model."""
+    return json_response(query.reconciliation(_params(), clock.now()))
+
+
 @app.route("/api/export", methods=["GET"], cors=CORS, content_types=NO_BODY)
 @handled
 def export() -> Response:

@@ -68,6 +68,7 @@ from chalicelib.alert_rules import (
     unmapped_alerts,
 )
 from chalicelib.errors import ConfigError
+from chalicelib.money import Settlement
 from chalicelib.observability import logger, metrics
 from chalicelib.periods import DAY, day_label, day_start, month_label, next_month_start
 from chalicelib.pools import (
@@ -76,7 +77,6 @@ from chalicelib.pools import (
     build_pool_report,
     load_pool_inputs,
 )
-from chalicelib.query.report import Settlement
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store.alerts import AlertLedger, AlertRecord, StoredMessage
 from chalicelib.store.directory import DirectoryStore, resolve

@@ -9,6 +9,7 @@ import { $, fill, h, placeholder } from "./js/dom.js";
 import { clock, date, day, dec, int, parseTime, relative, usd, usdNumber, when } from "./js/format.js";
 import { PERIODS, DAY, defaultBucket, isoDay, range } from "./js/periods.js";
 import { renderNotices, renderPools } from "./js/pools.js";
+import { renderReconciliation } from "./js/reconciliation.js";
 import { DataTable } from "./js/table.js";
 
 const CONFIG = window.TRACKER_CONFIG || {};
@@ -275,6 +276,8 @@ async function refresh() {
       view.models = data;
       renderModels();
     }, (err) => fill($("models-table"), placeholder(`Could not load usage by model: ${err.message}`, { error: true, retry: refresh }))),
+    section(generation, () => getJson("/api/reconciliation"), (data) => renderReconciliation($("reconciliation"), data),
+      (err) => fill($("reconciliation"), placeholder(`Could not load the reconciliation: ${err.message}`, { error: true, retry: refresh }))),
     section(generation, () => getJson("/api/keys"), (data) => {
       view.keys = data.data || [];
       view.keysById = new Map(view.keys.map((k) => [k.key_id, k]));

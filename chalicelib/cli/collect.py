@@ -36,6 +36,7 @@ def register(subparsers: Subparsers) -> None:
         summary="collect OpenAI usage and costs now (incremental), or backfill whole UTC days",
         handler=run,
     )
+    parser.usage = "%(prog)s [--start YYYY-MM-DD --end YYYY-MM-DD, exclusive] [--no-alerts] [--json]"
     parser.add_argument("--start", help="first UTC day of a backfill (YYYY-MM-DD)")
     parser.add_argument("--end", help="UTC day after the last one of a backfill (YYYY-MM-DD, exclusive)")
     parser.add_argument("--no-alerts", action="store_true", help="incremental run without evaluating alerts")

@@ -2,7 +2,8 @@
 
 Listed: every key with a mapping or a directory entry, every key recorded as unmapped, and every key
 id seen in the period's usage (source `unmapped` when nobody names it). Usage comes from the daily
-key aggregates (one Query covering the 30 days and the budget's month), costs per `report.Settlement`.
+key aggregates (one Query covering the 30 days and the budget's month), costs per chalicelib.money
+(billed when settled, else estimated).
 
 Edits go through chalicelib.directory's validators. POST refuses an existing mapping (409); PATCH
 changes only the fields given and, when the body carries the `updated_at` the client read, refuses a
@@ -24,8 +25,9 @@ from chalicelib.directory import (
     validate_optional_text,
 )
 from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.money import Settlement, cost_of
 from chalicelib.periods import DAY, day_label, day_start, floor_day, iso
-from chalicelib.query.report import Settlement, Totals
+from chalicelib.query.report import Flag, Totals
 from chalicelib.query.selection import MAX_KEY_ID_LENGTH
 from chalicelib.query.usage import Stores
 from chalicelib.store.directory import (
@@ -111,8 +113,10 @@ def _sum(days: Mapping[str, Usage], first: str, settlement: Settlement) -> Total
         if day < first:
             continue
         settled = settlement.settled(day)
-        cost = usage.billed_usd if settled and settlement.billed_by_key else usage.estimated_usd
-        totals.add(usage, cost, () if settled else ("provisional",))
+        flags: list[Flag] = [] if settled else ["provisional"]
+        if usage.unpriced_tokens:
+            flags.append("unpriced")
+        totals.add(usage, cost_of(usage, settled), flags)
     return totals
 
 

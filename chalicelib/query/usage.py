@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib.catalog import PriceTable
 from chalicelib.errors import ResponseTooLarge
+from chalicelib.money import Settlement
 from chalicelib.openai_api import OpenAIAdminClient
 from chalicelib.query.names import NAMES_CACHE
 from chalicelib.query.report import (
@@ -23,7 +24,6 @@ from chalicelib.query.report import (
     GroupKey,
     Names,
     Record,
-    Settlement,
     aggregate,
     report_of,
 )

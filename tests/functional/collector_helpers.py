@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from chalicelib.catalog import PriceTable, model_from_line_item
+from chalicelib.catalog import PriceTable
 from chalicelib.collector import Collector, CollectorConfig
+from chalicelib.money import member_of_line_item
 from chalicelib.openai_api import USAGE_KINDS, OpenAIAdminClient
 from chalicelib.periods import DAY, day_label
 from chalicelib.store.rollups import Cell, RollupStore
@@ -70,7 +71,7 @@ def truth_billed(org: SyntheticOrg, start: int, end: int) -> dict[tuple[str, Cel
         for (key, project, line_item), amount in rows.items():
             cell = Cell(
                 str(key or "unattributed"),
-                model_from_line_item(str(line_item)),
+                member_of_line_item(str(line_item)),
                 str(project or "unattributed"),
             )
             billed[(day_label(day_ts), cell)] += amount

@@ -8,6 +8,7 @@ import yaml
 
 from app import app
 from chalicelib.query.compare import COMPARE_PARAMS
+from chalicelib.query.reconciliation import RECONCILE_PARAMS
 from chalicelib.query.selection import DIMENSIONS, USAGE_PARAMS
 from chalicelib.responses import ERRORS
 
@@ -50,6 +51,7 @@ def test_the_query_parameters_of_the_spec_are_those_the_code_accepts():
     assert _params("/api/export", "GET") == set(USAGE_PARAMS)
     assert _params("/api/compare", "GET") == set(COMPARE_PARAMS)
     assert _params("/api/pools", "GET") == set()
+    assert _params("/api/reconciliation", "GET") == set(RECONCILE_PARAMS)
     assert _params("/api/keys", "GET") == set()
 
 
