@@ -14,6 +14,7 @@ from chalicelib import __version__
 from chalicelib.cli import alerts, collect, init, keys, mappings, monitor, reports, stage, tokens, usage
 from chalicelib.errors import InvalidInput, TrackerError
 from chalicelib.observability import log_to_stderr
+from chalicelib.validation import terminal_text
 
 COMMANDS = (init, collect, keys, mappings, alerts, usage, tokens, reports, monitor)
 
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {terminal_text(message)}", file=sys.stderr)
     return code
 
 
