@@ -235,7 +235,17 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, stdin: Tex
         target = resolve_target(args.local)
         announce(target, verb, args.stage, out)
         if changes_aws:
-            confirm(target, action=verb, stage=args.stage, yes=args.yes, stdin=stdin, out=out)
+            # destroying is never undone: every stage asks, not only prod
+            every_stage = args.command == "destroy"
+            confirm(
+                target,
+                action=verb,
+                stage=args.stage,
+                yes=args.yes,
+                stdin=stdin,
+                out=out,
+                every_stage=every_stage,
+            )
         action(args, target, out)
     except Refused as exc:
         print(f"refused: {exc}", file=sys.stderr)
