@@ -16,7 +16,7 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from deploy import chalice_cmd, publish, stack
+from deploy import chalice_cmd, publish, stack, throttling
 from deploy.chalice_cmd import ChaliceError
 from deploy.chalice_config import (
     ConfigWriteError,
@@ -159,6 +159,11 @@ def _deploy(args: argparse.Namespace, target: Target, out: TextIO) -> None:
     else:
         env = chalice_cmd.environment(project_dir, args.stage, target)
         chalice_cmd.run(["deploy", "--stage", args.stage], project_dir, env)
+        api_id = throttling.rest_api_id(project_dir, args.stage)
+        if api_id:
+            stage_config = config.get("stages", {}).get(args.stage, {})
+            api_stage = str(stage_config.get("api_gateway_stage", config.get("api_gateway_stage", "api")))
+            throttling.apply(target.apigateway(), api_id, api_stage, out)
         group = chalice_cmd.api_handler_log_group(project_dir, args.stage)
         days = chalice_cmd.log_retention_days(project_dir, args.stage)
         if group and days:

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 import boto3
@@ -76,6 +76,9 @@ class Target:
 
     def cloudfront(self) -> CloudFrontClient:
         return self.session.client("cloudfront", endpoint_url=self.endpoint, config=_CONFIG)
+
+    def apigateway(self) -> Any:  # no mypy_boto3_apigateway stubs installed
+        return self.session.client("apigateway", endpoint_url=self.endpoint, config=_CONFIG)
 
     def describe(self) -> str:
         where = f"LOCAL EMULATOR at {self.endpoint}" if self.local else "AWS"
