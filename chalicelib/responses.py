@@ -7,6 +7,7 @@ Errors are `{"error": {"message", "param", "code"}}` everywhere, by exception ty
     UnsupportedMediaType 415 unsupported_media_type (POST/PATCH without Content-Type: application/json)
     Conflict 409 conflict                Unauthorized 401 unauthorized        Forbidden 403 forbidden
     OpenAIError 502 upstream_unavailable ConfigError 503 not_configured
+    RateLimited 429 rate_limited (the token's live budget) / 503 live_capacity (the stage's), Retry-After
     StoreError, botocore errors 503 store_unavailable                         anything else 500
 
 A lone surrogate anywhere in an answer (a bad name stored before validation) becomes U+FFFD when
@@ -39,17 +40,19 @@ from typing import Any, ParamSpec
 from botocore.exceptions import BotoCoreError, ClientError
 from chalice.app import CORSConfig, Request, Response
 
-from chalicelib.auth import Forbidden, Unauthorized, authorize, required_role
+from chalicelib.auth import Forbidden, Unauthorized, authorize, bearer_token, hash_token, required_role
 from chalicelib.errors import (
     ConfigError,
     Conflict,
     InvalidInput,
     NotFound,
     OpenAIError,
+    RateLimited,
     ResponseTooLarge,
     StoreError,
 )
 from chalicelib.observability import logger
+from chalicelib.query import live
 from chalicelib.settings import get_settings
 from chalicelib.validation import MAX_BODY_BYTES, BodyTooLarge, UnsupportedMediaType
 
@@ -143,6 +146,9 @@ def error_response(
 
 def to_response(exc: BaseException) -> Response:
     """The HTTP answer to an exception: by type (`ERRORS`), else a generic 500."""
+    if isinstance(exc, RateLimited):  # the caller's budget: 429; everyone's: 503; both say when
+        status, code = (429, "rate_limited") if exc.scope == "token" else (503, "live_capacity")
+        return error_response(status, code, str(exc), "bucket_width", {"Retry-After": str(exc.retry_after)})
     for kind, status, code, generic in ERRORS:
         if not isinstance(exc, kind):
             continue
@@ -256,16 +262,17 @@ def api_middleware(request: Request, get_response: Callable[[Request], Response]
     """Auth, body size, errors and CORS around every HTTP route."""
     try:
         path = str((request.context or {}).get("resourcePath") or request.path)
-        authorize(
-            request.headers.get("authorization"),
-            required_role(path, request.method),
-            open_reads=get_settings().open_read_routes,
+        header = request.headers.get("authorization")
+        role = authorize(
+            header, required_role(path, request.method), open_reads=get_settings().open_read_routes
         )
         _require_json(request)
         body = request.raw_body
         if body and len(body) > MAX_BODY_BYTES:
             raise BodyTooLarge("body", f"must be at most {MAX_BODY_BYTES} bytes, got {len(body)}")
-        response = _reshape(get_response(request))
+        # live 1m reads are budgeted per token: by its hash, never the token itself
+        with live.caller(hash_token(bearer_token(header)) if role else "anonymous"):
+            response = _reshape(get_response(request))
     except Exception as exc:
         response = to_response(exc)
     return _apply_cors(request, response, CORS)

@@ -41,6 +41,9 @@ class Settings:
     open_read_routes: bool
     price_overrides: str
     detailed_metrics: bool = False
+    # live 1m reads: OpenAI rounds (6 calls each) a minute, per API token and for the whole stage
+    live_rounds_per_token: int = 4
+    live_rounds_total: int = 10
 
 
 def _int(name: str, default: int, minimum: int = 0) -> int:
@@ -104,6 +107,8 @@ def load_settings() -> Settings:
         open_read_routes=os.environ.get("OPEN_READ_ROUTES", "false").strip().lower() in {"1", "true", "yes"},
         price_overrides=os.environ.get("PRICE_OVERRIDES", ""),
         detailed_metrics=os.environ.get("DETAILED_METRICS", "false").strip().lower() in {"1", "true", "yes"},
+        live_rounds_per_token=_int("LIVE_ROUNDS_PER_TOKEN", 4, 1),
+        live_rounds_total=_int("LIVE_ROUNDS_TOTAL", 10, 1),
     )
 
 
