@@ -7,11 +7,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import time
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+import yaml
 
 from chalicelib import aws
 from chalicelib.cli import keys, mappings
@@ -270,3 +273,36 @@ def test_a_lone_surrogate_from_openai_json_is_replaced_when_read():
     data = json.loads('{"id": "key_abc", "name": "x\\ud800y", "redacted_value": "sk-...\\udcffz"}')
     key = key_from_json(data, "proj_a", {})
     assert (key.name, key.redacted_value) == ("x\ufffdy", "sk-...\ufffdz")
+
+
+# -- the contract states the same rules ------------------------------------------------------------
+def _spec_schemas() -> dict:
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "openapi.yaml").read_text())
+    return spec["components"]["schemas"]
+
+
+def test_the_spec_refuses_what_the_api_refuses():
+    schemas = _spec_schemas()
+    name, optional = (
+        re.compile(schemas["NameText"]["pattern"]),
+        re.compile(schemas["OptionalText"]["pattern"]),
+    )
+    for label, text in HOSTILE_TEXT.items():
+        if "surrogate" in label:
+            continue  # a JSON document cannot carry one as text; the API still refuses the escape
+        assert not name.search(text), label
+        assert not optional.search(text), label
+    assert name.search("Caf\u00e9 \U0001f469\u200d\U0001f4bb")
+    assert not name.search("   ")
+    amount = schemas["BudgetInput"]["properties"]["amount"]["oneOf"]
+    text_amount = re.compile(amount[0]["pattern"])
+    for bad in [*HOSTILE_AMOUNTS, "0.0", "0.0000001", "1000000000000000.5"]:
+        assert not text_amount.search(bad), bad
+    assert text_amount.search("0.000001")
+    assert text_amount.search("999999999999999.999999")
+    assert amount[1]["minimum"] == 1
+    patch = schemas["KeyPatch"]
+    assert {"updated_at"} not in [set(choice["required"]) for choice in patch["anyOf"]]
+    assert {field for choice in patch["anyOf"] for field in choice["required"]} == set(
+        patch["properties"]
+    ) - {"updated_at"}
