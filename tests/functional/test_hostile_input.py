@@ -8,6 +8,8 @@ import dataclasses
 import json
 import logging
 import re
+import subprocess
+import sys
 import time
 import uuid
 from decimal import Decimal
@@ -306,3 +308,22 @@ def test_the_spec_refuses_what_the_api_refuses():
     assert {field for choice in patch["anyOf"] for field in choice["required"]} == set(
         patch["properties"]
     ) - {"updated_at"}
+
+
+def test_invalid_utf8_bytes_in_a_real_argv_exit_2_with_one_line(usage_table):
+    # the bytes as a shell passes them: Python decodes argv with surrogateescape (\udcff\udcfe)
+    argv = [
+        sys.executable.encode(),
+        b"-m",
+        b"chalicelib.cli",
+        b"add-key",
+        b"--key-id",
+        b"key_argv1",
+        b"--name",
+    ]
+    done = subprocess.run([*argv, b"bad\xff\xfename"], capture_output=True, check=False, timeout=60)
+    assert done.returncode == 2
+    err = done.stderr.decode("utf-8")  # what reaches the terminal is valid UTF-8
+    assert err.startswith("error: name: must be valid Unicode text")
+    assert len(err.strip().splitlines()) == 1
+    assert DirectoryStore().list_mappings() == []
