@@ -248,9 +248,10 @@ CORS = DashboardCORS()
 
 
 def _require_json(request: Request) -> None:
-    """POST/PATCH must say `Content-Type: application/json`: Chalice assumes JSON when the header
-    is absent, and the contract promises 415 instead."""
-    if request.method.upper() not in BODY_METHODS:
+    """A POST/PATCH body must come as `Content-Type: application/json`: Chalice assumes JSON when
+    the header is absent, and the contract promises 415 instead. A request without a body (an
+    action route such as a revocation) has no media type to check; the route answers for it."""
+    if request.method.upper() not in BODY_METHODS or not request.raw_body:
         return
     media_type = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
     if media_type != JSON_TYPE:

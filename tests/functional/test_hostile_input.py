@@ -149,6 +149,13 @@ def test_post_and_patch_without_json_content_type_answer_415(empty_api, content_
     assert empty_api.client.http.request("POST", "/api/keys", headers=headers, body=body).status_code == 201
 
 
+def test_a_post_without_a_body_or_content_type_is_the_routes_to_answer(empty_api):
+    headers = {"Authorization": f"Bearer {empty_api.admin}"}
+    response = empty_api.client.http.request("POST", "/api/keys", headers=headers, body=b"")
+    assert response.status_code == 400
+    assert json.loads(response.body)["error"]["param"] == "body"
+
+
 # -- bad items already stored never break a read route or the CLI -----------------------------------
 def _store_bad_items(key_id: str, synced_id: str) -> None:
     """Items as an older version or a hand edit could have left them, written straight to the table
