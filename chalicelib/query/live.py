@@ -142,14 +142,16 @@ def gated_records(
             return cached
         now = wall_clock()
         shared = store.window(*key, int(now))
+        age = 0.0
         if shared is not None:
-            records = decode(shared)
+            records = decode(shared[0])
+            age = WINDOW_SECONDS - (shared[1] - now)  # kept here only as long as it is fresh there
         else:
             _admit(store, now)
             records = fetch()
             if not store.put_window(*key, encode(records), int(now) + WINDOW_SECONDS):
                 logger.info("live window too large to share; kept in this instance only")
-        cache.put(key, records, time.monotonic())
+        cache.put(key, records, time.monotonic() - max(0.0, age))
         return records
 
 

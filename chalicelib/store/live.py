@@ -34,17 +34,18 @@ def window_key(base_url: str, start: int, end: int) -> str:
 class LiveStore(TableBacked):
     """Reads and conditionally writes the LIVE items."""
 
-    def window(self, base_url: str, start: int, end: int, now: int) -> bytes | None:
-        """The stored answer of a window, if one is still fresh at `now`."""
+    def window(self, base_url: str, start: int, end: int, now: int) -> tuple[bytes, int] | None:
+        """The stored answer of a window and until when it is fresh, if it still is at `now`."""
         item = self.table.get_item(
             Key={"pk": LIVE_PK, "sk": window_key(base_url, start, end)}, ConsistentRead=True
         ).get("Item")
         if not item or int(item.get("until", 0)) <= now:  # type: ignore[arg-type]
             return None
+        until = int(item["until"])  # type: ignore[arg-type]
         data: Any = item.get("data")  # boto3 reads Binary back as boto3.dynamodb.types.Binary
         if isinstance(data, Binary):
-            return bytes(cast(Any, data))  # Binary has __bytes__; its stubs say otherwise
-        return bytes(data) if isinstance(data, bytes | bytearray) else None
+            return bytes(cast(Any, data)), until  # Binary has __bytes__; its stubs say otherwise
+        return (bytes(data), until) if isinstance(data, bytes | bytearray) else None
 
     def put_window(self, base_url: str, start: int, end: int, data: bytes, until: int) -> bool:
         """Keep a window's answer until `until`; False (nothing written) when it is too large."""

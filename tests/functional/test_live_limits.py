@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib.query import live
 from chalicelib.query.report import Record
-from chalicelib.query.sources import LIVE_CACHE, LiveCache
+from chalicelib.query.sources import LIVE_CACHE, LIVE_CACHE_SECONDS, LiveCache
 from chalicelib.settings import get_settings
 from chalicelib.usage import Usage
 from simulator.pytest_plugin import SIM_NOW
@@ -128,6 +128,10 @@ def test_concurrent_misses_of_one_window_share_one_fetch(usage_table, wall):
 
     assert len(fetched) == 1
     assert results == [(record,)] * 8
+
+
+def test_memory_and_table_keep_a_window_equally_long():
+    assert live.WINDOW_SECONDS == LIVE_CACHE_SECONDS
 
 
 def test_the_shared_form_keeps_every_counter_exactly():
