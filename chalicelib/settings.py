@@ -43,6 +43,9 @@ class Settings:
     detailed_metrics: bool = False
     reconcile_gap_percent: float = 5.0
     """A billed day whose estimate is off the bill by more than this (percent) is flagged."""
+    # live 1m reads: OpenAI rounds (6 calls each) a minute, per API token and for the whole stage
+    live_rounds_per_token: int = 4
+    live_rounds_total: int = 10
 
 
 def _int(name: str, default: int, minimum: int = 0) -> int:
@@ -120,6 +123,8 @@ def load_settings() -> Settings:
         price_overrides=os.environ.get("PRICE_OVERRIDES", ""),
         detailed_metrics=os.environ.get("DETAILED_METRICS", "false").strip().lower() in {"1", "true", "yes"},
         reconcile_gap_percent=_percent("RECONCILE_GAP_PERCENT", 5.0),
+        live_rounds_per_token=_int("LIVE_ROUNDS_PER_TOKEN", 4, 1),
+        live_rounds_total=_int("LIVE_ROUNDS_TOTAL", 10, 1),
     )
 
 

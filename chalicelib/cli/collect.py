@@ -106,11 +106,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"backfilling {args.start} .. {args.end} (end exclusive)", file=sys.stderr, flush=True)
         report = default_runner(deadline=deadline).backfill(window[0], window[1], now, progress=_progress)
+    if report.status == "skipped":
+        emit(args, report.as_dict(), [f"run {report.run_id}: skipped: {report.skipped_reason}"])
+        return 0
+    taken_over = report.lease_taken_over_from
     emit(
         args,
         report.as_dict(),
         [
             f"run {report.run_id}: {report.status}",
+            *([f"lease    taken over from stale run {taken_over}"] if taken_over else []),
             f"window   {report.window_start} .. {report.window_end} ({len(report.days)} days)",
             f"read     {report.buckets_read} buckets, {report.rows_read} rows",
             f"openai   {report.openai_calls} calls ({report.openai_retries} retries)",

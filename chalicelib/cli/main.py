@@ -27,6 +27,7 @@ from chalicelib.cli import (
 )
 from chalicelib.errors import InvalidInput, TrackerError
 from chalicelib.observability import log_to_stderr
+from chalicelib.validation import terminal_text
 
 COMMANDS = (init, collect, keys, edit, mappings, alerts, usage, tokens, reports, monitor, reconcile)
 
@@ -52,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {terminal_text(message)}", file=sys.stderr)
     return code
 
 
