@@ -111,6 +111,7 @@ class Runner:
                 costs_as_of=now,
                 directory_synced_at=synced_at,
                 cost_grouping=result.cost_grouping,
+                window_start_day=day_label(start),
             )
             self._fill(report, result)
             return report

@@ -1,6 +1,7 @@
 """Bookkeeping items under pk `META`: the collector's checkpoint, its lease, backfill progress.
 
-sk checkpoint              last successful run, data-as-of per source, last failure
+sk checkpoint              last successful run, data-as-of per source, last failure, and
+                           collected_from: the first day the first incremental run read (kept)
 sk lease                   which run holds the collector lease, until when
 sk backfill#<start>#<end>  the last day a backfill of [start, end) completed
 """
@@ -10,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from chalicelib.store.table import TableBacked, is_condition_failure
+from chalicelib.store.table import TableBacked, is_condition_failure, query_all
 
 if TYPE_CHECKING:
     pass
@@ -37,6 +39,7 @@ class Checkpoint:
     last_error_at: int | None = None
     consecutive_failures: int = 0
     cost_grouping: str | None = None
+    collected_from: str | None = None
 
 
 class MetaStore(TableBacked):
@@ -57,6 +60,7 @@ class MetaStore(TableBacked):
             last_error_at=_int_or_none(item.get("last_error_at")),
             consecutive_failures=int(item.get("consecutive_failures", 0)),  # type: ignore[arg-type]
             cost_grouping=str(item["cost_grouping"]) if item.get("cost_grouping") else None,
+            collected_from=str(item["collected_from"]) if item.get("collected_from") else None,
         )
 
     def record_success(
@@ -68,8 +72,10 @@ class MetaStore(TableBacked):
         costs_as_of: int | None,
         directory_synced_at: int | None,
         cost_grouping: str | None,
+        window_start_day: str | None = None,
     ) -> bool:
-        """Advance the checkpoint; a run older than the recorded one never moves it back."""
+        """Advance the checkpoint; a run older than the recorded one never moves it back. The first
+        run's `window_start_day` stays as `collected_from` (coverage: the days before it were never read)."""
         names = ["last_success_at", "usage_as_of", "last_run_id", "consecutive_failures"]
         values: dict[str, Any] = {
             ":last_success_at": finished_at,
@@ -85,12 +91,14 @@ class MetaStore(TableBacked):
             if value is not None:
                 names.append(name)
                 values[f":{name}"] = value
+        assignments = [f"{name} = :{name}" for name in names]
+        if window_start_day is not None:
+            assignments.append("collected_from = if_not_exists(collected_from, :collected_from)")
+            values[":collected_from"] = window_start_day
         try:
             self.table.update_item(
                 Key={"pk": META, "sk": "checkpoint"},
-                UpdateExpression="SET "
-                + ", ".join(f"{name} = :{name}" for name in names)
-                + " REMOVE last_error",
+                UpdateExpression="SET " + ", ".join(assignments) + " REMOVE last_error",
                 ConditionExpression="attribute_not_exists(usage_as_of) OR usage_as_of <= :usage_as_of",
                 ExpressionAttributeValues=values,
             )
@@ -151,6 +159,15 @@ class MetaStore(TableBacked):
             Key={"pk": META, "sk": f"backfill#{start}#{end}"}, ConsistentRead=True
         ).get("Item")
         return str(item["done_through"]) if item else None
+
+    def backfill_starts(self) -> list[str]:
+        """The first day of every backfill that stored at least one chunk, earliest first."""
+        items = query_all(
+            self.table,
+            KeyConditionExpression=Key("pk").eq(META) & Key("sk").begins_with("backfill#"),
+            ConsistentRead=True,
+        )
+        return sorted(str(item["sk"]).split("#")[1] for item in items if item.get("done_through"))
 
     def record_backfill_progress(self, start: str, end: str, done_through: str, now: int) -> None:
         """Remember that every day up to and including `done_through` is stored."""
