@@ -111,8 +111,9 @@ class Runner:
                 costs_as_of=now,
                 directory_synced_at=synced_at,
                 cost_grouping=result.cost_grouping,
-                window_start_day=day_label(start),
             )
+            if checkpoint.collected_from is None:  # the first run (or the first since coverage existed)
+                self.meta.note_collected_from(min([day_label(start), *self.meta.backfill_starts()]))
             self._fill(report, result)
             return report
         except TrackerError as exc:

@@ -1,9 +1,10 @@
 """Which days of a report the collector has read (`coverage` in `/api/usage`), from META alone.
 
-The first collected day is the earliest of the backfills' first days (those that stored a chunk) and
-the first incremental window's first day (`collected_from` in the checkpoint). Days before it were
-never read: a report shows zeros there, and `uncollected_days` says they mean "unknown", not "none".
-Before any collection every day of the period is uncollected. Costs two small reads (GetItem, Query).
+The first collected day is the checkpoint's `collected_from`: the earliest day a backfill chunk or an
+incremental window stored (chalicelib.store.meta keeps it, only ever lowering it; the first incremental
+run also counts backfills recorded before the field existed). Days before it were never read: a report
+shows zeros there, and `uncollected_days` says they mean "unknown", not "none". Before any collection
+every day of the period is uncollected. Costs one GetItem (no Query: reports stay at their read count).
 """
 
 from __future__ import annotations
@@ -14,18 +15,10 @@ from chalicelib.periods import DAY, day_label, day_start, floor_day, iso
 from chalicelib.store.meta import MetaStore
 
 
-def first_collected_day(meta: MetaStore) -> tuple[str | None, int | None]:
-    """(the first collected UTC day or None, the checkpoint's usage_as_of)."""
-    checkpoint = meta.checkpoint()
-    starts = meta.backfill_starts()
-    if checkpoint.collected_from:
-        starts.append(checkpoint.collected_from)
-    return (min(starts) if starts else None), checkpoint.usage_as_of
-
-
 def coverage(start: int, end: int, meta: MetaStore | None = None) -> dict[str, Any]:
     """The coverage of [start, end): first collected day, data as of, the days before the first."""
-    first, as_of = first_collected_day(meta or MetaStore())
+    checkpoint = (meta or MetaStore()).checkpoint()
+    first, as_of = checkpoint.collected_from, checkpoint.usage_as_of
     limit = day_start(first) if first else end
     uncollected = [day_label(day) for day in range(floor_day(start), min(limit, end), DAY)]
     return {

@@ -1,7 +1,8 @@
 """Bookkeeping items under pk `META`: the collector's checkpoint, its lease, backfill progress.
 
 sk checkpoint              last successful run, data-as-of per source, last failure, and
-                           collected_from: the first day the first incremental run read (kept)
+                           collected_from: the earliest day any backfill or incremental run stored
+                           (only ever lowered; /api/usage's coverage reads it with the checkpoint)
 sk lease                   which run holds the collector lease, until when
 sk backfill#<start>#<end>  the last day a backfill of [start, end) completed
 """
@@ -72,10 +73,8 @@ class MetaStore(TableBacked):
         costs_as_of: int | None,
         directory_synced_at: int | None,
         cost_grouping: str | None,
-        window_start_day: str | None = None,
     ) -> bool:
-        """Advance the checkpoint; a run older than the recorded one never moves it back. The first
-        run's `window_start_day` stays as `collected_from` (coverage: the days before it were never read)."""
+        """Advance the checkpoint; a run older than the recorded one never moves it back."""
         names = ["last_success_at", "usage_as_of", "last_run_id", "consecutive_failures"]
         values: dict[str, Any] = {
             ":last_success_at": finished_at,
@@ -91,14 +90,12 @@ class MetaStore(TableBacked):
             if value is not None:
                 names.append(name)
                 values[f":{name}"] = value
-        assignments = [f"{name} = :{name}" for name in names]
-        if window_start_day is not None:
-            assignments.append("collected_from = if_not_exists(collected_from, :collected_from)")
-            values[":collected_from"] = window_start_day
         try:
             self.table.update_item(
                 Key={"pk": META, "sk": "checkpoint"},
-                UpdateExpression="SET " + ", ".join(assignments) + " REMOVE last_error",
+                UpdateExpression="SET "
+                + ", ".join(f"{name} = :{name}" for name in names)
+                + " REMOVE last_error",
                 ConditionExpression="attribute_not_exists(usage_as_of) OR usage_as_of <= :usage_as_of",
                 ExpressionAttributeValues=values,
             )
@@ -160,6 +157,20 @@ class MetaStore(TableBacked):
         ).get("Item")
         return str(item["done_through"]) if item else None
 
+    def note_collected_from(self, day: str) -> None:
+        """Lower the checkpoint's `collected_from` to `day` (YYYY-MM-DD labels sort as dates); a later
+        day leaves it as it is."""
+        try:
+            self.table.update_item(
+                Key={"pk": META, "sk": "checkpoint"},
+                UpdateExpression="SET collected_from = :day",
+                ConditionExpression="attribute_not_exists(collected_from) OR collected_from > :day",
+                ExpressionAttributeValues={":day": day},
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+
     def backfill_starts(self) -> list[str]:
         """The first day of every backfill that stored at least one chunk, earliest first."""
         items = query_all(
@@ -170,7 +181,7 @@ class MetaStore(TableBacked):
         return sorted(str(item["sk"]).split("#")[1] for item in items if item.get("done_through"))
 
     def record_backfill_progress(self, start: str, end: str, done_through: str, now: int) -> None:
-        """Remember that every day up to and including `done_through` is stored."""
+        """Remember that every day up to and including `done_through` is stored (and from `start`)."""
         self.table.put_item(
             Item={
                 "pk": META,
@@ -179,3 +190,4 @@ class MetaStore(TableBacked):
                 "updated_at": now,
             }
         )
+        self.note_collected_from(start)

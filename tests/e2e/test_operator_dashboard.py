@@ -31,7 +31,7 @@ from tests.e2e.conftest import BACKFILL_DAYS, Problems, new_context, wait_ready
 
 pytestmark = pytest.mark.e2e
 
-SCREENSHOTS = Path(os.environ.get("E2E_SCREENSHOT_DIR", "/tmp/dash16-shots"))
+SCREENSHOTS = Path(os.environ.get("E2E_SCREENSHOT_DIR", "/tmp/tracker-e2e-shots"))
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +161,7 @@ def test_an_admin_names_a_key_sets_a_budget_and_the_next_collection_alerts_on_th
     assert unexpected == []
 
 
-def test_an_admin_imports_a_mappings_file_and_sees_a_bad_one_refused(admin_page, e2e_stack):
+def test_an_admin_imports_a_mappings_file_then_describes_and_deactivates_a_mapping(admin_page, e2e_stack):
     keys = [k for k in e2e_stack.api_get("/api/keys")["data"] if k["source"] != "mapping"]
     assert keys, "the fixture leaves some keys without a mapping"
     target = keys[0]["key_id"]
@@ -191,6 +191,19 @@ def test_an_admin_imports_a_mappings_file_and_sees_a_bad_one_refused(admin_page,
     stored = next(k for k in e2e_stack.api_get("/api/keys")["data"] if k["key_id"] == target)
     assert stored["name"] == "Imported from the old tracker"
     expect(page.locator("#admin-key")).to_contain_text("Imported from the old tracker")
+
+    # The imported mapping, described and then deactivated from the same form.
+    page.select_option("#admin-key", target)
+    page.fill("#admin-description", "retired with the old tracker")
+    page.uncheck("#admin-active")
+    page.click("#admin-save")
+    expect(page.locator("#admin-key-message")).to_contain_text("Saved Imported from the old tracker")
+    wait_ready(page)
+    stored = next(k for k in e2e_stack.api_get("/api/keys")["data"] if k["key_id"] == target)
+    assert stored["active"] is False
+    assert stored["description"] == "retired with the old tracker"
+    assert stored["name"] == "Imported from the old tracker"
+    expect(page.locator("#admin-active")).not_to_be_checked()
 
 
 def test_an_admin_creates_a_viewer_token_that_works_and_revokes_it(admin_page, e2e_stack):
