@@ -353,6 +353,12 @@ function clearFigures(error) {
   fill($("models-table"), placeholder(why));
   groupsTable.table = null;
   modelsTable.table = null;
+  // The comparison was of the old period too; it runs again (same keys) once the range is valid.
+  if (compareTable.table) {
+    fill($("compare-table"), placeholder(why));
+    compareTable.table = null;
+    $("export-compare").disabled = true;
+  }
   $("chart").setAttribute("aria-label", "Usage chart: no valid period chosen");
   setBusy(false);
   document.body.dataset.state = "invalid";

@@ -299,6 +299,11 @@ def test_an_invalid_range_clears_the_figures_it_no_longer_stands_behind(page, e2
     _open(page, e2e_stack, "period=7d&group=owner")
     expect(page.locator("#kpis .kpi").first).to_be_visible()
     assert page.locator("#groups-table tbody tr").count() > 0
+    boxes = page.locator("#compare-list input[type=checkbox]")
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.click("#compare-run")
+    expect(page.locator("#compare-table table")).to_be_visible()
 
     page.select_option("#period", "custom")
     wait_ready(page)
@@ -311,6 +316,8 @@ def test_an_invalid_range_clears_the_figures_it_no_longer_stands_behind(page, e2
     expect(page.locator("#chart canvas")).to_have_count(0)
     expect(page.locator("#groups-table table")).to_have_count(0)
     expect(page.locator("#models-table table")).to_have_count(0)
+    expect(page.locator("#compare-table table")).to_have_count(0)
+    expect(page.locator("#export-compare")).to_be_disabled()
     expect(page.locator("#groups-table")).to_contain_text("No figures")
     expect(page.locator("#chart-placeholder")).to_contain_text("The end date is before the start date.")
 
