@@ -321,6 +321,10 @@ async function showAdmin() {
   const panel = $("admin");
   if (view.role !== "admin") {
     panel.hidden = true;
+    if (view.admin) {
+      fill($("admin-body")); // a token shown once, or the token list, must not outlive the admin's token
+      view.admin = null;
+    }
     return;
   }
   if (!view.admin) {
@@ -531,7 +535,8 @@ function coverageNote(data, days) {
   if (!days.size) return "";
   const first = data.coverage && data.coverage.collected_from;
   const count = `${days.size} ${days.size === 1 ? "day" : "days"}`;
-  return first ? `${count} before ${date(Date.parse(`${first}T00:00:00Z`) / 1000)} were never collected (hatched).` : `Nothing has been collected yet.`;
+  const verb = days.size === 1 ? "was" : "were";
+  return first ? `${count} before ${date(Date.parse(`${first}T00:00:00Z`) / 1000)} ${verb} never collected (hatched).` : "Nothing has been collected yet.";
 }
 
 function showReadout(i) {

@@ -99,6 +99,20 @@ def test_a_viewer_gets_the_read_only_page_without_the_admin_module(page, e2e_sta
     assert page.problems.all == []  # type: ignore[attr-defined]
 
 
+def test_changing_to_a_viewer_token_takes_the_admin_controls_away(admin_page, e2e_stack):
+    page = _open(admin_page, e2e_stack)
+    expect(page.locator("#admin")).to_be_visible()
+    expect(page.locator("#admin-key-form")).to_have_count(1)
+
+    page.click("#sign-out")
+    page.fill("#token-input", e2e_stack.token)
+    page.click("#token-submit")
+    wait_ready(page)
+
+    expect(page.locator("#admin")).to_be_hidden()
+    expect(page.locator("#admin-body *")).to_have_count(0)
+
+
 # -- admin: a key, its budget, and the alert the next collection raises ------------------------------
 def test_an_admin_names_a_key_sets_a_budget_and_the_next_collection_alerts_on_the_page(
     admin_page, e2e_stack, alerts_topic, sqs_subscriber
