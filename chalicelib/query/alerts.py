@@ -15,6 +15,7 @@ Superseded items never fire: a higher threshold of the same subject was recorded
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any, get_args
 
 from chalicelib.alert_rules import AlertKind, Severity, severity_of
@@ -84,7 +85,8 @@ def collector_alert(checkpoint: Checkpoint) -> dict[str, Any] | None:
     if failures <= 0:
         return None
     since = iso(checkpoint.last_error_at) if checkpoint.last_error_at else None
-    last_ok = iso(checkpoint.last_success_at) if checkpoint.last_success_at else "never"
+    last = checkpoint.last_success_at
+    last_ok = datetime.fromtimestamp(last, UTC).strftime("%Y-%m-%d %H:%M UTC") if last else "never"
     runs = "run" if failures == 1 else f"{failures} runs"
     return {
         "alert_id": f"collector#{failures}",

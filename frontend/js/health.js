@@ -34,12 +34,9 @@ export function renderHealth(el, body, now) {
   }
   const failed = body.status !== "degraded";
   const last = parseTime(body.last_success_at);
-  fill(
-    el,
-    h("strong", {}, failed ? "Collection failing" : "Collection degraded"),
-    h("span", {}, `: ${healthReason(body, now)}. `),
-    h("span", {}, last ? `Figures are as of the last successful collection, ${relative(last, now)}.` : "The figures below may be incomplete."),
-  );
+  const after = last ? `Figures are as of the last successful collection, ${relative(last, now)}.` : "The figures below may be incomplete.";
+  // One text block: the banner is a flex row, and separate children would be spaced apart.
+  fill(el, h("span", {}, h("strong", {}, failed ? "Collection failing" : "Collection degraded"), `: ${healthReason(body, now)}. ${after}`));
   el.className = failed ? "banner error" : "banner warn";
   el.dataset.status = String(body.status);
   el.hidden = false;

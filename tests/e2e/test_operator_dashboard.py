@@ -275,6 +275,8 @@ def test_a_degraded_collection_shows_on_the_page(page, e2e_stack):
             "The collector is failing"
         )
         assert "401" not in page.locator("#alerts-banner").inner_text()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "degraded.png"))
     finally:
         meta.record_success(
             run_id=before.last_run_id or "e2e",
@@ -307,6 +309,8 @@ def test_days_before_the_first_collection_are_marked_not_collected(page, e2e_sta
     box = page.locator("#chart canvas").first.bounding_box()
     page.mouse.move(box["x"] + 90, box["y"] + box["height"] / 2)  # past the y axis: the first days
     expect(page.locator("#chart-readout")).to_contain_text("not collected")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#chart-box").screenshot(path=str(SCREENSHOTS / "uncollected.png"))
 
 
 def test_an_invalid_range_clears_the_figures_it_no_longer_stands_behind(page, e2e_stack):

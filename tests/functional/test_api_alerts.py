@@ -96,7 +96,7 @@ def test_a_failing_collector_fires_without_its_error_text(empty_api):
 
     assert firing["kind"] == "collector_failing"
     assert "2 runs failed" in firing["title"]
-    assert "2026-11-20T09:17:00Z" in firing["title"]
+    assert "last success: 2026-11-20 09:17 UTC" in firing["title"]
     assert "secret" not in response.body.decode()
     assert "401" not in response.body.decode()
 
