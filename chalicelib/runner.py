@@ -134,6 +134,8 @@ class Runner:
                 directory_synced_at=synced_at,
                 cost_grouping=result.cost_grouping,
             )
+            if checkpoint.collected_from is None:  # the first run (or the first since coverage existed)
+                self.meta.note_collected_from(min([day_label(start), *self.meta.backfill_starts()]))
             self._fill(report, result)
             return report
         except Exception as exc:  # whatever failed, the run is recorded as failed (and re-raised)

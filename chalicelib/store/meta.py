@@ -1,6 +1,8 @@
 """Bookkeeping items under pk `META`: the collector's checkpoint, its lease, backfill progress.
 
-sk checkpoint              last successful run, data-as-of per source, last failure
+sk checkpoint              last successful run, data-as-of per source, last failure, and
+                           collected_from: the earliest day any backfill or incremental run stored
+                           (only ever lowered; /api/usage's coverage reads it with the checkpoint)
 sk lease                   which run holds the collector lease, until when (owner, until, taken_at)
 sk backfill#<start>#<end>  the last day a backfill of [start, end) completed
 """
@@ -10,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from chalicelib.store.table import TableBacked, is_condition_failure
+from chalicelib.store.table import TableBacked, is_condition_failure, query_all
 
 if TYPE_CHECKING:
     pass
@@ -37,6 +40,7 @@ class Checkpoint:
     last_error_at: int | None = None
     consecutive_failures: int = 0
     cost_grouping: str | None = None
+    collected_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class MetaStore(TableBacked):
             last_error_at=_int_or_none(item.get("last_error_at")),
             consecutive_failures=int(item.get("consecutive_failures", 0)),  # type: ignore[arg-type]
             cost_grouping=str(item["cost_grouping"]) if item.get("cost_grouping") else None,
+            collected_from=str(item["collected_from"]) if item.get("collected_from") else None,
         )
 
     def record_success(
@@ -203,8 +208,31 @@ class MetaStore(TableBacked):
         ).get("Item")
         return str(item["done_through"]) if item else None
 
+    def note_collected_from(self, day: str) -> None:
+        """Lower the checkpoint's `collected_from` to `day` (YYYY-MM-DD labels sort as dates); a later
+        day leaves it as it is."""
+        try:
+            self.table.update_item(
+                Key={"pk": META, "sk": "checkpoint"},
+                UpdateExpression="SET collected_from = :day",
+                ConditionExpression="attribute_not_exists(collected_from) OR collected_from > :day",
+                ExpressionAttributeValues={":day": day},
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+
+    def backfill_starts(self) -> list[str]:
+        """The first day of every backfill that stored at least one chunk, earliest first."""
+        items = query_all(
+            self.table,
+            KeyConditionExpression=Key("pk").eq(META) & Key("sk").begins_with("backfill#"),
+            ConsistentRead=True,
+        )
+        return sorted(str(item["sk"]).split("#")[1] for item in items if item.get("done_through"))
+
     def record_backfill_progress(self, start: str, end: str, done_through: str, now: int) -> None:
-        """Remember that every day up to and including `done_through` is stored."""
+        """Remember that every day up to and including `done_through` is stored (and from `start`)."""
         self.table.put_item(
             Item={
                 "pk": META,
@@ -213,3 +241,4 @@ class MetaStore(TableBacked):
                 "updated_at": now,
             }
         )
+        self.note_collected_from(start)

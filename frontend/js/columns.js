@@ -88,7 +88,8 @@ function shareColumn(measure) {
     id: "share",
     label: measure === "cost" ? "Share of $" : "Share of tokens",
     num: true,
-    sort: value,
+    // Sorted by the exact amount the share is of (a rounded share would tie small rows).
+    sort: measure === "cost" ? (row) => dec(row.cost_usd) : (row) => Number(row.total_tokens || 0),
     render: (row) => cell(value(row)),
     csv: (row) => (value(row) * 100).toFixed(1),
     total: (rows) => {
@@ -188,6 +189,12 @@ function notesColumn() {
   };
 }
 
+// With Dollars the tables sort by each row's dollars (the "Cost $" column: billed where settled,
+// else estimated, the API's cost_usd); with Tokens by tokens in.
+function defaultSortColumn(measure) {
+  return measure === "cost" ? "cost_usd" : "input_tokens";
+}
+
 /** Columns of the per-group table for this grouping. */
 export function groupColumns(group, measure, rows, keysById) {
   const columns = [nameColumn(group)];
@@ -202,7 +209,7 @@ export function groupColumns(group, measure, rows, keysById) {
     );
   }
   columns.push(...metricColumns(measure));
-  columns[columns.findIndex((c) => c.id === (measure === "cost" ? "cost_usd" : "input_tokens"))].defaultSort = true;
+  columns[columns.findIndex((c) => c.id === defaultSortColumn(measure))].defaultSort = true;
   if (group === "api_key_id" && filled(budgetColumn(keysById))) columns.push(budgetColumn(keysById));
   if (rows.some((row) => notes(row).length)) columns.push(notesColumn());
   return columns;
@@ -215,7 +222,7 @@ export function modelColumns(measure, rows) {
     textColumn("pool", "Pool", (row) => row.group && row.group.pool),
     ...metricColumns(measure),
   ];
-  columns[columns.findIndex((c) => c.id === (measure === "cost" ? "cost_usd" : "input_tokens"))].defaultSort = true;
+  columns[columns.findIndex((c) => c.id === defaultSortColumn(measure))].defaultSort = true;
   if (rows.some((row) => notes(row).length)) columns.push(notesColumn());
   return columns;
 }
