@@ -22,6 +22,7 @@ from simulator.catalog import DEFAULT_MODELS, KINDS
 from simulator.directory import DAY, HOUR, ApiKey, Directory, Project, User, build_directory
 from simulator.hashing import stable_hash, token
 from simulator.ledger import Ledger, LruCache, Values
+from simulator.scenarios import Scenario, check_names, default_start
 from simulator.traffic import FIELDS, METRICS, Cell, Traffic
 
 GroupKey = tuple[str | bool | None, ...]
@@ -57,6 +58,9 @@ class OrgSpec:
     `now` is the initial clock (Unix seconds; None: real time). Data exists from the UTC midnight
     `days` days before the initial clock. `settle_minutes`: how long usage keeps arriving late;
     `cost_lag_hours`: costs reflect the usage that was visible this long ago.
+    `daily_spike`: the spike key's spike day (on by default). `scenarios`: any of "spike", "dormant",
+    "new_model" (simulator.scenarios), starting at `scenario_start` (a whole hour; None: four hours
+    before the initial clock); a dormant key is silent `dormant_days` days before it wakes.
     """
 
     seed: int = 1
@@ -68,8 +72,17 @@ class OrgSpec:
     now: int | None = None
     settle_minutes: int = 60
     cost_lag_hours: int = 6
+    daily_spike: bool = True
+    scenarios: tuple[str, ...] = ()
+    scenario_start: int | None = None
+    dormant_days: int = 10
 
     def __post_init__(self) -> None:
+        check_names(self.scenarios)
+        if self.scenario_start is not None and self.scenario_start % HOUR:
+            raise ValueError("OrgSpec.scenario_start must be a whole hour")
+        if self.dormant_days < 1:
+            raise ValueError("OrgSpec.dormant_days must be at least 1")
         minimum = {"keys": 3, "projects": 1, "users": 1, "days": 1, "models": 1}
         for name, least in minimum.items():
             value = getattr(self, name)
@@ -140,7 +153,8 @@ class SyntheticOrg:
         start_now = self.spec.now if self.spec.now is not None else int(time.time())
         today = start_now - start_now % DAY
         self.origin = today - self.spec.days * DAY
-        self.spike_day = max(self.origin, today - DAY * (2 + self.spec.seed % 4))
+        spike_day = max(self.origin, today - DAY * (2 + self.spec.seed % 4))
+        self.spike_day: int | None = spike_day if self.spec.daily_spike else None
         self.organization_id = f"org-{token(24, self.spec.seed, 'org')}"
         self.directory: Directory = build_directory(
             self.spec.seed,
@@ -150,7 +164,19 @@ class SyntheticOrg:
             origin=self.origin,
             days=self.spec.days,
         )
-        self.traffic = Traffic(self.spec.seed, self.directory, self.spec.models, self.origin, self.spike_day)
+        start = self.spec.scenario_start
+        self.traffic = Traffic(
+            self.spec.seed,
+            self.directory,
+            self.spec.models,
+            self.origin,
+            self.spike_day,
+            scenarios=self.spec.scenarios,
+            scenario_start=default_start(start_now) if start is None else start,
+            dormant_days=self.spec.dormant_days,
+        )
+        self.scenarios: tuple[Scenario, ...] = self.traffic.scenarios
+        """Ground truth of the switched-on scenarios: key, model and hours of each."""
         self.ledger = Ledger(self.traffic, self.spec.settle_minutes * 60)
         self._now = self.spec.now
         self._costs: LruCache[int, dict[CostKey, CostValue]] = LruCache(1024)

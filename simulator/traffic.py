@@ -23,6 +23,14 @@ from dataclasses import dataclass, replace
 from simulator.catalog import SimModel, model_info
 from simulator.directory import DAY, HOUR, ApiKey, Directory, VectorStore
 from simulator.hashing import quick_rng, rng, stable_hash
+from simulator.scenarios import (
+    NEW_MODEL_EVENTS,
+    SCENARIO_HOURS,
+    SPIKE_EVENTS,
+    WAKE_EVENTS,
+    Scenario,
+    quiet_from,
+)
 
 RandomFn = Callable[[], float]
 # (timestamp, cell index, metric values in the order of FIELDS[kind]).
@@ -146,7 +154,16 @@ class Traffic:
     """The streams of an organization and the events of any hour."""
 
     def __init__(
-        self, seed: int, directory: Directory, models: tuple[str, ...], origin: int, spike_day: int
+        self,
+        seed: int,
+        directory: Directory,
+        models: tuple[str, ...],
+        origin: int,
+        spike_day: int | None,
+        *,
+        scenarios: tuple[str, ...] = (),
+        scenario_start: int = 0,
+        dormant_days: int = 10,
     ) -> None:
         self.seed = seed
         self.origin = origin
@@ -159,7 +176,8 @@ class Traffic:
         self._stores: dict[str, list[VectorStore]] = {}
         for store in directory.vector_stores:
             self._stores.setdefault(store.project_id, []).append(store)
-        self._build_streams(directory, [model_info(m) for m in models])
+        self._models = [model_info(m) for m in models]
+        self._build_streams(directory, self._models)
         self._cum_weights = _cumulative(self.streams)
         self._decision_weights = _cumulative(self.decision_streams)
         self._spike_streams = [i for i, s in enumerate(self.streams) if s.key_id == directory.spike_key_id]
@@ -172,6 +190,10 @@ class Traffic:
             )
             for store in directory.vector_stores
         ]
+        self.scenarios: tuple[Scenario, ...] = ()
+        self._scenario_streams: dict[str, Stream] = {}
+        if scenarios:
+            self._build_scenarios(directory, scenarios, scenario_start, dormant_days)
 
     def events(self, hour: int) -> dict[str, list[Event]]:
         """Every event of the UTC hour starting at `hour`, per kind, sorted by timestamp."""
@@ -198,6 +220,7 @@ class Traffic:
                 continue
             out[stream.model.kind].append((ts, cell, values))
         self._decision_events(out, hour, rhythm)
+        self._scenario_events(out, hour)
         if hour % DAY == 0:
             self._storage_events(out, hour)
         for events in out.values():
@@ -207,7 +230,62 @@ class Traffic:
     def _inactive(self, stream: Stream, ts: int) -> bool:
         if ts < self.origin or ts < stream.active_from:
             return True
+        if any(scenario.silenced(stream.key_id, ts) for scenario in self.scenarios):
+            return True
         return stream.active_until is not None and ts >= stream.active_until
+
+    # -- scenarios (simulator.scenarios) ---------------------------------------------------------
+    def _build_scenarios(
+        self, directory: Directory, names: tuple[str, ...], start: int, dormant_days: int
+    ) -> None:
+        """One ordinary key per scenario (listed, in use all period, not special), in SCENARIO_NAMES
+        order; the new-model key gets a priced chat model it never used."""
+        special = {directory.xss_key_id, directory.quiet_key_id, directory.new_key_id}
+        chat_streams: dict[str, Stream] = {}
+        used: dict[str, set[str]] = {}
+        for stream in self.streams:
+            if stream.key_id is None:
+                continue
+            used.setdefault(stream.key_id, set()).add(stream.model.name)
+            if stream.model.kind == "completions" and stream.model.group in ("large", "mini"):
+                chat_streams.setdefault(stream.key_id, stream)
+        candidates = [
+            key
+            for key in directory.keys[3:]
+            if key.listed
+            and key.active_until is None
+            and key.id not in special
+            and key.id in chat_streams
+            and key.active_from <= self.origin
+        ]
+        chat_models = [m for m in self._models if m.kind == "completions" and m.group in ("large", "mini")]
+        chosen: list[Scenario] = []
+        for name, key in zip(names, candidates, strict=False):
+            stream = chat_streams[key.id]
+            if name == "new_model":
+                fresh = [m for m in chat_models if m.name not in used[key.id]]
+                if not fresh:
+                    continue
+                random = rng(self.seed, "scenario-stream", key.id, fresh[0].name).random
+                self._add_stream(key, fresh[0], 1.0, random, project_id=key.project_id, user_id=key.user_id)
+                stream = self.streams.pop()  # not a normal stream: the normal draws stay as they were
+            quiet = quiet_from(start, dormant_days) if name == "dormant" else None
+            end = start + SCENARIO_HOURS * HOUR
+            chosen.append(Scenario(name, key.id, stream.model.name, start, end, quiet))
+            self._scenario_streams[name] = stream
+        self.scenarios = tuple(chosen)
+
+    def _scenario_events(self, out: dict[str, list[Event]], hour: int) -> None:
+        for scenario in self.scenarios:
+            if not scenario.active(hour):
+                continue
+            stream = self._scenario_streams[scenario.name]
+            r = rng(self.seed, "scenario", scenario.name, hour)
+            count = {"spike": SPIKE_EVENTS, "dormant": WAKE_EVENTS}.get(scenario.name, NEW_MODEL_EVENTS)
+            for _ in range(count):
+                ts = hour + r.randrange(HOUR)
+                cell, values = _draw(stream, r.random, scenario.name == "spike")
+                out["completions"].append((ts, cell, _split(stream, values, r.random)))
 
     def _tool_events(
         self, out: dict[str, list[Event]], ts: int, stream: Stream, values: tuple[int, ...], detail: RandomFn
