@@ -196,6 +196,89 @@ def _unmapped_lines(alert: Alert) -> tuple[str, list[str]]:
     return title, [lead, "", *_fields(pairs), "", "Its models today:"]
 
 
+def _key_text(d: Mapping[str, Any]) -> str:
+    key_id, name = str(d["api_key_id"]), str(d.get("name") or d["api_key_id"])
+    return key_id if name == key_id else f"{name} ({key_id})"
+
+
+def _window_text(d: Mapping[str, Any]) -> str:
+    return f"{_when(d['window_start'])} to {_when(d['window_end'])[11:]} ({d['window_hours']} h)"
+
+
+def _spike_lines(alert: Alert) -> tuple[str, list[str]]:
+    d = alert.detail
+    base = d["baseline"]
+    subject = f"key {_key_text(d)}" if d["dimension"] == "key" else f"{d['dimension']} {d['member']}"
+    spent, usual = _usd(d["spend_usd"]), _usd(base["median_usd"])
+    title = f"Spend spike: {subject} spent {spent} in {d['window_hours']} h (usual {usual})"
+    lead = (
+        f"The {subject} spent {_usd(d['spend_usd'])} in the last {d['window_hours']} hours, far above its "
+        f"usual {_usd(base['median_usd'])} for these hours of the week. A leaked key often shows itself so."
+    )
+    samples = ", ".join(_usd(sample) for sample in base["samples_usd"])
+    pairs = [
+        ("Window", _window_text(d)),
+        ("Spend", f"{_usd(d['spend_usd'])} (list-price estimate)"),
+        (
+            "Baseline",
+            f"median {_usd(base['median_usd'])}, MAD {_usd(base['mad_usd'])} over {base['weeks']} weeks",
+        ),
+        ("Same hours", f"{samples} (1, 2, ... weeks ago)"),
+        ("Excess", f"{_usd(d['excess_usd'])} ({d['score'] or 'flat baseline'} scaled MADs)"),
+        ("Rule", f"excess >= {d['mad_threshold']} x 1.4826 x MAD and >= {_usd(d['min_usd'])}"),
+        ("Data as of", _when(d.get("data_as_of"))),
+    ]
+    if d["dimension"] == "key":
+        pairs[:0] = [("Key", _key_text(d)), ("Person", d.get("owner") or "-")]
+    return title, [lead, "", *_fields(pairs), "", "Top models in the window:"]
+
+
+def _dormant_lines(alert: Alert) -> tuple[str, list[str]]:
+    d = alert.detail
+    title = (
+        f"Dormant key {_key_text(d)} woke up: {_usd(d['spend_usd'])} in {d['window_hours']} h "
+        f"after {d['quiet_days']} quiet days"
+    )
+    lead = (
+        f"The API key {_key_text(d)} had no usage for {d['quiet_days']} days and now spends again. "
+        "If nobody expected it, revoke or rotate it."
+    )
+    pairs = [
+        ("Key", _key_text(d)),
+        ("Person", d.get("owner") or "-"),
+        ("Team", d.get("team") or "-"),
+        ("Last used", f"{d['last_used_day']} (then {d['quiet_days']} days without usage)"),
+        ("Window", _window_text(d)),
+        ("Spend", f"{_usd(d['spend_usd'])} (list-price estimate; $0.00 while dormant)"),
+        ("Rule", f"{d['dormant_days']}+ quiet days, then >= {_usd(d['min_usd'])} in the window"),
+        ("Data as of", _when(d.get("data_as_of"))),
+    ]
+    return title, [lead, "", *_fields(pairs), "", "Top models in the window:"]
+
+
+def _new_model_lines(alert: Alert) -> tuple[str, list[str]]:
+    d = alert.detail
+    models = [row["model"] for row in d["new_models"]]
+    title = f"Key {_key_text(d)} started using {', '.join(models)}: {_usd(d['spend_usd'])} today"
+    lead = (
+        f"The API key {_key_text(d)} uses a model it did not use in the {d['baseline']['history_days']} "
+        "days before today. If nobody expected it, the key may have leaked."
+    )
+    pairs = [
+        ("Key", _key_text(d)),
+        ("Person", d.get("owner") or "-"),
+        ("Team", d.get("team") or "-"),
+        *(
+            ("New model", f"{row['model']}: {_usd(row['spend_usd'])}, {_num(row['tokens'])} tokens today")
+            for row in d["new_models"]
+        ),
+        ("Known models", ", ".join(d["baseline"]["known_models"]) or "-"),
+        ("Rule", f">= {_usd(d['min_usd'])} today on a model new to the key"),
+        ("Data as of", _when(d.get("data_as_of"))),
+    ]
+    return title, [lead, "", *_fields(pairs), "", "Models of this key today:"]
+
+
 def _test_lines(alert: Alert, context: MessageContext) -> tuple[str, list[str]]:
     title = f"Test alert from the {context.stage} stage"
     lead = "This is a test message from `python -m chalicelib.cli alerts test`: the subscription works."
@@ -225,6 +308,12 @@ def render(alert: Alert, context: MessageContext) -> StoredMessage:
         raw_title, lines = _unclassified_lines(alert)
     elif alert.kind == "unmapped_key":
         raw_title, lines = _unmapped_lines(alert)
+    elif alert.kind == "spend_anomaly":
+        raw_title, lines = _spike_lines(alert)
+    elif alert.kind == "dormant_key":
+        raw_title, lines = _dormant_lines(alert)
+    elif alert.kind == "new_model":
+        raw_title, lines = _new_model_lines(alert)
     else:
         raw_title, lines = _test_lines(alert, context)
     title = subject_line(raw_title)

@@ -73,6 +73,8 @@ from chalicelib.alert_rules import (
     unclassified_alerts,
     unmapped_alerts,
 )
+from chalicelib.anomaly import AnomalyConfig
+from chalicelib.anomaly_inputs import AnomalyReader
 from chalicelib.errors import ConfigError
 from chalicelib.money import Settlement
 from chalicelib.observability import logger, metrics
@@ -204,6 +206,7 @@ class AlertEngine:
         self.clock = clock
         self.owner = owner or uuid.uuid4().hex
         self.lease_seconds = lease_seconds
+        self._anomalies: AnomalyReader | None = None  # set by evaluate: enriches what record records
 
     def _wall(self) -> int:
         return int(self.clock())
@@ -217,6 +220,10 @@ class AlertEngine:
         alerts = pool_alerts(report, thresholds) + unclassified_alerts(report)
         alerts += unmapped_alerts(self._unmapped_sightings(inputs, newly_unmapped), data_as_of=now)
         alerts += self._budget_alerts(inputs, thresholds)
+        self._anomalies = AnomalyReader(
+            self.rollups, inputs.identities, AnomalyConfig.of(self.settings), self.ledger
+        )
+        alerts += self._anomalies.alerts(now)
         return alerts
 
     def _unmapped_sightings(self, inputs: PoolInputs, newly: Sequence[str]) -> list[UnmappedSighting]:
@@ -276,6 +283,8 @@ class AlertEngine:
             if state == "pending":
                 if alert.kind == "key_budget":
                     alert = self._with_budget_contributors(alert, now)  # noqa: PLW2901 - enriched copy
+                elif self._anomalies is not None:
+                    alert = self._anomalies.enrich(alert)  # noqa: PLW2901 - enriched copy
                 message = render(alert, context)
             created = self.ledger.record(
                 period=alert.period,

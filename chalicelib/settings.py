@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from chalicelib.errors import ConfigError
@@ -46,6 +47,13 @@ class Settings:
     # live 1m reads: OpenAI rounds (6 calls each) a minute, per API token and for the whole stage
     live_rounds_per_token: int = 4
     live_rounds_total: int = 10
+    # anomaly and leaked-key alerts (chalicelib.anomaly)
+    anomaly_window_hours: int = 3
+    anomaly_weeks: int = 4
+    anomaly_mad_threshold: float = 6.0
+    anomaly_min_usd: Decimal = Decimal(50)
+    anomaly_wake_min_usd: Decimal = Decimal(1)
+    anomaly_dormant_days: int = 7
 
 
 def _int(name: str, default: int, minimum: int = 0) -> int:
@@ -74,6 +82,27 @@ def _percent(name: str, default: float) -> float:
     return value
 
 
+def _positive_number(name: str, default: str, *, maximum: Decimal) -> Decimal:
+    raw = os.environ.get(name, "").strip() or default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if not value.is_finite() or not 0 < value <= maximum:
+        raise ConfigError(f"{name} must be above 0 and at most {maximum}, got {raw!r}")
+    return value
+
+
+def _anomaly_weeks(retention_days: int) -> int:
+    weeks = _int("ANOMALY_WEEKS", 4, 2)
+    if weeks * 7 >= retention_days:  # the baseline reads hourly rollups, kept HOURLY_RETENTION_DAYS
+        raise ConfigError(
+            f"ANOMALY_WEEKS={weeks} reaches past HOURLY_RETENTION_DAYS={retention_days}: "
+            f"at most {(retention_days - 1) // 7}"
+        )
+    return weeks
+
+
 def _csv(name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
 
@@ -100,6 +129,7 @@ def load_settings() -> Settings:
     """Build settings from the current environment (raises ConfigError on a malformed value)."""
     tier = os.environ.get("POOL_TIER", "1-2").strip() or "1-2"
     large_cap, mini_cap = _pool_caps(tier)
+    retention = _int("HOURLY_RETENTION_DAYS", 35, 1)
     return Settings(
         stage=os.environ.get("STAGE", "local"),
         usage_table=os.environ.get("USAGE_TABLE", "openai-usage-tracker"),
@@ -108,7 +138,7 @@ def load_settings() -> Settings:
         openai_base_url=os.environ.get("OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL).rstrip("/"),
         admin_key_secret_name=os.environ.get("OPENAI_ADMIN_KEY_SECRET", ""),
         admin_key_parameter_name=os.environ.get("OPENAI_ADMIN_KEY_PARAMETER", ""),
-        hourly_retention_days=_int("HOURLY_RETENTION_DAYS", 35, 1),
+        hourly_retention_days=retention,
         reread_hours=_int("REREAD_HOURS", 48, 1),
         cost_reread_days=_int("COST_REREAD_DAYS", 3, 1),
         pool_tier=tier,
@@ -125,6 +155,12 @@ def load_settings() -> Settings:
         reconcile_gap_percent=_percent("RECONCILE_GAP_PERCENT", 5.0),
         live_rounds_per_token=_int("LIVE_ROUNDS_PER_TOKEN", 4, 1),
         live_rounds_total=_int("LIVE_ROUNDS_TOTAL", 10, 1),
+        anomaly_window_hours=min(_int("ANOMALY_WINDOW_HOURS", 3, 1), 24),
+        anomaly_weeks=_anomaly_weeks(retention),
+        anomaly_mad_threshold=float(_positive_number("ANOMALY_MAD_THRESHOLD", "6", maximum=Decimal(1000))),
+        anomaly_min_usd=_positive_number("ANOMALY_MIN_USD", "50", maximum=Decimal(1_000_000)),
+        anomaly_wake_min_usd=_positive_number("ANOMALY_WAKE_MIN_USD", "1", maximum=Decimal(1_000_000)),
+        anomaly_dormant_days=_int("ANOMALY_DORMANT_DAYS", 7, 1),
     )
 
 

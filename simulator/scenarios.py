@@ -4,10 +4,11 @@ Each scenario is one key's abnormal traffic over `SCENARIO_HOURS` whole hours fr
 default the whole hour four hours before the initial clock, so a test at the initial clock sees it
 settled). Off by default (`OrgSpec.scenarios == ()`): the organization is then exactly as before.
 
-- `spike`      the key sends `SPIKE_EVENTS` extra events an hour, each a 4x burst, of its first chat
-               model, on top of its normal traffic.
+- `spike`      the key sends `SPIKE_EVENTS` extra events an hour of its first chat model, on top of its
+               normal traffic.
 - `dormant`    the key sends nothing for `OrgSpec.dormant_days` days before `start`, then `WAKE_EVENTS`
                events an hour of its first chat model, then its normal traffic again.
+Spike and wake events are 4x bursts (as on the spike day).
 - `new_model`  the key sends `NEW_MODEL_EVENTS` events an hour of a chat model it never used.
 
 Scenario events draw from their own generators (seeded by scenario and hour), so the normal traffic
@@ -22,8 +23,8 @@ from simulator.directory import DAY, HOUR
 
 SCENARIO_NAMES = ("spike", "dormant", "new_model")
 SCENARIO_HOURS = 3
-SPIKE_EVENTS = 12
-WAKE_EVENTS = 6
+SPIKE_EVENTS = 150
+WAKE_EVENTS = 20
 NEW_MODEL_EVENTS = 6
 
 

@@ -284,7 +284,7 @@ class Traffic:
             count = {"spike": SPIKE_EVENTS, "dormant": WAKE_EVENTS}.get(scenario.name, NEW_MODEL_EVENTS)
             for _ in range(count):
                 ts = hour + r.randrange(HOUR)
-                cell, values = _draw(stream, r.random, scenario.name == "spike")
+                cell, values = _draw(stream, r.random, scenario.name != "new_model")
                 out["completions"].append((ts, cell, _split(stream, values, r.random)))
 
     def _tool_events(
