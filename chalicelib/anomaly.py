@@ -12,9 +12,10 @@ A leaked key shows itself in one of three ways; each raises one alert per subjec
                  ANOMALY_MIN_USD (default $50: usage is heavy-tailed, one burst of an expensive
                  model over a flat zero baseline is no leak). It needs at least MIN_BASELINE_WEEKS
                  weeks whose days were all collected.
-- dormant_key    a key spending at least ANOMALY_WAKE_MIN_USD in the window after at least
-                 ANOMALY_DORMANT_DAYS whole UTC days without any usage, having had usage before that
-                 (within the lookback: dormant days + ANOMALY_WEEKS weeks of daily rollups).
+- dormant_key    a key with usage in the window that woke (first usage of the window's first UTC day)
+                 after at least ANOMALY_DORMANT_DAYS whole UTC days without any usage, having had
+                 usage before that (within the lookback: dormant days + ANOMALY_WEEKS weeks of daily
+                 rollups), and has spent at least ANOMALY_WAKE_MIN_USD since it woke.
 - new_model      a key spending at least ANOMALY_WAKE_MIN_USD today on a model it did not use in the
                  ANOMALY_WEEKS weeks before today, when the key has usage on at least
                  MIN_HISTORY_DAYS of those days (a new key's first models are not news).
@@ -210,21 +211,26 @@ def dormant_alerts(
     now: int,
     window: Sequence[int],
     *,
-    spend: Mapping[str, Decimal],
+    awake: Mapping[int, Mapping[str, Usage]],
     active_days: Mapping[str, Collection[str]],
-    used_earlier_today: Collection[str],
     config: AnomalyConfig,
     identities: Mapping[str, KeyIdentity],
 ) -> list[Alert]:
-    """Keys waking after ANOMALY_DORMANT_DAYS quiet days. `active_days`: day label -> keys with usage
-    that day, for the lookback days before the window's first day; `used_earlier_today`: keys with
-    usage on the window's first day before the window."""
+    """Keys waking after ANOMALY_DORMANT_DAYS quiet days. `awake`: hour start -> key -> usage, for
+    the hours from 00:00 of the window's first day to the window's end (a key may have woken before
+    the window: runs can be sparse); `active_days`: day label -> keys with usage that day, for the
+    lookback days before the window's first day. Spend and top models count from the waking hour."""
     if not window:
         return []
     first_day = day_start(day_label(window[0]))
+    end = window[-1] + HOUR
+    in_window = {key for hour in window for key, usage in awake.get(hour, {}).items() if not usage.is_zero()}
     alerts = []
-    for key_id, amount in sorted(spend.items()):
-        if amount < config.wake_min_usd or key_id == UNATTRIBUTED or key_id in used_earlier_today:
+    for key_id in sorted(in_window - {UNATTRIBUTED}):
+        hours = sorted(h for h, members in awake.items() if first_day <= h < end and key_id in members)
+        woke = next(h for h in hours if not awake[h][key_id].is_zero())
+        amount = sum((usd(awake[h][key_id]) for h in hours if h >= woke), Decimal(0))
+        if amount < config.wake_min_usd:
             continue
         seen = [day for day, keys in active_days.items() if key_id in keys and day_start(day) < first_day]
         if not seen:
@@ -233,6 +239,7 @@ def dormant_alerts(
         quiet_days = (first_day - day_start(last_seen)) // DAY - 1
         if quiet_days < config.dormant_days:
             continue
+        awake_hours = list(range(woke, end, HOUR))
         alerts.append(
             Alert(
                 kind="dormant_key",
@@ -242,7 +249,8 @@ def dormant_alerts(
                 severity="critical",
                 detail={
                     **_who(key_id, identities),
-                    **_window_detail(window, now),
+                    **_window_detail(awake_hours, now),
+                    "woke_at": iso(woke),
                     "spend_usd": _money(amount),
                     "last_used_day": last_seen,
                     "quiet_days": quiet_days,

@@ -5,7 +5,7 @@
   Queries per dimension, ANOMALY_WINDOW_HOURS items each);
 - daily key aggregates of the lookback (ANOMALY_DORMANT_DAYS + 7 x ANOMALY_WEEKS days, one Query):
   which keys were active on which day, and which baseline days were collected at all;
-- hourly key aggregates of the window's first day before the window (one Query);
+- hourly key aggregates of the window's first day up to the window's end (one Query);
 - the daily detail of today and yesterday (per key, its models); only for keys with a model today
   that yesterday did not have, not yet alerted today, the daily detail of the lookback weeks.
 Then it asks the pure rules (chalicelib.anomaly). `enrich(alert)` adds the top models of an alert
@@ -94,7 +94,6 @@ class AnomalyReader:
         ]
         owners = {key: identity.owner for key, identity in self.identities.items() if identity.owner}
         alerts: list[Alert] = []
-        window_keys: dict[str, Decimal] = {}
         dims: tuple[AnomalyDim, ...] = ("key", "project", "owner")
         for dim in dims:
             source: Dimension = "project" if dim == "project" else "key"
@@ -110,18 +109,13 @@ class AnomalyReader:
                 config=config,
                 identities=self.identities,
             )
-            if dim == "key":
-                window_keys = spend
-        earlier: set[str] = set()
-        if window[0] > day_start(first_day):
-            before = self._hours("key", list(range(day_start(first_day), window[0], HOUR)))
-            earlier = {key for members in before.values() for key in _nonzero(members)}
+        day_hours = list(range(day_start(first_day), window[-1] + HOUR, HOUR))
+        awake = {hour_start(label): members for label, members in self._hours("key", day_hours).items()}
         alerts += dormant_alerts(
             now,
             window,
-            spend=window_keys,
+            awake=awake,
             active_days={day: _nonzero(members) for day, members in key_days.items()},
-            used_earlier_today=earlier,
             config=config,
             identities=self.identities,
         )

@@ -7,6 +7,7 @@ Firing now, one entry per subject (its highest threshold), severity from that th
 - pools, forecasts, unclassified models and daily budgets: recorded for today;
 - monthly budgets: recorded for this month;
 - unmapped keys: recorded in the window and the key still has no name anywhere;
+- spend anomalies, dormant keys waking and new models (chalicelib.anomaly): recorded for today;
 - the collector: its last run failed (`consecutive_failures` > 0 in the checkpoint). Only when and
   how often: the error text stays in the logs (it may quote an upstream answer).
 Superseded items never fire: a higher threshold of the same subject was recorded instead.
@@ -37,7 +38,18 @@ COLLECTOR_KIND = "collector_failing"
 def _severity(record: AlertRecord) -> Severity:
     if record.threshold.isdigit():
         return severity_of(int(record.threshold))
+    if record.kind == "dormant_key" or record.subject.startswith("spike:key:"):
+        return "critical"  # how a leaked key shows itself (chalicelib.anomaly)
     return "warning"
+
+
+def _key_of(record: AlertRecord) -> str | None:
+    """The key an alert is about: budget:<id>, unmapped:<id>, dormant:<id>, new_model:<id>, spike:key:<id>."""
+    if record.kind in ("key_budget", "unmapped_key", "dormant_key", "new_model"):
+        return record.subject.partition(":")[2]
+    if record.kind == "spend_anomaly" and record.subject.startswith("spike:key:"):
+        return record.subject.removeprefix("spike:key:")
+    return None
 
 
 def _rank(record: AlertRecord) -> int:
@@ -51,8 +63,7 @@ def alert_json(record: AlertRecord) -> dict[str, Any]:
         value = body.get(name)
         body[name] = iso(value) if value else None
     body["severity"] = _severity(record)
-    keyed = record.kind in ("key_budget", "unmapped_key")
-    body["key_id"] = record.subject.partition(":")[2] if keyed else None
+    body["key_id"] = _key_of(record)
     body["title"] = body["title"] or f"{record.kind.replace('_', ' ')}: {record.subject}"
     return body
 
