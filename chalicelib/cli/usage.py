@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.cli.common import add_command, emit
 from chalicelib.cli.keys import text_table
+from chalicelib.cli.reports import tool_cells, tool_headers
 from chalicelib.periods import DAY, iso, parse_day
 from chalicelib.query.selection import BUCKET_WIDTHS, DIMENSIONS, NONE
 from chalicelib.query.usage import usage_report
@@ -81,11 +82,13 @@ def _lines(report: dict[str, Any]) -> list[str]:
             _money(row["cost_usd"]),
             f"{row['share_cost'] * 100:.1f}%",
             ",".join(row["flags"]) or "-",
+            *tool_cells(row, report["total"]),
         ]
         for row in report["groups"][:MAX_TEXT_ROWS]
     ]
     total = report["total"]
-    lines = text_table(["GROUP", "TOKENS", "REQUESTS", "COST", "SHARE", "FLAGS"], rows)
+    headers = ["GROUP", "TOKENS", "REQUESTS", "COST", "SHARE", "FLAGS", *tool_headers(total)]
+    lines = text_table(headers, rows)
     if len(report["groups"]) > MAX_TEXT_ROWS:
         lines.append(f"... {len(report['groups']) - MAX_TEXT_ROWS} more groups (use --json)")
     lines.append(
