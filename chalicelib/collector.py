@@ -5,9 +5,9 @@ values, so repeated, overlapping or interrupted runs all converge to OpenAI's nu
 
 1. The window is whole UTC days from `reread_hours` before now (late revisions) or the last
    successful data-as-of time, whichever is earlier (catch-up, bounded), up to now.
-2. Usage of every kind in 1h buckets grouped by key, model and project where the API allows
-   (completions and decisions also by batch and service tier, priced per row), all pages; costs in 1d
-   buckets grouped by key, project and line item (by project and line item where OpenAI refuses
+2. Usage of every kind in 1h buckets (vector storage, a daily level, in 1d) grouped by key,
+   model and project where the API allows (completions and decisions also by batch and service
+   tier, priced per row), all pages; costs in 1d buckets grouped by key, project and line item (by project and line item where OpenAI refuses
    key grouping), for the same days.
 3. Per day: hourly cells, daily cells (sum of hours, plus billed dollars), estimated dollars from
    the price table; `RollupStore.replace_day` writes only what changed.
@@ -95,13 +95,18 @@ _TOOL_COUNTERS = {
     "web_search_calls": ("web_searches", "num_requests"),
     "file_search_calls": ("file_searches", "num_requests"),
     "code_interpreter_sessions": ("code_interpreter_sessions", "num_sessions"),
-    "vector_stores": ("vector_store_byte_hours", "usage_bytes"),  # 1h buckets: bytes x 1 hour
+    "vector_stores": ("vector_store_byte_hours", "usage_bytes"),
 }
+# Vector storage is a level (bytes held), which the API samples per day: read in 1d buckets, a
+# day's usage_bytes held for its 24 hours, filed under the day's first hour.
+VECTOR_STORE_WIDTH = "1d"
+HOURS_PER_DAY = 24
 
 
 def usage_of_row(row: Json, kind: str = "completions") -> Usage:
     """The counters of one usage result row of `kind`; unknown fields are ignored.
 
+    A vector_stores row is a 1d bucket's: its bytes count as held for 24 hours (byte-hours).
     Token fields follow the SDK (openai 3.51.0): `input_tokens` already includes cached and
     cache-write tokens, so nothing is added to it. Cache writes without their 30m/12h split count
     as 30m (the default retention). Rows grouped by batch/service_tier add their tokens to
@@ -110,7 +115,8 @@ def usage_of_row(row: Json, kind: str = "completions") -> Usage:
     tool = _TOOL_COUNTERS.get(kind)
     if tool is not None:
         name, source = tool
-        counters: dict[str, Any] = {name: _count(row, source)}
+        factor = HOURS_PER_DAY if kind == "vector_stores" else 1
+        counters: dict[str, Any] = {name: _count(row, source) * factor}
         return Usage(**counters)
     write_30m = _count(row, "input_cache_write_30m_tokens")
     write_12h = _count(row, "input_cache_write_12h_tokens")
@@ -271,7 +277,8 @@ class Collector:
 
     def _usage_buckets(self, start: int, end: int, result: CollectionResult) -> Iterator[KindBucket]:
         for kind in USAGE_KINDS:
-            for bucket in self._client.usage_buckets(kind, start, end, bucket_width="1h"):
+            width = VECTOR_STORE_WIDTH if kind == "vector_stores" else "1h"
+            for bucket in self._client.usage_buckets(kind, start, end, bucket_width=width):
                 result.buckets_read += 1
                 result.rows_read += len(bucket.get("results") or [])
                 yield kind, bucket

@@ -221,7 +221,9 @@ def test_per_call_kinds_are_their_own_measures_never_tokens_or_requests():
     assert usage_of_row(web, "web_search_calls") == Usage(web_searches=7)
     assert usage_of_row(files, "file_search_calls") == Usage(file_searches=4)
     assert usage_of_row(sessions, "code_interpreter_sessions") == Usage(code_interpreter_sessions=2)
-    assert usage_of_row(storage, "vector_stores") == Usage(vector_store_byte_hours=5_000_000_000)
+    # A day's sample (1d bucket) is held all day: 5 GB x 24 h = 5 GB-days.
+    assert usage_of_row(storage, "vector_stores") == Usage(vector_store_byte_hours=120_000_000_000)
+    assert usage_of_row(storage, "vector_stores").vector_store_gb_days == 5
 
 
 class TierAwarePrices:
