@@ -7,8 +7,8 @@ values, so repeated, overlapping or interrupted runs all converge to OpenAI's nu
    successful data-as-of time, whichever is earlier (catch-up, bounded), up to now.
 2. Usage of every kind in 1h buckets (vector storage, a daily level, in 1d) grouped by key,
    model and project where the API allows (completions and decisions also by batch and service
-   tier, priced per row), all pages; costs in 1d buckets grouped by key, project and line item (by project and line item where OpenAI refuses
-   key grouping), for the same days.
+   tier, priced per row), all pages; costs in 1d buckets grouped by key, project and line item
+   (by project and line item where OpenAI refuses key grouping), for the same days.
 3. Per day: hourly cells, daily cells (sum of hours, plus billed dollars), estimated dollars from
    the price table; `RollupStore.replace_day` writes only what changed.
 """
