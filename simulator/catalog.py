@@ -5,7 +5,9 @@ The simulator plays OpenAI, so it bills with its own prices: the tracker's price
 is deliberately absent from every price table and family: OpenAI bills it at $0 here, and the
 tracker must show it as unpriced and unclassified.
 
-Prices are USD per 1M tokens (characters for speech), per image, or per audio second.
+Prices are USD per 1M tokens (characters for speech), per image, or per audio second. The tools
+(web search, file search, code interpreter, vector storage) are billed per call, per session and per
+GiB-day of storage; they are non-model line items in the costs endpoint.
 """
 
 from __future__ import annotations
@@ -13,11 +15,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-KINDS = ("completions", "embeddings", "moderations", "images", "audio_speeches", "audio_transcriptions")
+# Every usage kind of openai==3.51.0 (admin.organization.usage.*), in the SDK's order of appearance.
+KINDS = (
+    "completions",
+    "embeddings",
+    "moderations",
+    "images",
+    "audio_speeches",
+    "audio_transcriptions",
+    "decisions",
+    "web_search_calls",
+    "file_search_calls",
+    "code_interpreter_sessions",
+    "vector_stores",
+)
 UNKNOWN_MODEL = "acme-research-1-2026-09-01"
 WEB_SEARCH_LINE_ITEM = "web search tool calls"
 WEB_SEARCH_PRICE = Decimal("0.01")  # per call
+FILE_SEARCH_LINE_ITEM = "file search tool calls"
+FILE_SEARCH_PRICE = Decimal("0.0025")  # per call ($2.50 per 1,000)
+CODE_INTERPRETER_LINE_ITEM = "code interpreter sessions"
+CODE_INTERPRETER_PRICE = Decimal("0.03")  # per session
+VECTOR_STORAGE_LINE_ITEM = "vector store storage"
+VECTOR_STORAGE_PRICE = Decimal("0.10")  # per GiB-day
+DECISIONS_LINE_ITEM = "Text tokens"  # the Decisions API bills all its tokens under one item
 MILLION = Decimal(1_000_000)
+GIBIBYTE = 2**30
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +61,7 @@ class SimModel:
     audio_output: Decimal | None = None
     unit: Decimal | None = None  # per image, per 1M characters, per second
     size: tuple[int, int] = (1500, 400)
+    token_items: bool = False  # bills as "<model>, input_tokens" (the newer live shape), not ", input"
 
     @property
     def has_audio(self) -> bool:
@@ -46,7 +70,12 @@ class SimModel:
 
 
 def _chat(
-    name: str, group: str, prices: tuple[str, str | None, str], size: tuple[int, int] = (1500, 400)
+    name: str,
+    group: str,
+    prices: tuple[str, str | None, str],
+    size: tuple[int, int] = (1500, 400),
+    *,
+    token_items: bool = False,
 ) -> SimModel:
     inp, cached, out = prices
     return SimModel(
@@ -57,12 +86,13 @@ def _chat(
         cached_input=Decimal(cached) if cached is not None else None,
         output=Decimal(out),
         size=size,
+        token_items=token_items,
     )
 
 
 MODELS: tuple[SimModel, ...] = (
     _chat("gpt-5-2025-08-07", "large", ("1.25", "0.125", "10"), (2500, 900)),
-    _chat("gpt-5.1-2025-11-13", "large", ("1.25", "0.125", "10"), (2500, 900)),
+    _chat("gpt-5.1-2025-11-13", "large", ("1.25", "0.125", "10"), (2500, 900), token_items=True),
     _chat("gpt-4.1-2025-04-14", "large", ("2", "0.5", "8"), (3000, 500)),
     _chat("gpt-4o-2024-08-06", "large", ("2.5", "1.25", "10"), (2000, 400)),
     _chat("o3-2025-04-16", "large", ("2", "0.5", "8"), (2000, 1500)),

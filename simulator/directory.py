@@ -3,12 +3,14 @@
 Built once from the seed and the size. Besides ordinary keys it holds the special cases the tracker
 must survive: a key whose name is HTML (names are user input), a key with no usage, a key that was
 deleted (its id shows up in old usage but not in the directory), a key created part-way through the
-period, and an archived project whose keys stopped when it was archived.
+period, and an archived project whose keys stopped when it was archived (keys its users own there
+report `owner_project_access: "inactive"`). Each project has one or two vector stores (`vs_...`),
+which file search calls name and whose storage is billed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from simulator.hashing import stable_hash, token
@@ -116,6 +118,7 @@ class ApiKey:
     listed: bool
     active_from: int
     active_until: int | None
+    owner_access: str = "active"  # owner_project_access: "active" or "inactive"
 
     @property
     def user_id(self) -> str | None:
@@ -135,6 +138,8 @@ class ApiKey:
                     "name": user.name,
                     "email": user.email,
                     "role": "owner" if user.role == "owner" else "member",
+                    # the SDK's owner user has created_at (openai==3.51.0); added_at stays for older readers
+                    "created_at": user.added_at,
                     "added_at": user.added_at,
                 },
             }
@@ -158,7 +163,24 @@ class ApiKey:
             "created_at": self.created_at,
             "last_used_at": last_used_at,
             "owner": owner,
+            "owner_project_access": self.owner_access,
+            "expires_at": None,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class VectorStore:
+    """A project's vector store (`vs_...`): its size grows linearly from `base_bytes` at the origin."""
+
+    id: str
+    project_id: str
+    base_bytes: int
+    daily_growth: int
+    until: int | None  # the project's archive time: storage is deleted then
+
+    def size_on(self, day_index: int) -> int:
+        """Bytes stored on the `day_index`-th day after the origin."""
+        return self.base_bytes + self.daily_growth * day_index
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +195,7 @@ class Directory:
     deleted_key_id: str
     spike_key_id: str
     new_key_id: str | None
+    vector_stores: tuple[VectorStore, ...] = ()
 
     def project(self, project_id: str) -> Project | None:
         """The project with this id, or None."""
@@ -192,6 +215,7 @@ def build_directory(
     projects = tuple(_project(seed, i, n_projects, origin, days) for i in range(n_projects))
     accounts = {p.id: _service_account(seed, p) for p in projects}
     keys: list[ApiKey] = []
+    archived_ids = {p.id for p in projects if p.archived_at is not None}
     for i in range(n_keys):
         is_new = i == n_keys - 1 and n_keys >= 5
         project = projects[0 if is_new else i % n_projects]  # project 0 is never archived
@@ -202,11 +226,12 @@ def build_directory(
         until = project.archived_at
         if is_new:  # created part-way through the period
             created = origin + (2 * days // 3) * DAY + 9 * HOUR + 1234
-        keys.append(
-            _key(
-                seed, i, _key_name(seed, i), project_id=project.id, created=created, owner=owner, until=until
-            )
+        key = _key(
+            seed, i, _key_name(seed, i), project_id=project.id, created=created, owner=owner, until=until
         )
+        if project.id in archived_ids and isinstance(owner, User):
+            key = replace(key, owner_access="inactive")  # its owner lost access with the archive
+        keys.append(key)
     deleted_until = origin + max(1, days // 3) * DAY + 14 * HOUR + 321
     keys.append(
         _key(
@@ -229,7 +254,22 @@ def build_directory(
         deleted_key_id=keys[-1].id,
         spike_key_id=keys[0].id,
         new_key_id=keys[n_keys - 1].id if n_keys >= 5 else None,
+        vector_stores=tuple(store for p in projects for store in _vector_stores(seed, p)),
     )
+
+
+def _vector_stores(seed: int, project: Project) -> list[VectorStore]:
+    count = 1 + stable_hash(seed, "vector-stores", project.id) % 2
+    return [
+        VectorStore(
+            id=f"vs_{token(24, seed, 'vs', project.id, n)}",
+            project_id=project.id,
+            base_bytes=(50 + stable_hash(seed, "vs-size", project.id, n) % 1500) * 1_000_000,
+            daily_growth=(1 + stable_hash(seed, "vs-growth", project.id, n) % 40) * 1_000_000,
+            until=project.archived_at,
+        )
+        for n in range(count)
+    ]
 
 
 def _user(seed: int, i: int, n_users: int, origin: int) -> User:

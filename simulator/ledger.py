@@ -56,8 +56,8 @@ class Ledger:
         self.traffic = traffic
         self.settle = settle_seconds
         self._events: LruCache[int, dict[str, list[Event]]] = LruCache(512)
-        self._hours: LruCache[tuple[str, int], CellTotals] = LruCache(16_384)
-        self._days: LruCache[tuple[str, int], CellTotals] = LruCache(4_096)
+        self._hours: LruCache[tuple[str, int], CellTotals] = LruCache(24_576)
+        self._days: LruCache[tuple[str, int], CellTotals] = LruCache(6_144)
 
     def events(self, hour: int) -> dict[str, list[Event]]:
         """The raw events of the hour starting at `hour` (cached)."""

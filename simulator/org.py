@@ -5,7 +5,8 @@ HTTP API answers, summed over a whole period without buckets or pages: that is t
 tests compare paginated HTTP answers against.
 
 Group keys are tuples in the order of the `group_by` argument (`()` when ungrouped); a null
-`api_key_id` (playground traffic) stays None.
+`api_key_id` (playground traffic, project-level tools) stays None. Usage truth carries each kind's
+METRICS by default and every counter of openai==3.51.0 (FIELDS) with `every_field=True`.
 """
 
 from __future__ import annotations
@@ -15,26 +16,37 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 
-from simulator.billing import line_items
+from simulator.billing import billed
 from simulator.catalog import DEFAULT_MODELS, KINDS
 from simulator.directory import DAY, HOUR, ApiKey, Directory, Project, User, build_directory
 from simulator.hashing import stable_hash, token
 from simulator.ledger import Ledger, LruCache, Values
-from simulator.traffic import METRICS, Cell, Traffic
+from simulator.traffic import FIELDS, METRICS, Cell, Traffic
 
 GroupKey = tuple[str | bool | None, ...]
-CostKey = tuple[str, str | None, str]  # (project_id, api_key_id, line_item)
+# (project_id, api_key_id, line_item, user_id, api_source)
+CostKey = tuple[str, str | None, str, str | None, str]
+# amount, quantity, quantity_unit of one cost key or group
+CostValue = tuple[Decimal, Decimal, str | None]
 
+_CHAT_GROUPS = ("project_id", "user_id", "api_key_id", "model", "batch", "service_tier", "api_source")
+_MODEL_GROUPS = ("project_id", "user_id", "api_key_id", "model")
+# group_by values per kind, exactly as openai==3.51.0 types them.
 USAGE_GROUP_FIELDS: dict[str, tuple[str, ...]] = {
-    "completions": ("project_id", "user_id", "api_key_id", "model", "batch", "service_tier"),
-    "embeddings": ("project_id", "user_id", "api_key_id", "model"),
-    "moderations": ("project_id", "user_id", "api_key_id", "model"),
-    "images": ("project_id", "user_id", "api_key_id", "model", "size", "source"),
-    "audio_speeches": ("project_id", "user_id", "api_key_id", "model"),
-    "audio_transcriptions": ("project_id", "user_id", "api_key_id", "model"),
+    "completions": _CHAT_GROUPS,
+    "embeddings": _MODEL_GROUPS,
+    "moderations": _MODEL_GROUPS,
+    "images": (*_MODEL_GROUPS, "size", "source"),
+    "audio_speeches": _MODEL_GROUPS,
+    "audio_transcriptions": _MODEL_GROUPS,
+    "decisions": _CHAT_GROUPS,
+    "web_search_calls": (*_MODEL_GROUPS, "context_level", "api_source"),
+    "file_search_calls": ("project_id", "user_id", "api_key_id", "vector_store_id"),
+    "code_interpreter_sessions": ("project_id",),
+    "vector_stores": ("project_id",),
 }
-COST_GROUP_FIELDS = ("project_id", "line_item", "api_key_id")
-_COST_KEY_INDEX = {"project_id": 0, "api_key_id": 1, "line_item": 2}
+COST_GROUP_FIELDS = ("project_id", "user_id", "line_item", "api_key_id", "api_source")
+_COST_KEY_INDEX = {"project_id": 0, "api_key_id": 1, "line_item": 2, "user_id": 3, "api_source": 4}
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,8 @@ class UsageFilters:
     batch: bool | None = None
     sizes: frozenset[str] | None = None
     sources: frozenset[str] | None = None
+    context_levels: frozenset[str] | None = None
+    vector_store_ids: frozenset[str] | None = None
 
     def admits(self, cell: Cell) -> bool:
         """True when `cell` passes every filter (a null id never matches an id filter)."""
@@ -87,6 +101,8 @@ class UsageFilters:
             (self.models, cell.model),
             (self.sizes, cell.size),
             (self.sources, cell.source),
+            (self.context_levels, cell.context_level),
+            (self.vector_store_ids, cell.vector_store_id),
         )
         if any(allowed is not None and value not in allowed for allowed, value in checks):
             return False
@@ -99,6 +115,12 @@ class CostFilters:
 
     project_ids: frozenset[str] | None = None
     api_key_ids: frozenset[str] | None = None
+    line_items: frozenset[str] | None = None
+
+    def admits(self, key: CostKey) -> bool:
+        """True when the cost key passes every filter."""
+        checks = ((self.project_ids, key[0]), (self.api_key_ids, key[1]), (self.line_items, key[2]))
+        return all(allowed is None or value in allowed for allowed, value in checks)
 
 
 @dataclass(frozen=True)
@@ -130,7 +152,7 @@ class SyntheticOrg:
         self.traffic = Traffic(self.spec.seed, self.directory, self.spec.models, self.origin, self.spike_day)
         self.ledger = Ledger(self.traffic, self.spec.settle_minutes * 60)
         self._now = self.spec.now
-        self._costs: LruCache[int, dict[CostKey, Decimal]] = LruCache(1024)
+        self._costs: LruCache[int, dict[CostKey, CostValue]] = LruCache(1024)
         self._keys: LruCache[tuple[str, tuple[str, ...], UsageFilters], list[GroupKey | None]] = LruCache(64)
 
     # -- clock -----------------------------------------------------------------------------------
@@ -185,14 +207,16 @@ class SyntheticOrg:
         filters: UsageFilters | None = None,
         *,
         now: int | None = None,
+        every_field: bool = False,
     ) -> list[tuple[GroupKey, dict[str, int]]]:
-        """The non-zero groups of `kind` usage in [start, min(end, now)), sorted by group key."""
+        """The non-zero groups of `kind` usage in [start, min(end, now)), sorted by group key; the
+        kind's METRICS, or every counter (FIELDS) when `every_field`."""
         now = self.now if now is None else now
         keys = self._usage_keys(kind, group_by, filters or UsageFilters())
         totals: dict[GroupKey, list[int]] = {}
         for piece in self.ledger.pieces(kind, start, end, now):
             _accumulate(totals, piece, keys)
-        names = METRICS[kind]
+        names = FIELDS[kind] if every_field else METRICS[kind]
         rows = [(key, dict(zip(names, values, strict=False))) for key, values in totals.items()]
         return sorted((row for row in rows if any(row[1].values())), key=lambda row: _sort_key(row[0]))
 
@@ -207,10 +231,12 @@ class SyntheticOrg:
         user_ids: Iterable[str] | None = None,
         api_key_ids: Iterable[str] | None = None,
         models: Iterable[str] | None = None,
+        every_field: bool = False,
     ) -> dict[GroupKey, dict[str, int]]:
-        """What the API shows right now for [start, end), summed over the whole period."""
+        """What the API shows right now for [start, end), summed over the whole period: the kind's
+        METRICS, or every counter the SDK has for it (FIELDS, e.g. the token detail) when `every_field`."""
         filters = UsageFilters(_set(project_ids), _set(user_ids), _set(api_key_ids), _set(models))
-        return dict(self.usage_rows(kind, start, end, tuple(group_by), filters))
+        return dict(self.usage_rows(kind, start, end, tuple(group_by), filters, every_field=every_field))
 
     def events(self, kind: str, start: int, end: int, now: int | None = None) -> Iterator[UsageEvent]:
         """Every event of `kind` in [start, min(end, now)) as visible now, uncached and unsummed."""
@@ -218,7 +244,7 @@ class SyntheticOrg:
         end = min(end, now)
         for hour in range(start - start % HOUR, end, HOUR):
             for cell, values in self.ledger.visible(kind, max(start, hour), min(end, hour + HOUR), now):
-                yield UsageEvent(self.traffic.cells[cell], dict(zip(METRICS[kind], values, strict=False)))
+                yield UsageEvent(self.traffic.cells[cell], dict(zip(FIELDS[kind], values, strict=True)))
 
     # -- costs -----------------------------------------------------------------------------------
 
@@ -238,15 +264,31 @@ class SyntheticOrg:
         now: int | None = None,
     ) -> list[tuple[GroupKey, Decimal]]:
         """The cost groups of the UTC day starting at `day`, as billed at now - cost lag."""
+        return [(key, value[0]) for key, value in self.cost_rows_detail(day, group_by, filters, now=now)]
+
+    def cost_rows_detail(
+        self,
+        day: int,
+        group_by: tuple[str, ...] = (),
+        filters: CostFilters | None = None,
+        *,
+        now: int | None = None,
+    ) -> list[tuple[GroupKey, CostValue]]:
+        """`cost_rows` with each group's quantity and quantity_unit: a line item's own, summed, when
+        grouped by line_item; (amount, 0, None) otherwise, since no single unit applies."""
         filters = filters or CostFilters()
-        totals: dict[GroupKey, Decimal] = {}
-        for cost_key, amount in self._day_costs(day, now).items():
-            if filters.project_ids is not None and cost_key[0] not in filters.project_ids:
+        by_item = "line_item" in group_by
+        indexes = [_COST_KEY_INDEX[name] for name in group_by]
+        totals: dict[GroupKey, CostValue] = {}
+        for cost_key, (amount, quantity, unit) in self._day_costs(day, now).items():
+            if not filters.admits(cost_key):
                 continue
-            if filters.api_key_ids is not None and cost_key[1] not in filters.api_key_ids:
-                continue
-            key = tuple(cost_key[_COST_KEY_INDEX[name]] for name in group_by)
-            totals[key] = totals.get(key, Decimal(0)) + amount
+            key = tuple(cost_key[i] for i in indexes)
+            old = totals.get(key)
+            if old is None:
+                totals[key] = (amount, quantity, unit) if by_item else (amount, Decimal(0), None)
+            else:
+                totals[key] = (old[0] + amount, old[1] + quantity if by_item else old[1], old[2])
         return sorted(totals.items(), key=lambda row: _sort_key(row[0]))
 
     def costs_truth(
@@ -257,21 +299,44 @@ class SyntheticOrg:
         *,
         project_ids: Iterable[str] | None = None,
         api_key_ids: Iterable[str] | None = None,
+        line_items: Iterable[str] | None = None,
     ) -> dict[GroupKey, Decimal]:
         """What the costs endpoint bills right now for the whole UTC days covering [start, end)."""
-        filters = CostFilters(_set(project_ids), _set(api_key_ids))
-        totals: dict[GroupKey, Decimal] = {}
+        detail = self.costs_truth_detail(
+            start, end, group_by, project_ids=project_ids, api_key_ids=api_key_ids, line_items=line_items
+        )
+        return {key: value[0] for key, value in detail.items()}
+
+    def costs_truth_detail(
+        self,
+        start: int,
+        end: int,
+        group_by: Iterable[str] = (),
+        *,
+        project_ids: Iterable[str] | None = None,
+        api_key_ids: Iterable[str] | None = None,
+        line_items: Iterable[str] | None = None,
+    ) -> dict[GroupKey, CostValue]:
+        """`costs_truth` with (amount, quantity, quantity_unit) per group (quantities need line_item
+        in `group_by`)."""
+        filters = CostFilters(_set(project_ids), _set(api_key_ids), _set(line_items))
+        totals: dict[GroupKey, CostValue] = {}
         now = self.now
         for day in self.cost_days(start, end, now):
-            for key, amount in self.cost_rows(day, tuple(group_by), filters, now=now):
-                totals[key] = totals.get(key, Decimal(0)) + amount
+            for key, (amount, quantity, unit) in self.cost_rows_detail(
+                day, tuple(group_by), filters, now=now
+            ):
+                old = totals.get(key)
+                totals[key] = (
+                    (amount, quantity, unit) if old is None else (old[0] + amount, old[1] + quantity, unit)
+                )
         return totals
 
-    def _day_costs(self, day: int, now: int | None) -> dict[CostKey, Decimal]:
+    def _day_costs(self, day: int, now: int | None) -> dict[CostKey, CostValue]:
         billed_at = (self.now if now is None else now) - self.spec.cost_lag_hours * HOUR
 
-        def compute() -> dict[CostKey, Decimal]:
-            totals: dict[CostKey, Decimal] = {}
+        def compute() -> dict[CostKey, CostValue]:
+            totals: dict[CostKey, CostValue] = {}
             cells = self.traffic.cells
             with localcontext() as context:
                 context.prec = 60  # amounts stay exact products of price and quantity
@@ -279,9 +344,14 @@ class SyntheticOrg:
                     for piece in self.ledger.pieces(kind, day, day + DAY, billed_at):
                         for index, values in piece:
                             cell = cells[index]
-                            for item, amount in line_items(cell, values):
-                                key = (cell.project_id, cell.api_key_id, item)
-                                totals[key] = totals.get(key, Decimal(0)) + amount
+                            for item, amount, quantity, unit in billed(cell, values):
+                                key = (cell.project_id, cell.api_key_id, item, cell.user_id, cell.api_source)
+                                old = totals.get(key)
+                                totals[key] = (
+                                    (amount, quantity, unit)
+                                    if old is None
+                                    else (old[0] + amount, old[1] + quantity, unit)
+                                )
             return totals
 
         if day + DAY <= billed_at - self.ledger.settle:

@@ -6,9 +6,10 @@ UTC days. `next_page` is an opaque cursor (base64 of the next bucket's start, in
 of real cursors); the client repeats its query with `page=<next_page>`.
 
 Results carry OpenAI's irregularities on purpose, chosen by a hash of the bucket and group so that
-re-reading gives the same answer: completions rows sometimes have the 2026 token fields and now and
-then an unknown field; cost amounts are sometimes a number, sometimes a long decimal string ("0E-6176"
-for zero), and sometimes come with extra keys.
+re-reading gives the same answer: completions and decisions rows carry every token field of
+openai==3.51.0, but a detail field whose value is 0 is sometimes absent (and a zero cache-write split
+sometimes null), as on older rows; now and then an unknown field appears. Cost amounts are sometimes
+a number, sometimes a long decimal string ("0E-6176" for zero), and sometimes come with extra keys.
 """
 
 from __future__ import annotations
@@ -23,8 +24,16 @@ from typing import Any
 
 from simulator.errors import invalid
 from simulator.hashing import stable_hash
-from simulator.org import USAGE_GROUP_FIELDS, GroupKey, SyntheticOrg
+from simulator.org import USAGE_GROUP_FIELDS, CostValue, GroupKey, SyntheticOrg
 from simulator.params import CostsQuery, ListQuery, UsageQuery
+from simulator.traffic import METRICS, TOKEN_KINDS
+
+# The result `object` of each kind where it is not organization.usage.<kind>.result (openai==3.51.0).
+RESULT_OBJECTS = {
+    "web_search_calls": "organization.usage.web_searches.result",
+    "file_search_calls": "organization.usage.file_searches.result",
+}
+_NULLABLE_WHEN_ZERO = frozenset({"input_cache_write_30m_tokens", "input_cache_write_12h_tokens"})
 
 DAY = 86400
 _CURSOR = struct.Struct(">qIq")
@@ -40,7 +49,7 @@ def usage_page(org: SyntheticOrg, query: UsageQuery, now: int) -> dict[str, Any]
     buckets: list[dict[str, Any]] = []
     while t < end and len(buckets) < query.limit:
         stop = min(end, t - t % query.width + query.width)
-        rows = org.usage_rows(query.kind, t, stop, query.group_by, query.filters, now=now)
+        rows = org.usage_rows(query.kind, t, stop, query.group_by, query.filters, now=now, every_field=True)
         results = [_usage_result(query.kind, query.group_by, key, values, t) for key, values in rows]
         buckets.append({"object": "bucket", "start_time": t, "end_time": stop, "results": results})
         t = stop
@@ -60,8 +69,8 @@ def costs_page(org: SyntheticOrg, query: CostsQuery, now: int) -> dict[str, Any]
     days = org.cost_days(start, end, now)
     buckets: list[dict[str, Any]] = []
     for day in days[: query.limit]:
-        rows = org.cost_rows(day, query.group_by, query.filters, now=now)
-        results = [_cost_result(org, query.group_by, key, amount, day) for key, amount in rows]
+        rows = org.cost_rows_detail(day, query.group_by, query.filters, now=now)
+        results = [_cost_result(org, query.group_by, key, value, day) for key, value in rows]
         buckets.append({"object": "bucket", "start_time": day, "end_time": day + DAY, "results": results})
     has_more = len(days) > query.limit
     next_page = _cursor(end, days[query.limit]) if has_more else None
@@ -113,30 +122,38 @@ def _page_start(page: str, start: int, width: int) -> int:
     return int(next_start)
 
 
+def result_object(kind: str) -> str:
+    """The `object` string of a usage result of `kind`."""
+    return RESULT_OBJECTS.get(kind, f"organization.usage.{kind}.result")
+
+
 def _usage_result(
     kind: str, group_by: tuple[str, ...], key: GroupKey, values: dict[str, int], bucket: int
 ) -> dict[str, Any]:
-    result: dict[str, Any] = {"object": f"organization.usage.{kind}.result", **values}
-    if kind == "completions":
+    result: dict[str, Any] = {"object": result_object(kind)}
+    if kind in TOKEN_KINDS:
         noise = stable_hash("fields", bucket, key)
-        if noise % 3:
-            result |= {
-                "input_uncached_tokens": values["input_tokens"] - values["input_cached_tokens"],
-                "input_text_tokens": values["input_tokens"] - values["input_audio_tokens"],
-                "output_text_tokens": values["output_tokens"] - values["output_audio_tokens"],
-                "input_cached_text_tokens": values["input_cached_tokens"],
-                "input_image_tokens": 0,
-            }
+        base = METRICS[kind]
+        for name, value in values.items():
+            if name in base or value:
+                result[name] = value
+            elif noise % 3 == 0:
+                continue  # older rows leave out a zero detail field: absent means 0
+            else:
+                result[name] = None if name in _NULLABLE_WHEN_ZERO and noise % 5 == 0 else value
         if noise % 7 == 0:
             result["output_reasoning_tokens"] = values["output_tokens"] // 3  # a field no one documents yet
+    else:
+        result |= values
     result |= dict.fromkeys(USAGE_GROUP_FIELDS[kind])
     result |= dict(zip(group_by, key, strict=True))
     return result
 
 
 def _cost_result(
-    org: SyntheticOrg, group_by: tuple[str, ...], key: GroupKey, amount: Decimal, day: int
+    org: SyntheticOrg, group_by: tuple[str, ...], key: GroupKey, cost: CostValue, day: int
 ) -> dict[str, Any]:
+    amount, quantity, unit = cost
     noise = stable_hash("cost", day, key)
     value: Decimal | str
     if not amount:
@@ -152,6 +169,11 @@ def _cost_result(
         "line_item": fields.get("line_item"),
         "project_id": fields.get("project_id"),
         "api_key_id": fields.get("api_key_id"),
+        "user_id": fields.get("user_id"),
+        "api_source": fields.get("api_source"),
+        # the SDK: quantity "when group_by=line_item"; null unit where no single unit applies
+        "quantity": quantity if "line_item" in fields else None,
+        "quantity_unit": unit if "line_item" in fields else None,
     }
     if noise % 5 == 0:
         result["organization_id"] = org.organization_id

@@ -18,6 +18,17 @@ from simulator.org import COST_GROUP_FIELDS, USAGE_GROUP_FIELDS, CostFilters, Us
 WIDTHS: dict[str, tuple[int, int, int]] = {"1m": (60, 60, 1440), "1h": (3600, 24, 168), "1d": (86400, 7, 31)}
 COSTS_LIMIT = (7, 180)
 LIST_LIMIT = (20, 100)
+# The filters each usage kind takes in openai==3.51.0 (default: the model kinds').
+_MODEL_FILTERS = frozenset({"project_ids", "user_ids", "api_key_ids", "models"})
+_USAGE_FILTERS: dict[str, frozenset[str]] = {
+    "completions": _MODEL_FILTERS | {"batch"},
+    "decisions": _MODEL_FILTERS | {"batch"},
+    "images": _MODEL_FILTERS | {"sizes", "sources"},
+    "web_search_calls": _MODEL_FILTERS | {"context_levels"},
+    "file_search_calls": frozenset({"project_ids", "user_ids", "api_key_ids", "vector_store_ids"}),
+    "code_interpreter_sessions": frozenset({"project_ids"}),
+    "vector_stores": frozenset({"project_ids"}),
+}
 _INTEGER = re.compile(r"-?[0-9]+")
 
 
@@ -123,14 +134,21 @@ def parse_usage(kind: str, args: QueryArgs) -> UsageQuery:
     width, default_limit, max_limit = WIDTHS[width_name]
     limit = args.integer("limit", 1, max_limit)
     group_by = _group_by(args, USAGE_GROUP_FIELDS[kind])
+    accepted = _USAGE_FILTERS.get(kind, _MODEL_FILTERS)
+
+    def array(name: str) -> frozenset[str] | None:
+        return _frozen(args.array(name)) if name in accepted else None  # other kinds ignore it
+
     filters = UsageFilters(
-        project_ids=_frozen(args.array("project_ids")),
-        user_ids=_frozen(args.array("user_ids")),
-        api_key_ids=_frozen(args.array("api_key_ids")),
-        models=_frozen(args.array("models")),
-        batch=args.boolean("batch") if kind == "completions" else None,
-        sizes=_frozen(args.array("sizes")) if kind == "images" else None,
-        sources=_frozen(args.array("sources")) if kind == "images" else None,
+        project_ids=array("project_ids"),
+        user_ids=array("user_ids"),
+        api_key_ids=array("api_key_ids"),
+        models=array("models"),
+        batch=args.boolean("batch") if "batch" in accepted else None,
+        sizes=array("sizes"),
+        sources=array("sources"),
+        context_levels=array("context_levels"),
+        vector_store_ids=array("vector_store_ids"),
     )
     page = args.scalar("page")
     return UsageQuery(
@@ -149,7 +167,11 @@ def parse_costs(args: QueryArgs, refuse_api_key_grouping: bool = False) -> Costs
     if refuse_api_key_grouping:
         fields = tuple(f for f in fields if f != "api_key_id")
     group_by = _group_by(args, fields)
-    filters = CostFilters(_frozen(args.array("project_ids")), _frozen(args.array("api_key_ids")))
+    filters = CostFilters(
+        _frozen(args.array("project_ids")),
+        _frozen(args.array("api_key_ids")),
+        _frozen(args.array("line_items")),
+    )
     return CostsQuery(
         start, end, COSTS_LIMIT[0] if limit is None else limit, args.scalar("page"), group_by, filters
     )
@@ -159,6 +181,17 @@ def parse_list(args: QueryArgs) -> ListQuery:
     """Validate a directory list request (`limit` 1-100, default 20; `after` = the last id seen)."""
     limit = args.integer("limit", 1, LIST_LIMIT[1])
     return ListQuery(LIST_LIMIT[0] if limit is None else limit, args.scalar("after") or None)
+
+
+def parse_owner_access(args: QueryArgs) -> str:
+    """`owner_project_access` of a key listing: active, inactive or any (absent: any, every key)."""
+    value = args.scalar("owner_project_access") or "any"
+    if value not in ("active", "inactive", "any"):
+        raise invalid(
+            "owner_project_access",
+            f"Invalid value: '{value}'. Supported values are: 'active', 'inactive', and 'any'.",
+        )
+    return value
 
 
 def _period(args: QueryArgs) -> tuple[int, int | None]:

@@ -32,7 +32,7 @@ from simulator.catalog import KINDS
 from simulator.errors import ApiError
 from simulator.org import SyntheticOrg
 from simulator.pages import costs_page, dumps, list_page, usage_page
-from simulator.params import QueryArgs, parse_costs, parse_list, parse_usage
+from simulator.params import QueryArgs, parse_costs, parse_list, parse_owner_access, parse_usage
 
 Response = tuple[int, dict[str, str], bytes]
 _USAGE = re.compile(r"/v1/organization/usage/([a-z_]+)")
@@ -182,7 +182,7 @@ class SimulatorServer:
         scope = _MANAGEMENT_SCOPE
         if match := _USAGE.fullmatch(path):
             kind = match.group(1)
-            if kind in KINDS:
+            if kind in KINDS:  # every kind of openai==3.51.0
                 handler, scope = functools.partial(self._usage, kind), _USAGE_SCOPE
         elif path == "/v1/organization/costs":
             handler, scope = self._costs, _USAGE_SCOPE
@@ -213,11 +213,15 @@ class SimulatorServer:
 
     def _api_keys(self, project_id: str, args: QueryArgs) -> dict[str, Any]:
         query = parse_list(args)
-        args.scalar("owner_project_access")  # accepted; every key is listed either way
+        access = parse_owner_access(args)
         if self.org.directory.project(project_id) is None:
             raise ApiError(404, f"No project found with id '{project_id}'.", code="not_found")
         now = self.org.now
-        keys = [k.as_json(self.org.last_used_at(k, now)) for k in self.org.api_keys(project_id)]
+        keys = [
+            k.as_json(self.org.last_used_at(k, now))
+            for k in self.org.api_keys(project_id)
+            if access in ("any", k.owner_access)
+        ]
         return list_page(keys, query)
 
 

@@ -7,40 +7,69 @@ width is a sum of events, so 1m, 1h and 1d buckets of the same period add up exa
 
 The volume follows a daily rhythm (quiet UTC nights) and a weekly one (quiet weekends); on the spike
 day one key sends several times its usual traffic. Playground traffic carries no api_key_id.
+
+Chat events carry the SDK's token detail (cached, cache-write 30m/12h, text/audio/image) and bring
+the tool usage of their stream: web searches, file searches (naming a vector store of the project),
+code interpreter sessions (per project). Decisions streams (a quarter of the keys) draw from their
+own generator; each vector store is sampled once a day at midnight (bytes stored that day).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from simulator.catalog import SimModel, model_info
 from simulator.directory import DAY, HOUR, ApiKey, Directory
 from simulator.hashing import rng, stable_hash
 
 RandomFn = Callable[[], float]
-# (timestamp, cell index, metric values in the kind's internal order); see METRICS.
+# (timestamp, cell index, metric values in the order of FIELDS[kind]).
 Event = tuple[int, int, tuple[int, ...]]
 
-# Metric names per kind as the API reports them. Completions events carry one more internal value,
-# web search calls, which only the costs endpoint shows (as the "web search tool calls" line item).
-METRICS: dict[str, tuple[str, ...]] = {
-    "completions": (
-        "input_tokens",
-        "output_tokens",
-        "num_model_requests",
-        "input_cached_tokens",
-        "input_audio_tokens",
-        "output_audio_tokens",
-    ),
+_TOKEN_DETAIL = (
+    "input_uncached_tokens",
+    "input_text_tokens",
+    "input_image_tokens",
+    "input_cached_text_tokens",
+    "input_cached_audio_tokens",
+    "input_cached_image_tokens",
+    "input_cache_write_tokens",
+    "input_cache_write_30m_tokens",
+    "input_cache_write_12h_tokens",
+    "output_text_tokens",
+    "output_image_tokens",
+)
+_TOKEN_BASE = (
+    "input_tokens",
+    "output_tokens",
+    "num_model_requests",
+    "input_cached_tokens",
+    "input_audio_tokens",
+    "output_audio_tokens",
+)
+# Every counter per kind as openai==3.51.0 names it, in the order of an event's values. METRICS[kind]
+# is a prefix of it: the counters every row carries and that `usage_truth` returns by default; the
+# token detail of completions and decisions follows (rows may omit a detail field whose value is 0).
+FIELDS: dict[str, tuple[str, ...]] = {
+    "completions": _TOKEN_BASE + _TOKEN_DETAIL,
     "embeddings": ("input_tokens", "num_model_requests"),
     "moderations": ("input_tokens", "num_model_requests"),
     "images": ("images", "num_model_requests"),
     "audio_speeches": ("characters", "num_model_requests"),
     "audio_transcriptions": ("seconds", "num_model_requests"),
+    "decisions": _TOKEN_BASE + _TOKEN_DETAIL,
+    "web_search_calls": ("num_requests", "num_model_requests"),
+    "file_search_calls": ("num_requests",),
+    "code_interpreter_sessions": ("num_sessions",),
+    "vector_stores": ("usage_bytes",),
 }
-WEB_SEARCH_INDEX = 6  # position of the internal web search count in a completions event
+METRICS: dict[str, tuple[str, ...]] = {
+    kind: _TOKEN_BASE if kind in ("completions", "decisions") else names for kind, names in FIELDS.items()
+}
+TOKEN_KINDS = ("completions", "decisions")
+WEB_SEARCH_INDEX = 6  # a raw chat draw's 7th value: its web searches (web_search_calls usage)
 
 _HOURLY = (  # UTC hour of day
     *(0.25, 0.2, 0.18, 0.17, 0.2, 0.3, 0.45, 0.6, 0.8, 0.95, 1.0, 1.0),
@@ -60,6 +89,7 @@ _GROUP_POPULARITY = {"mini": 4, "large": 3, "ineligible": 1, "embeddings": 1, "m
 _SIZES = ("1024x1024", "1024x1792", "1792x1024")
 _SOURCES = ("image.generation", "image.edit")
 _TIERS = ("default", "flex", "priority")
+_CONTEXT_LEVELS = ("low", "medium", "high")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +100,29 @@ class Cell:
     api_key_id: str | None
     project_id: str
     user_id: str | None
-    model: str
+    model: str | None  # None for the project-level tools (file search, code interpreter, storage)
     batch: bool | None
     service_tier: str | None
     size: str | None
     source: str | None
+    api_source: str = "unlabeled"  # "agents_api" for traffic attributed to the Agents API
+    context_level: str | None = None  # web search context size
+    vector_store_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tools:
+    """How a completions stream uses the priced token dimensions and the tools.
+
+    Drawn from its own generator, so adding a dimension never changes the older draws."""
+
+    write_ratio: float = 0.0  # share of uncached text input written to the prompt cache
+    long_share: float = 0.0  # share of cache writes with 12-hour retention
+    image_share: float = 0.0  # share of input that is image tokens
+    image_out: bool = False
+    web_cell: int | None = None  # cell of its web_search_calls usage
+    file_cell: int | None = None  # cell of its file_search_calls usage
+    session_cell: int | None = None  # cell of its code_interpreter_sessions usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +134,12 @@ class Stream:
     weight: float
     active_from: int
     active_until: int | None
-    cells: tuple[int, ...]  # completions: (interactive, batch); images: size x source; else one
+    cells: tuple[int, ...]  # completions, decisions: (interactive, batch); images: size x source; else one
     batch_share: float
     web_search: bool
     cache_ratio: float
+    kind: str = ""  # the usage kind (decisions streams use chat models); "" means the model's kind
+    tools: Tools = Tools()
 
 
 class Traffic:
@@ -104,24 +154,32 @@ class Traffic:
         self.cells: list[Cell] = []
         self._cell_ids: dict[Cell, int] = {}
         self.streams: list[Stream] = []
+        self.decision_streams: list[Stream] = []
+        self._directory = directory
         self._build_streams(directory, [model_info(m) for m in models])
-        self._cum_weights: list[float] = []
-        total = 0.0
-        for stream in self.streams:
-            total += stream.weight
-            self._cum_weights.append(total)
+        self._cum_weights = _cumulative(self.streams)
+        self._decision_weights = _cumulative(self.decision_streams)
         self._spike_streams = [i for i, s in enumerate(self.streams) if s.key_id == directory.spike_key_id]
         self._spike_set = frozenset(self._spike_streams)
         self._base = 2.0 + 0.12 * len(self.streams)
+        self._storage = [
+            (
+                store,
+                self._cell(Cell("vector_stores", None, store.project_id, None, None, None, None, None, None)),
+            )
+            for store in directory.vector_stores
+        ]
 
     def events(self, hour: int) -> dict[str, list[Event]]:
         """Every event of the UTC hour starting at `hour`, per kind, sorted by timestamp."""
-        out: dict[str, list[Event]] = {kind: [] for kind in METRICS}
+        out: dict[str, list[Event]] = {kind: [] for kind in FIELDS}
         if hour + HOUR <= self.origin or not self.streams:
             return out
         r = rng(self.seed, "hour", hour)
+        detail = rng(self.seed, "detail", hour).random  # token splits and tools: the older draws stay put
         weekday = (hour // DAY + 3) % 7
-        volume = self._base * _HOURLY[hour % DAY // HOUR] * _WEEKDAY[weekday] * (0.8 + 0.4 * r.random())
+        rhythm = _HOURLY[hour % DAY // HOUR] * _WEEKDAY[weekday]
+        volume = self._base * rhythm * (0.8 + 0.4 * r.random())
         picks = r.choices(range(len(self.streams)), cum_weights=self._cum_weights, k=round(volume))
         spike = hour - hour % DAY == self.spike_day and bool(self._spike_streams)
         if spike:
@@ -130,14 +188,64 @@ class Traffic:
             stream = self.streams[index]
             ts = hour + r.randrange(HOUR)
             cell, values = _draw(stream, r.random, spike and index in self._spike_set)
-            if ts < self.origin or ts < stream.active_from:
-                continue
-            if stream.active_until is not None and ts >= stream.active_until:
+            if stream.model.kind == "completions":
+                values = self._tool_events(out, ts, stream, values, detail)
+            if self._inactive(stream, ts):
                 continue
             out[stream.model.kind].append((ts, cell, values))
+        self._decision_events(out, hour, rhythm)
+        if hour % DAY == 0:
+            self._storage_events(out, hour)
         for events in out.values():
             events.sort()
         return out
+
+    def _inactive(self, stream: Stream, ts: int) -> bool:
+        if ts < self.origin or ts < stream.active_from:
+            return True
+        return stream.active_until is not None and ts >= stream.active_until
+
+    def _tool_events(
+        self, out: dict[str, list[Event]], ts: int, stream: Stream, values: tuple[int, ...], detail: RandomFn
+    ) -> tuple[int, ...]:
+        """The completions values with their token detail; the event's tool calls go to `out`."""
+        tools = stream.tools
+        full = _split(stream, values, detail)
+        requests = values[2]
+        if self._inactive(stream, ts):
+            return full
+        searches = values[WEB_SEARCH_INDEX]
+        if tools.web_cell is not None and searches:
+            with_search = max(1, int(searches * (0.5 + 0.5 * detail())))
+            out["web_search_calls"].append((ts, tools.web_cell, (searches, with_search)))
+        if tools.file_cell is not None:
+            out["file_search_calls"].append((ts, tools.file_cell, (1 + int(requests * detail()),)))
+        if tools.session_cell is not None and detail() < 0.5:
+            out["code_interpreter_sessions"].append((ts, tools.session_cell, (1 + requests // 20,)))
+        return full
+
+    def _decision_events(self, out: dict[str, list[Event]], hour: int, rhythm: float) -> None:
+        if not self.decision_streams:
+            return
+        r = rng(self.seed, "decisions", hour)
+        count = round(len(self.decision_streams) * 0.8 * rhythm * (0.6 + 0.8 * r.random()))
+        picks = r.choices(range(len(self.decision_streams)), cum_weights=self._decision_weights, k=count)
+        for index in picks:
+            stream = self.decision_streams[index]
+            ts = hour + r.randrange(HOUR)
+            cell, values = _draw(stream, r.random, False)
+            values = _split(stream, values, r.random)
+            if not self._inactive(stream, ts):
+                out["decisions"].append((ts, cell, values))
+
+    def _storage_events(self, out: dict[str, list[Event]], day: int) -> None:
+        """One storage sample per vector store per day, at midnight: a 1d bucket shows the day's bytes."""
+        if day < self.origin:
+            return
+        index = (day - self.origin) // DAY
+        for store, cell in self._storage:
+            if store.until is None or day < store.until:
+                out["vector_stores"].append((day, cell, (store.size_on(index),)))
 
     def _cell(self, cell: Cell) -> int:
         index = self._cell_ids.get(cell)
@@ -149,6 +257,7 @@ class Traffic:
     def _build_streams(self, directory: Directory, models: list[SimModel]) -> None:
         active = [k for k in directory.keys if k.id != directory.quiet_key_id]
         assigned = _deal_models(self.seed, active, models)
+        deciders: list[tuple[ApiKey, SimModel, float]] = []
         for key in active:
             r = rng(self.seed, "key-traffic", key.id)
             key_weight = math.exp(r.gauss(0, 1.1))
@@ -159,10 +268,56 @@ class Traffic:
                     key_weight * _KIND_WEIGHT[model.kind] * _GROUP_WEIGHT.get(model.group, 1.0) / (rank + 1)
                 )
                 self._add_stream(key, model, share, r.random, project_id=key.project_id, user_id=key.user_id)
+            chat = [m for m in assigned[key.id] if m.kind == "completions" and m.group in ("large", "mini")]
+            if chat:
+                deciders.append((key, chat[0], key_weight))
+        # A quarter of the keys that use a chat model also call the Decisions API; at least one key
+        # still in use does, so every period has decisions.
+        chosen = [d for d in deciders if stable_hash(self.seed, "decisions", d[0].id) % 4 == 0]
+        if not any(key.active_until is None for key, _model, _weight in chosen):
+            chosen += [d for d in deciders if d[0].active_until is None][:1]
+        for key, model, weight in chosen:
+            self._add_decisions(key, model, weight)
         chat = [m for m in models if m.kind == "completions" and m.group in ("large", "mini")]
         for model, user in zip(chat[:2], directory.users[:2], strict=False):
             random = rng(self.seed, "playground", model.name).random
             self._add_stream(None, model, 0.8, random, project_id=directory.projects[0].id, user_id=user.id)
+
+    def _add_decisions(self, key: ApiKey, model: SimModel, weight: float) -> None:
+        random = rng(self.seed, "decision-stream", key.id).random
+        source = "agents_api" if random() < 0.3 else "unlabeled"
+        cells = tuple(
+            self._cell(
+                Cell(
+                    "decisions",
+                    key.id,
+                    key.project_id,
+                    key.user_id,
+                    model.name,
+                    batch,
+                    "default",
+                    None,
+                    None,
+                    source,
+                )
+            )
+            for batch in (False, True)
+        )
+        self.decision_streams.append(
+            Stream(
+                key_id=key.id,
+                model=model,
+                weight=weight,
+                active_from=key.active_from,
+                active_until=key.active_until,
+                cells=cells,
+                batch_share=0.2 if random() < 0.5 else 0.0,
+                web_search=False,
+                cache_ratio=random() * 0.5,
+                kind="decisions",
+                tools=self._tools(self.cells[cells[0]], model, random, with_tools=False),
+            )
+        )
 
     def _add_stream(
         self,
@@ -177,16 +332,22 @@ class Traffic:
         key_id = key.id if key else None
         kind = model.kind
         batch_share, web_search, cache_ratio = 0.0, False, 0.0
+        tools = Tools()
         if kind == "completions":
             tier = _TIERS[0] if random() < 0.8 else _TIERS[1 + int(random() * 2)]
             batch_share = 0.4 if key and random() < 0.2 else 0.0
             web_search = random() < 0.15
             caching = model.cached_input is not None or model.input is None
             cache_ratio = random() * (0.3 if model.has_audio else 0.6) if caching else 0.0
+            extra = rng(self.seed, "stream-tools", key_id, model.name).random
+            source = "agents_api" if key and extra() < 0.25 else "unlabeled"
             cells = tuple(
-                self._cell(Cell(kind, key_id, project_id, user_id, model.name, batch, tier, None, None))
+                self._cell(
+                    Cell(kind, key_id, project_id, user_id, model.name, batch, tier, None, None, source)
+                )
                 for batch in (False, True)
             )
+            tools = self._tools(self.cells[cells[0]], model, extra, with_tools=True, web=web_search)
         elif kind == "images":
             cells = tuple(
                 self._cell(Cell(kind, key_id, project_id, user_id, model.name, None, None, size, source))
@@ -206,8 +367,52 @@ class Traffic:
                 batch_share=batch_share,
                 web_search=web_search,
                 cache_ratio=cache_ratio,
+                kind=kind,
+                tools=tools,
             )
         )
+
+    def _tools(
+        self, base: Cell, model: SimModel, random: RandomFn, *, with_tools: bool, web: bool = False
+    ) -> Tools:
+        """The token dimensions and tools of a chat stream whose cell is `base` (audio models write no
+        cache and see no images)."""
+        write_ratio = random() * 0.3 if random() < 0.5 and not model.has_audio else 0.0
+        long_share = random() if write_ratio and random() < 0.5 else 0.0
+        image_share = random() * 0.3 if random() < 0.3 and not model.has_audio else 0.0
+        image_out = image_share > 0 and random() < 0.3
+        web_cell = file_cell = session_cell = None
+        if with_tools and web:
+            level = _CONTEXT_LEVELS[int(random() * 3)]
+            web_cell = self._cell(
+                replace(base, kind="web_search_calls", batch=None, service_tier=None, context_level=level)
+            )
+        stores = [s for s in self._directory.vector_stores if s.project_id == base.project_id]
+        if with_tools and base.api_key_id is not None and stores and random() < 0.2:
+            store = stores[int(random() * len(stores))]
+            file_cell = self._cell(
+                replace(
+                    base,
+                    kind="file_search_calls",
+                    model=None,
+                    batch=None,
+                    service_tier=None,
+                    vector_store_id=store.id,
+                )
+            )
+        if with_tools and base.api_key_id is not None and random() < 0.15:
+            session_cell = self._cell(
+                Cell("code_interpreter_sessions", None, base.project_id, None, None, None, None, None, None)
+            )
+        return Tools(write_ratio, long_share, image_share, image_out, web_cell, file_cell, session_cell)
+
+
+def _cumulative(streams: list[Stream]) -> list[float]:
+    total, out = 0.0, []
+    for stream in streams:
+        total += stream.weight
+        out.append(total)
+    return out
 
 
 def _deal_models(seed: int, keys: list[ApiKey], models: list[SimModel]) -> dict[str, list[SimModel]]:
@@ -233,7 +438,7 @@ def _draw(stream: Stream, random: RandomFn, spike: bool) -> tuple[int, tuple[int
     model = stream.model
     kind = model.kind
     burst = 4 if spike else 1
-    if kind == "completions":
+    if kind == "completions":  # decisions streams draw their tokens the same way
         requests = (1 + int(random() ** 3 * 60)) * burst
         avg_in, avg_out = model.size
         inp = requests * int(avg_in * (0.4 + 1.2 * random()))
@@ -256,3 +461,40 @@ def _draw(stream: Stream, random: RandomFn, spike: bool) -> tuple[int, tuple[int
     if kind == "audio_speeches":
         return stream.cells[0], (requests * int(100 + random() * 900), requests)
     return stream.cells[0], (requests * int(5 + random() * 120), requests)
+
+
+def _split(stream: Stream, values: tuple[int, ...], random: RandomFn) -> tuple[int, ...]:
+    """A chat event's values in FIELDS order: the base counters and their SDK token detail.
+
+    input_tokens = uncached (text + audio + image) + cached (text + audio + image) + cache writes;
+    output_tokens = text + audio + image. The cache writes and images are carved out of the text that
+    the older draws called uncached input, so the base counters (and the bill) stay as they were."""
+    inp, out, requests, cached, audio_in, audio_out = values[:6]
+    tools, has_audio = stream.tools, stream.model.has_audio
+    text_part = inp - cached - audio_in
+    write = int(text_part * tools.write_ratio * random()) if tools.write_ratio else 0
+    write_12h = int(write * tools.long_share)
+    image_in = int((text_part - write) * tools.image_share * random()) if tools.image_share else 0
+    text_in = text_part - write - image_in
+    cached_audio = int(cached * 0.5 * random()) if has_audio else 0
+    cached_image = int(cached * tools.image_share * random()) if tools.image_share else 0
+    out_image = int((out - audio_out) * 0.2 * random()) if tools.image_out else 0
+    return (
+        inp,
+        out,
+        requests,
+        cached,
+        audio_in,
+        audio_out,
+        audio_in + text_in + image_in,
+        text_in,
+        image_in,
+        cached - cached_audio - cached_image,
+        cached_audio,
+        cached_image,
+        write,
+        write - write_12h,
+        write_12h,
+        out - audio_out - out_image,
+        out_image,
+    )

@@ -6,7 +6,7 @@ import pytest
 
 from simulator.org import OrgSpec, SyntheticOrg
 from simulator.pytest_plugin import SIM_NOW, SIM_SPEC
-from simulator.traffic import METRICS
+from simulator.traffic import FIELDS, METRICS
 
 from .conftest import sum_usage
 
@@ -47,12 +47,14 @@ def test_ground_truth_equals_the_sum_of_raw_events(sim_org, kind):
     expected: dict[tuple, dict[str, int]] = {}
     for event in sim_org.events(kind, start, end):
         key = tuple(getattr(event.cell, name) for name in group_by)
-        total = expected.setdefault(key, dict.fromkeys(METRICS[kind], 0))
-        for name, value in event.values.items():
+        total = expected.setdefault(key, dict.fromkeys(FIELDS[kind], 0))
+        for name, value in event.values.items():  # every counter of the SDK, token detail included
             total[name] += value
     expected = {key: values for key, values in expected.items() if any(values.values())}
     assert expected
-    assert sim_org.usage_truth(kind, start, end, group_by) == expected
+    assert sim_org.usage_truth(kind, start, end, group_by, every_field=True) == expected
+    base = {key: {name: values[name] for name in METRICS[kind]} for key, values in expected.items()}
+    assert sim_org.usage_truth(kind, start, end, group_by) == base  # the default: the kind's METRICS
 
 
 def test_grouped_truth_sums_to_the_ungrouped_truth(sim_org):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from simulator.billing import line_items
+from simulator.billing import item_name, line_items
 from simulator.catalog import MILLION, WEB_SEARCH_LINE_ITEM, model_info
 from simulator.org import OrgSpec, SyntheticOrg
 from simulator.pytest_plugin import SIM_NOW, SIM_SPEC
@@ -97,7 +97,7 @@ def test_costs_equal_price_times_usage(api, sim_org):
         }
         for part, (quantity, price) in parts.items():
             if quantity:
-                item = f"{model}, {part}"
+                item = item_name(info, part)  # ", input" or the newer ", input_tokens" shape
                 cost = (price or 0) * quantity / MILLION * factor
                 expected[item] = expected.get(item, Decimal(0)) + cost
     for kind, unit_item in (("embeddings", "input"), ("images", "images")):
@@ -120,6 +120,8 @@ def test_costs_equal_price_times_usage(api, sim_org):
 
 
 def test_web_search_calls_are_billed_per_call():
-    cell = Cell("completions", "key_x", "proj_x", None, "gpt-5-2025-08-07", False, "default", None, None)
-    items = dict(line_items(cell, (1_000_000, 0, 30, 0, 0, 0, 10)))
-    assert items == {"gpt-5-2025-08-07, input": Decimal("1.25"), WEB_SEARCH_LINE_ITEM: Decimal("0.10")}
+    # Web searches are their own usage kind now (openai==3.51.0 web_search_calls), billed per search.
+    chat = Cell("completions", "key_x", "proj_x", None, "gpt-5-2025-08-07", False, "default", None, None)
+    assert dict(line_items(chat, (1_000_000, 0, 30, 0, 0, 0))) == {"gpt-5-2025-08-07, input": Decimal("1.25")}
+    search = Cell("web_search_calls", "key_x", "proj_x", None, "gpt-5-2025-08-07", None, None, None, None)
+    assert dict(line_items(search, (10, 4))) == {WEB_SEARCH_LINE_ITEM: Decimal("0.10")}

@@ -7,13 +7,20 @@ from decimal import Decimal
 
 import pytest
 
+from simulator.pages import result_object
 from simulator.pytest_plugin import SIM_NOW
 from simulator.traffic import METRICS
 
 DAY = 86400
+CHAT_GROUPS = {"project_id", "user_id", "api_key_id", "model", "batch", "service_tier", "api_source"}
 GROUP_FIELDS = {
-    "completions": {"project_id", "user_id", "api_key_id", "model", "batch", "service_tier"},
+    "completions": CHAT_GROUPS,
+    "decisions": CHAT_GROUPS,
     "images": {"project_id", "user_id", "api_key_id", "model", "size", "source"},
+    "web_search_calls": {"project_id", "user_id", "api_key_id", "model", "context_level", "api_source"},
+    "file_search_calls": {"project_id", "user_id", "api_key_id", "vector_store_id"},
+    "code_interpreter_sessions": {"project_id"},
+    "vector_stores": {"project_id"},
 }
 NEWER_FIELDS = {
     "input_uncached_tokens",
@@ -40,7 +47,7 @@ def test_usage_page_has_the_reference_envelope_and_result_fields(api, kind):
         assert set(bucket) == {"object", "start_time", "end_time", "results"}
         assert bucket["object"] == "bucket"
     for result in results:
-        assert result["object"] == f"organization.usage.{kind}.result"
+        assert result["object"] == result_object(kind)
         assert set(METRICS[kind]) | grouping | {"object"} <= set(result)
         assert all(isinstance(result[m], int) for m in METRICS[kind])
         assert all(result[field] is None for field in grouping)  # ungrouped: grouping fields are null
@@ -58,12 +65,31 @@ def test_completions_results_follow_the_reference_example(api):
         assert result["project_id"] is None
         assert result["batch"] is None
         assert result["service_tier"] is None
+        assert result["api_source"] is None
         assert isinstance(result["model"], str)
     with_newer = [r for r in results if set(r) >= NEWER_FIELDS]
     assert 0 < len(with_newer) < len(results), "2026 fields appear on some rows, not all"
-    for result in with_newer:
-        assert result["input_uncached_tokens"] == result["input_tokens"] - result["input_cached_tokens"]
+    for result in results:  # the SDK's definitions (openai==3.51.0); an absent or null field is 0
+        get = lambda name, r=result: r.get(name) or 0  # noqa: E731
+        cached = (
+            get("input_cached_text_tokens")
+            + get("input_cached_audio_tokens")
+            + get("input_cached_image_tokens")
+        )
+        assert cached == result["input_cached_tokens"]
+        uncached = get("input_text_tokens") + get("input_audio_tokens") + get("input_image_tokens")
+        assert uncached == result["input_uncached_tokens"]  # input_text_tokens excludes cached tokens now
+        writes = get("input_cache_write_30m_tokens") + get("input_cache_write_12h_tokens")
+        assert writes == get("input_cache_write_tokens")
+        assert result["input_tokens"] == uncached + cached + writes
+        outputs = get("output_text_tokens") + get("output_audio_tokens") + get("output_image_tokens")
+        assert result["output_tokens"] == outputs
+    assert any(r.get("input_cache_write_tokens") for r in results), "some rows write to the prompt cache"
+    assert any(r.get("input_cache_write_12h_tokens") for r in results), "some with 12-hour retention"
+    assert any(r.get("input_image_tokens") for r in results), "some rows have image input"
     known = set(METRICS["completions"]) | NEWER_FIELDS | GROUP_FIELDS["completions"] | {"object"}
+    known |= {"input_cache_write_tokens", "input_cache_write_30m_tokens", "input_cache_write_12h_tokens"}
+    known |= {"input_cached_audio_tokens", "input_cached_image_tokens", "output_image_tokens"}
     assert any(set(r) - known for r in results), "an unknown field appears now and then"
 
 
@@ -113,6 +139,19 @@ def test_cost_results_have_amounts_as_numbers_and_long_decimal_strings(api):
     assert any(item.endswith(", input") for item in items)
     assert any(item.endswith(", cached input") for item in items)
     assert any(item.endswith(", output") for item in items)
+    for tool in (
+        "file search tool calls",
+        "code interpreter sessions",
+        "vector store storage",
+        "Text tokens",
+    ):
+        assert tool in items
+    assert any(item.endswith(", input_tokens") for item in items), "the newer live shape"
+    units = {r["line_item"]: r["quantity_unit"] for r in results}
+    assert units["vector store storage"] == "gibibyte_hours"
+    assert units["web search tool calls"] is None  # no single unit of the SDK applies to calls
+    assert all(units[item] == "tokens" for item in items if item.endswith((", input", ", output")))
+    assert all(isinstance(r["quantity"], Decimal | int) and r["quantity"] >= 0 for r in results)
     assert any("organization_id" in r for r in results)
     assert any("project_name" in r for r in results)
     for bucket in page["data"]:
@@ -128,6 +167,9 @@ def test_ungrouped_costs_have_null_grouping_fields(api):
         assert result["line_item"] is None
         assert result["project_id"] is None
         assert result["api_key_id"] is None
+        assert result["user_id"] is None
+        assert result["api_source"] is None
+        assert result["quantity"] is None  # quantities only when grouped by line_item
 
 
 def test_projects_list_shape_and_the_archived_project(api):
@@ -173,7 +215,14 @@ def test_users_list_shape(api, sim_org):
     users = api.ok("/organization/users")["data"]
     assert len(users) == sim_org.spec.users
     for user in users:
-        assert set(user) == {"object", "id", "name", "email", "role", "added_at"}
+        assert set(user) == {
+            "object",
+            "id",
+            "name",
+            "email",
+            "role",
+            "added_at",
+        }  # organization users: added_at
         assert user["id"].startswith("user-")
         assert user["role"] in ("owner", "reader")
     assert users[0]["role"] == "owner"
