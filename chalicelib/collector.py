@@ -26,7 +26,7 @@ from chalicelib.errors import OpenAIRequestError
 from chalicelib.openai_api import USAGE_KINDS, OpenAIAdminClient
 from chalicelib.periods import DAY, HOUR, day_label, day_start, floor_day, hour_label
 from chalicelib.store.rollups import UNATTRIBUTED, Cell, DayRollup, RollupStore
-from chalicelib.usage import Usage
+from chalicelib.usage import Usage, canonical
 
 COST_GROUPING_BY_KEY = ("api_key_id", "project_id", "line_item")
 COST_GROUPING_BY_PROJECT = ("project_id", "line_item")
@@ -207,7 +207,8 @@ def hourly_cells(buckets: Iterable[KindBucket], prices: Prices) -> dict[tuple[st
     for (hour, cell, _tool, batch, tier), usage in raw.items():
         value = priced(cell.model, usage, _date(hour[:10]), prices, batch=batch, service_tier=tier)
         cells[(hour, cell)] = cells[(hour, cell)] + value if (hour, cell) in cells else value
-    return cells
+    # Rounded as stored before days and aggregates sum them, so every sum equals its stored parts.
+    return {key: canonical(usage) for key, usage in cells.items()}
 
 
 def billed_cells(buckets: Iterable[Json]) -> dict[tuple[str, Cell], Decimal]:
@@ -239,7 +240,7 @@ def day_rollups(
         rollup = rollups.get(day)
         if rollup is None:
             continue
-        rollup.daily[cell] = rollup.daily.get(cell, Usage()) + Usage(billed_usd=amount)
+        rollup.daily[cell] = rollup.daily.get(cell, Usage()) + canonical(Usage(billed_usd=amount))
     return [rollups[day] for day in sorted(rollups)]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import fields
 from decimal import Decimal
 
@@ -86,31 +87,40 @@ def counters(usage: Usage) -> dict[str, int]:
     return {name: getattr(usage, name) for name in COUNTERS}
 
 
+def truth_rows(org: SyntheticOrg, kind: str, start: int, end: int) -> Iterator[tuple[Cell, dict[str, int]]]:
+    """One kind's ground truth over [start, end) as (cell, Usage field -> value), from the ledger."""
+    group_by, names = TRUTH_KINDS[kind]
+    for group, metrics in org.usage_truth(kind, start, end, group_by=group_by, every_field=True).items():
+        member = dict(zip(group_by, group, strict=True))
+        cell = Cell(
+            str(member.get("api_key_id") or "unattributed"),
+            str(member.get("model") or "unattributed"),
+            str(member.get("project_id") or "unattributed"),
+        )
+        values: dict[str, int] = defaultdict(int)
+        for name, value in metrics.items():
+            if name in names:
+                field, factor = names[name]
+                values[field] += value * factor
+        tokens = metrics.get("input_tokens", 0) + metrics.get("output_tokens", 0)
+        if member.get("batch") is True:
+            values["batch_tokens"] += tokens
+        tier_measure = TIER_MEASURES.get(str(member.get("service_tier")))
+        if tier_measure:
+            values[tier_measure] += tokens
+        yield cell, values
+
+
 def truth_counters(org: SyntheticOrg, start: int, end: int) -> dict[tuple[str, Cell], dict[str, int]]:
     """Ground truth per (day, cell) of every usage measure, straight from the simulator's ledger."""
     truth: dict[tuple[str, Cell], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
     assert set(TRUTH_KINDS) == set(USAGE_KINDS)  # a kind the collector reads is checked here too
     for day_ts in range(start, end, DAY):
-        for kind, (group_by, names) in TRUTH_KINDS.items():
-            rows = org.usage_truth(kind, day_ts, day_ts + DAY, group_by=group_by, every_field=True)
-            for group, metrics in rows.items():
-                member = dict(zip(group_by, group, strict=True))
-                cell = Cell(
-                    str(member.get("api_key_id") or "unattributed"),
-                    str(member.get("model") or "unattributed"),
-                    str(member.get("project_id") or "unattributed"),
-                )
+        for kind in TRUTH_KINDS:
+            for cell, values in truth_rows(org, kind, day_ts, day_ts + DAY):
                 target = truth[(day_label(day_ts), cell)]
-                for name, value in metrics.items():
-                    if name in names:
-                        field, factor = names[name]
-                        target[field] += value * factor
-                tokens = metrics.get("input_tokens", 0) + metrics.get("output_tokens", 0)
-                if member.get("batch") is True:
-                    target["batch_tokens"] += tokens
-                tier_measure = TIER_MEASURES.get(str(member.get("service_tier")))
-                if tier_measure:
-                    target[tier_measure] += tokens
+                for field, value in values.items():
+                    target[field] += value
     return {key: value for key, value in truth.items() if any(value.values())}
 
 
