@@ -70,7 +70,7 @@ class Usage:
         return Decimal(self.vector_store_byte_hours) / BYTE_HOURS_PER_GB_DAY
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(*[a + b for a, b in zip(_values(self), _values(other), strict=True)])
+        return Usage(*map(operator.add, _values(self), _values(other)))
 
     def is_zero(self) -> bool:
         """True when every counter is zero."""
