@@ -17,6 +17,7 @@ from simulator.hashing import stable_hash, token
 
 HOUR = 3600
 DAY = 86400
+MEBIBYTE = 2**20  # sizes in whole MiB keep storage amounts short decimals (bytes / 2^30 GiB)
 XSS_NAME = "<img src=x onerror=alert(1)>"
 
 _PROJECT_NAMES = (
@@ -264,8 +265,8 @@ def _vector_stores(seed: int, project: Project) -> list[VectorStore]:
         VectorStore(
             id=f"vs_{token(24, seed, 'vs', project.id, n)}",
             project_id=project.id,
-            base_bytes=(50 + stable_hash(seed, "vs-size", project.id, n) % 1500) * 1_000_000,
-            daily_growth=(1 + stable_hash(seed, "vs-growth", project.id, n) % 40) * 1_000_000,
+            base_bytes=(50 + stable_hash(seed, "vs-size", project.id, n) % 1500) * MEBIBYTE,
+            daily_growth=(1 + stable_hash(seed, "vs-growth", project.id, n) % 40) * MEBIBYTE,
             until=project.archived_at,
         )
         for n in range(count)

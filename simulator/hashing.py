@@ -32,3 +32,9 @@ def token(length: int, *parts: object) -> str:
         number, digit = divmod(number, len(_ALPHABET))
         chars.append(_ALPHABET[digit])
     return "".join(chars)
+
+
+def quick_rng(*parts: object) -> random.Random:
+    """A generator seeded from a 64-bit hash of the parts: cheaper to seed than `rng` (no SHA-512 of
+    a long string), for the many small per-stream draws."""
+    return random.Random(stable_hash(*parts))

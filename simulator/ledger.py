@@ -14,6 +14,7 @@ import bisect
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from operator import add
 from typing import Generic, TypeVar
 
 from simulator.directory import DAY, HOUR
@@ -129,4 +130,4 @@ def _timestamp(event: Event) -> int:
 def _add(total: Values | None, values: Values) -> Values:
     if total is None:
         return values
-    return tuple(a + b for a, b in zip(total, values, strict=True))
+    return tuple(map(add, total, values))

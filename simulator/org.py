@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
+from operator import add
 
 from simulator.billing import billed
 from simulator.catalog import DEFAULT_MODELS, KINDS
@@ -383,11 +384,7 @@ def _accumulate(
         if key is None:
             continue
         total = totals.get(key)
-        if total is None:
-            totals[key] = list(values)
-        else:
-            for i, value in enumerate(values):
-                total[i] += value
+        totals[key] = list(values) if total is None else list(map(add, total, values))
 
 
 def _sort_key(key: GroupKey) -> tuple[tuple[bool, str], ...]:

@@ -26,14 +26,15 @@ from simulator.errors import invalid
 from simulator.hashing import stable_hash
 from simulator.org import USAGE_GROUP_FIELDS, CostValue, GroupKey, SyntheticOrg
 from simulator.params import CostsQuery, ListQuery, UsageQuery
-from simulator.traffic import METRICS, TOKEN_KINDS
+from simulator.traffic import FIELDS, METRICS, TOKEN_KINDS
 
 # The result `object` of each kind where it is not organization.usage.<kind>.result (openai==3.51.0).
 RESULT_OBJECTS = {
     "web_search_calls": "organization.usage.web_searches.result",
     "file_search_calls": "organization.usage.file_searches.result",
 }
-_NULLABLE_WHEN_ZERO = frozenset({"input_cache_write_30m_tokens", "input_cache_write_12h_tokens"})
+_NULLABLE_WHEN_ZERO = ("input_cache_write_30m_tokens", "input_cache_write_12h_tokens")
+_DETAIL = FIELDS["completions"][len(METRICS["completions"]) :]  # the token detail after the base
 
 DAY = 86400
 _CURSOR = struct.Struct(">qIq")
@@ -130,21 +131,19 @@ def result_object(kind: str) -> str:
 def _usage_result(
     kind: str, group_by: tuple[str, ...], key: GroupKey, values: dict[str, int], bucket: int
 ) -> dict[str, Any]:
-    result: dict[str, Any] = {"object": result_object(kind)}
+    result: dict[str, Any] = {"object": result_object(kind), **values}
     if kind in TOKEN_KINDS:
         noise = stable_hash("fields", bucket, key)
-        base = METRICS[kind]
-        for name, value in values.items():
-            if name in base or value:
-                result[name] = value
-            elif noise % 3 == 0:
-                continue  # older rows leave out a zero detail field: absent means 0
-            else:
-                result[name] = None if name in _NULLABLE_WHEN_ZERO and noise % 5 == 0 else value
+        if noise % 3 == 0:  # older rows leave out a zero detail field: absent means 0
+            for name in _DETAIL:
+                if not values[name]:
+                    del result[name]
+        elif noise % 5 == 0:
+            for name in _NULLABLE_WHEN_ZERO:
+                if not values[name]:
+                    result[name] = None
         if noise % 7 == 0:
             result["output_reasoning_tokens"] = values["output_tokens"] // 3  # a field no one documents yet
-    else:
-        result |= values
     result |= dict.fromkeys(USAGE_GROUP_FIELDS[kind])
     result |= dict(zip(group_by, key, strict=True))
     return result

@@ -1,7 +1,8 @@
 """Query-string parsing and validation with OpenAI's defaults, limits and 400 messages.
 
 Arrays are accepted in the three forms clients send: repeated keys (`group_by=a&group_by=b`), the
-bracket form (`group_by[]=a`) and comma-joined (`group_by=a,b`). A repeated scalar keeps its last
+bracket form (`group_by[]=a`) and comma-joined (`group_by=a,b`), except costs `line_items`, whose
+values contain commas ("gpt-4o-2024-08-06, input"): those only repeat. A repeated scalar keeps its last
 value. Unknown parameters are ignored.
 """
 
@@ -43,11 +44,14 @@ class QueryArgs:
         values = [value for key, value in self._pairs if key == name]
         return values[-1] if values else None
 
-    def array(self, name: str) -> list[str] | None:
-        """Every value of `name` in any of the three array forms, or None when absent."""
+    def array(self, name: str, *, commas: bool = True) -> list[str] | None:
+        """Every value of `name` in any of the three array forms, or None when absent. `commas=False`
+        for values that contain commas themselves (line items such as "gpt-4o, input")."""
         raw = [value for key, value in self._pairs if key in (name, f"{name}[]")]
         if not raw:
             return None
+        if not commas:
+            return [value for value in raw if value]
         return [part.strip() for value in raw for part in value.split(",") if part.strip()]
 
     def integer(self, name: str, minimum: int | None = None, maximum: int | None = None) -> int | None:
@@ -170,7 +174,7 @@ def parse_costs(args: QueryArgs, refuse_api_key_grouping: bool = False) -> Costs
     filters = CostFilters(
         _frozen(args.array("project_ids")),
         _frozen(args.array("api_key_ids")),
-        _frozen(args.array("line_items")),
+        _frozen(args.array("line_items", commas=False)),
     )
     return CostsQuery(
         start, end, COSTS_LIMIT[0] if limit is None else limit, args.scalar("page"), group_by, filters

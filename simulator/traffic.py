@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from simulator.catalog import SimModel, model_info
-from simulator.directory import DAY, HOUR, ApiKey, Directory
-from simulator.hashing import rng, stable_hash
+from simulator.directory import DAY, HOUR, ApiKey, Directory, VectorStore
+from simulator.hashing import quick_rng, rng, stable_hash
 
 RandomFn = Callable[[], float]
 # (timestamp, cell index, metric values in the order of FIELDS[kind]).
@@ -155,7 +155,10 @@ class Traffic:
         self._cell_ids: dict[Cell, int] = {}
         self.streams: list[Stream] = []
         self.decision_streams: list[Stream] = []
-        self._directory = directory
+        self._keyed_chat = 0  # keyed chat streams built so far
+        self._stores: dict[str, list[VectorStore]] = {}
+        for store in directory.vector_stores:
+            self._stores.setdefault(store.project_id, []).append(store)
         self._build_streams(directory, [model_info(m) for m in models])
         self._cum_weights = _cumulative(self.streams)
         self._decision_weights = _cumulative(self.decision_streams)
@@ -176,7 +179,8 @@ class Traffic:
         if hour + HOUR <= self.origin or not self.streams:
             return out
         r = rng(self.seed, "hour", hour)
-        detail = rng(self.seed, "detail", hour).random  # token splits and tools: the older draws stay put
+        # Token splits and tools draw from their own generator, so the older draws stay put.
+        detail = quick_rng(self.seed, "detail", hour).random
         weekday = (hour // DAY + 3) % 7
         rhythm = _HOURLY[hour % DAY // HOUR] * _WEEKDAY[weekday]
         volume = self._base * rhythm * (0.8 + 0.4 * r.random())
@@ -227,8 +231,8 @@ class Traffic:
     def _decision_events(self, out: dict[str, list[Event]], hour: int, rhythm: float) -> None:
         if not self.decision_streams:
             return
-        r = rng(self.seed, "decisions", hour)
-        count = round(len(self.decision_streams) * 0.8 * rhythm * (0.6 + 0.8 * r.random()))
+        r = quick_rng(self.seed, "decisions", hour)
+        count = round(max(2.0, len(self.decision_streams) * 0.15) * rhythm * (0.6 + 0.8 * r.random()))
         picks = r.choices(range(len(self.decision_streams)), cum_weights=self._decision_weights, k=count)
         for index in picks:
             stream = self.decision_streams[index]
@@ -284,7 +288,7 @@ class Traffic:
             self._add_stream(None, model, 0.8, random, project_id=directory.projects[0].id, user_id=user.id)
 
     def _add_decisions(self, key: ApiKey, model: SimModel, weight: float) -> None:
-        random = rng(self.seed, "decision-stream", key.id).random
+        random = quick_rng(self.seed, "decision-stream", key.id).random
         source = "agents_api" if random() < 0.3 else "unlabeled"
         cells = tuple(
             self._cell(
@@ -336,10 +340,15 @@ class Traffic:
         if kind == "completions":
             tier = _TIERS[0] if random() < 0.8 else _TIERS[1 + int(random() * 2)]
             batch_share = 0.4 if key and random() < 0.2 else 0.0
+            if key is not None and self._keyed_chat < 3:
+                # The first keyed chat streams make sure batch, flex and priority rows exist to price.
+                batch_share = 0.4 if self._keyed_chat == 0 else batch_share
+                tier = {1: "flex", 2: "priority"}.get(self._keyed_chat, tier)
+                self._keyed_chat += 1
             web_search = random() < 0.15
             caching = model.cached_input is not None or model.input is None
             cache_ratio = random() * (0.3 if model.has_audio else 0.6) if caching else 0.0
-            extra = rng(self.seed, "stream-tools", key_id, model.name).random
+            extra = quick_rng(self.seed, "stream-tools", key_id, model.name).random
             source = "agents_api" if key and extra() < 0.25 else "unlabeled"
             cells = tuple(
                 self._cell(
@@ -387,7 +396,7 @@ class Traffic:
             web_cell = self._cell(
                 replace(base, kind="web_search_calls", batch=None, service_tier=None, context_level=level)
             )
-        stores = [s for s in self._directory.vector_stores if s.project_id == base.project_id]
+        stores = self._stores.get(base.project_id, [])
         if with_tools and base.api_key_id is not None and stores and random() < 0.2:
             store = stores[int(random() * len(stores))]
             file_cell = self._cell(
