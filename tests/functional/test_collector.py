@@ -47,8 +47,16 @@ def test_a_sixty_day_backfill_over_many_pages_equals_the_ground_truth(sixty_day_
     assert_store_matches_truth(org, start, floor_day(SIM_NOW) + DAY)
 
 
-def test_a_sixty_day_backfill_of_every_kind_equals_the_ground_truth_for_every_measure(sixty_day_server):
-    org = sixty_day_server.org
+@pytest.fixture
+def every_kind_server() -> SimulatorServer:
+    """A small 60-day organization whose traffic has every kind and every token split."""
+    org = SyntheticOrg(OrgSpec(seed=12, keys=8, projects=3, users=4, days=60, now=SIM_NOW))
+    with SimulatorServer(org) as server:
+        yield server
+
+
+def test_a_sixty_day_backfill_of_every_kind_equals_the_ground_truth_for_every_measure(every_kind_server):
+    org = every_kind_server.org
     start = floor_day(SIM_NOW) - 59 * DAY
     end = floor_day(SIM_NOW) + DAY
     truth = truth_counters(org, start, end)
@@ -56,12 +64,12 @@ def test_a_sixty_day_backfill_of_every_kind_equals_the_ground_truth_for_every_me
     unused = [name for name in COUNTERS if not any(cell[name] for cell in truth.values())]
     assert unused == []
 
-    make_collector(sixty_day_server).backfill(start, end, SIM_NOW)
+    make_collector(every_kind_server).backfill(start, end, SIM_NOW)
 
     stored = stored_daily(start, end)
     assert {key: counters(usage) for key, usage in stored.items() if any(counters(usage).values())} == truth
     # One page per kind and costs per 7-day chunk: 12 calls a chunk (9 chunks for 60 days).
-    assert sixty_day_server.total_calls == 12 * 9
+    assert every_kind_server.total_calls == 12 * 9
     # Per-call items are priced at their own prices ($2.50 per 1k file searches, $0.03 a session,
     # $0.10 a GB-day), not at a model's: cells of the project-level tools hold only them.
     tool_cells = [
