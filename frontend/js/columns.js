@@ -90,17 +90,17 @@ export function metricColumns(measure) {
 
 function gbDaysColumn(id, label) {
   const value = (row) => Number(row[id] || 0);
-  const show = (n) => n.toLocaleString("en-US", { minimumFractionDigits: 3, maximumFractionDigits: 3 });
+  const show = (n) => n.toFixed(3); // the CSV says what the cell shows (1 MB-day resolution)
   return {
     id,
     label,
     num: true,
     sort: value,
     render: (row) => show(value(row)),
-    csv: (row) => value(row).toFixed(6),
+    csv: (row) => show(value(row)),
     total: (rows) => {
       const sum = rows.reduce((acc, row) => acc + value(row), 0);
-      return { render: show(sum), csv: sum.toFixed(6) };
+      return { render: show(sum), csv: show(sum) };
     },
   };
 }
