@@ -590,3 +590,15 @@ def test_per_call_items_bill_at_their_own_prices_whatever_the_model() -> None:
 
 def test_an_item_without_a_price_is_unpriced_never_zero() -> None:
     assert PriceTable.load().estimate_usd("gpt-5", Usage(web_searches=1), date(2024, 1, 1)) is None
+
+
+def test_a_stage_can_override_a_per_call_price() -> None:
+    table = PriceTable.load('{"tool:web_search": {"per_1k_calls": "25"}}')
+    assert table.estimate_usd("gpt-5", Usage(web_searches=2), DAY) == Decimal("0.05")
+
+
+def test_tier_multipliers_must_be_dated_numbers() -> None:
+    with pytest.raises(ConfigError, match="multiplier"):
+        catalog._parse_tiers({"flex": [{"effective_from": "2025-04-17"}]})
+    with pytest.raises(ConfigError, match="keys among"):
+        catalog._parse_tiers({"turbo": [{"effective_from": "2025-04-17", "multiplier": "3"}]})
