@@ -118,7 +118,8 @@ def export() -> Response:
 
 @app.schedule(Rate(COLLECT_EVERY_MINUTES, unit=Rate.MINUTES), name="collect")
 def collect(event: CloudWatchEvent) -> dict[str, Any]:
-    """Every few minutes: read OpenAI's usage and costs into the rollups, then evaluate alerts."""
+    """Every few minutes: read OpenAI's usage and costs into the rollups, then evaluate alerts; the
+    Lambda context's remaining time bounds the calls to OpenAI."""
     from chalicelib.runner import scheduled_collect  # noqa: PLC0415 - only this Lambda needs it
 
-    return scheduled_collect().as_dict()
+    return scheduled_collect(context=event.context).as_dict()

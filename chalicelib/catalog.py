@@ -38,7 +38,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any, Literal, cast, get_args
 
-from chalicelib.errors import ConfigError
+from chalicelib.errors import ConfigError, InvalidAmountError
 from chalicelib.usage import Usage
 
 Pool = Literal["large", "mini", "ineligible", "unclassified"]
@@ -84,10 +84,6 @@ TOOL_PRICES = {
 VECTOR_STORAGE_PRICE = "tool:vector_storage"
 TIERS = ("batch", "flex", "priority")
 _ENTRY_META = frozenset({"effective_from", "note"})
-
-
-class InvalidAmountError(ValueError):
-    """A Costs `amount.value` that is not a finite number."""
 
 
 # --- names ---------------------------------------------------------------------------------------

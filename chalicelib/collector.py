@@ -15,6 +15,7 @@ values, so repeated, overlapping or interrupted runs all converge to OpenAI's nu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -22,7 +23,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from chalicelib.catalog import model_from_line_item, parse_amount
-from chalicelib.errors import OpenAIRequestError
+from chalicelib.errors import OpenAIMalformedData, OpenAIRequestError
 from chalicelib.openai_api import USAGE_KINDS, OpenAIAdminClient
 from chalicelib.periods import DAY, HOUR, day_label, day_start, floor_day, hour_label
 from chalicelib.store.rollups import UNATTRIBUTED, Cell, DayRollup, RollupStore
@@ -81,7 +82,12 @@ class CollectionResult:
 # -- pure arithmetic ---------------------------------------------------------------------------
 def _count(row: Json, name: str) -> int:
     value = row.get(name)
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+    if value is None:  # absent or null: the kind does not have this counter
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        # a count we cannot read must fail the run, not be stored as 0 (OpenAI would differ from us)
+        raise OpenAIMalformedData(f"usage row has a {name} that is not a number: {str(value)[:40]!r}")
+    return int(value)
 
 
 def _member(row: Json, name: str) -> str:

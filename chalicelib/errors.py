@@ -9,7 +9,11 @@ TrackerError
 ├── OpenAIError            talking to OpenAI failed
 │   ├── OpenAIAuthError    401/403: the admin key is missing, wrong or lacks a scope (never retried)
 │   ├── OpenAIRequestError 400/404: OpenAI refused our request as malformed
-│   └── OpenAIUnavailable  429/5xx/timeouts still failing after every retry
+│   ├── OpenAIUnavailable  408/409/429/5xx/timeouts still failing after every retry
+│   │   └── OpenAIDeadlineExceeded  the next wait would pass the deadline (or the longest wait we
+│   │                               accept): given up at once, without sleeping
+│   └── OpenAIMalformedData  OpenAI answered, but a row or amount cannot be read (a run fails cleanly)
+│       └── InvalidAmountError  a Costs `amount.value` that is not a finite number (also a ValueError)
 └── StoreError             DynamoDB refused or failed an operation we cannot recover from
 """
 
@@ -68,6 +72,19 @@ class OpenAIRequestError(OpenAIError):
 
 class OpenAIUnavailable(OpenAIError):
     """Rate limits, server errors or timeouts outlasted every retry."""
+
+
+class OpenAIDeadlineExceeded(OpenAIUnavailable):
+    """A retry's wait would end past the deadline or exceed the longest wait accepted, or no time was
+    left for an attempt; raised instead of sleeping."""
+
+
+class OpenAIMalformedData(OpenAIError):
+    """OpenAI's answer holds a row or an amount that cannot be read as what it claims to be."""
+
+
+class InvalidAmountError(OpenAIMalformedData, ValueError):
+    """A Costs `amount.value` that is not a finite number. Still a ValueError for parsers' callers."""
 
 
 class StoreError(TrackerError):

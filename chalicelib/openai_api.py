@@ -1,19 +1,28 @@
 """The only code that speaks HTTP to OpenAI's organization admin APIs.
 
-Owns authentication, retries (429 honours Retry-After; 5xx, timeouts and connection errors back off
-exponentially with full jitter, capped), pagination (usage/costs `next_page` cursors, directory
-`after` cursors) and the call counters the collector reports. Knows nothing about DynamoDB.
+Owns authentication, pagination (usage/costs `next_page` cursors, directory `after` cursors), the
+call counters the collector reports and what each answer means (200 JSON, or which OpenAIError).
+Retries are `chalicelib.openai_transport`'s: urllib3's Retry on the session, every call bounded by
+the client's `Deadline` (408/409/429/5xx/timeouts retried; `retry-after-ms`/`Retry-After` honoured;
+a wait that would pass the deadline or 120 s is refused with OpenAIDeadlineExceeded, never slept).
+Knows nothing about DynamoDB.
 """
 
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.errors import OpenAIAuthError, OpenAIRequestError, OpenAIUnavailable
+from chalicelib.deadline import SYSTEM_CLOCK, Clock, Deadline
+from chalicelib.errors import (
+    OpenAIAuthError,
+    OpenAIDeadlineExceeded,
+    OpenAIMalformedData,
+    OpenAIRequestError,
+    OpenAIUnavailable,
+)
 
 USAGE_GROUPING: tuple[str, ...] = ("api_key_id", "model", "project_id")
 # Completions and decisions also split by batch and service tier, so each row is priced at its
@@ -36,8 +45,6 @@ USAGE_KINDS: tuple[str, ...] = tuple(USAGE_GROUPINGS)
 BUCKET_LIMITS = {"1m": 1440, "1h": 168, "1d": 31}
 COSTS_PAGE_LIMIT = 180
 DIRECTORY_PAGE_LIMIT = 100
-MAX_RETRY_AFTER_SECONDS = 120.0
-_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 if TYPE_CHECKING:
     import requests
@@ -59,16 +66,24 @@ class CallStats:
         self.by_path[path] = self.by_path.get(path, 0) + 1
 
 
-def _requests() -> Any:
-    import requests  # noqa: PLC0415 - already imported by the client's session
+class _SleepOn:
+    """`clock` with its waits replaced by `sleep` (the older `sleep=` argument of the client)."""
 
-    return requests
+    def __init__(self, clock: Clock, sleep: Callable[[float], None]) -> None:
+        self._clock = clock
+        self.sleep = sleep
+
+    def monotonic(self) -> float:
+        return self._clock.monotonic()
+
+    def time(self) -> float:
+        return self._clock.time()
 
 
 def _error_message(response: requests.Response) -> tuple[str, str | None]:
     try:
         error = response.json().get("error") or {}
-    except ValueError:
+    except (ValueError, AttributeError):
         error = {}
     if not isinstance(error, dict):
         error = {}
@@ -77,16 +92,13 @@ def _error_message(response: requests.Response) -> tuple[str, str | None]:
     return message, param if isinstance(param, str) else None
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    raw = response.headers.get("Retry-After", "").strip()
-    try:
-        return min(max(float(raw), 0.0), MAX_RETRY_AFTER_SECONDS)
-    except ValueError:
-        return None
-
-
 class OpenAIAdminClient:
-    """A small, typed client for the usage, costs and directory endpoints."""
+    """A small, typed client for the usage, costs and directory endpoints.
+
+    `deadline` bounds every call's attempts and waits (default: none); `deadline_seconds` is a
+    shorthand for `Deadline.after(seconds, clock)`. `timeout` is each attempt's connect/read
+    timeout, shrunk to the time left. `clock` (tests: a fake one) measures the deadline, reads HTTP
+    dates and sleeps; `sleep` overrides only its sleeping."""
 
     def __init__(
         self,
@@ -98,67 +110,71 @@ class OpenAIAdminClient:
         max_attempts: int = 6,
         backoff_base: float = 0.5,
         backoff_cap: float = 20.0,
-        sleep: Callable[[float], None] = time.sleep,
+        deadline: Deadline | None = None,
+        deadline_seconds: float | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        sleep: Callable[[float], None] | None = None,
         jitter: Callable[[], float] = random.random,
         page_limits: dict[str, int] | None = None,
     ) -> None:
-        self._base_url = base_url.rstrip("/")
-        if session is None:
-            import requests  # noqa: PLC0415 - imported on first use: the API Lambda's cold start never pays for it
+        # imported on first use: the API Lambda's cold start never pays for requests and urllib3
+        from chalicelib.openai_transport import CallLog, RetryPolicy, deadline_session  # noqa: PLC0415
 
-            session = requests.Session()
-        self._session = session
+        self._base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {admin_key}", "Accept": "application/json"}
-        self._timeout = timeout
-        self._max_attempts = max_attempts
-        self._backoff_base = backoff_base
-        self._backoff_cap = backoff_cap
-        self._sleep = sleep
-        self._jitter = jitter
         self._page_limits = {**BUCKET_LIMITS, **(page_limits or {})}
         self.stats = CallStats()
+        self.deadline = deadline or Deadline.after(deadline_seconds, clock)
+        self.policy = RetryPolicy(
+            deadline=self.deadline,
+            clock=_SleepOn(clock, sleep) if sleep is not None else clock,
+            max_attempts=max_attempts,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            jitter=jitter,
+        )
+        self._log = CallLog(self.stats)
+        self._session = deadline_session(self.policy, self._log, timeout, session)
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAIAdminClient({self._base_url!r})"
 
     # -- transport ---------------------------------------------------------------------------
-    def _backoff(self, attempt: int) -> float:
-        ceiling: float = min(self._backoff_cap, self._backoff_base * (2**attempt))
-        return self._jitter() * ceiling
-
     def get(self, path: str, params: Sequence[tuple[str, str | int]] = ()) -> Json:
         """GET `path` with retries; returns the decoded JSON body or raises an OpenAIError."""
-        url = f"{self._base_url}{path}"
-        last_problem = "no attempt made"
-        for attempt in range(self._max_attempts):
-            if attempt:
-                self.stats.retries += 1
-            self.stats.count(path)
-            try:
-                response = self._session.get(
-                    url, params=list(params), headers=self._headers, timeout=self._timeout
-                )
-            except (_requests().Timeout, _requests().ConnectionError) as exc:
-                last_problem = f"{type(exc).__name__} talking to {path}"
-                self._sleep(self._backoff(attempt))
-                continue
-            if response.status_code == 200:
-                try:
-                    body: Json = response.json()
-                except ValueError:
-                    last_problem = f"{path} answered 200 with a body that is not JSON"
-                    self._sleep(self._backoff(attempt))
-                    continue
-                return body
-            message, param = _error_message(response)
-            if response.status_code in {401, 403}:
-                raise OpenAIAuthError(f"admin key rejected: {message}", response.status_code)
-            if response.status_code not in _RETRYABLE_STATUS:
-                raise OpenAIRequestError(f"{path}: {message}", response.status_code, param)
-            last_problem = f"{path} answered {response.status_code}: {message}"
-            wait = _retry_after(response) if response.status_code == 429 else None
-            self._sleep(wait if wait is not None else self._backoff(attempt))
-        raise OpenAIUnavailable(f"gave up after {self._max_attempts} attempts: {last_problem}")
+        import requests  # noqa: PLC0415 - loaded with the session already
+
+        left = self.policy.time_left()
+        if left is not None and left < self.policy.min_attempt:
+            raise OpenAIDeadlineExceeded(
+                f"{path}: no time left for a call ({max(left, 0.0):.1f} s to the deadline)"
+            )
+        self._log.start(path)
+        try:
+            response = self._session.get(
+                f"{self._base_url}{path}", params=list(params), headers=self._headers
+            )
+            body = response.json() if response.status_code == 200 else None
+        except ValueError as exc:  # requests' JSONDecodeError is also a RequestException
+            raise OpenAIMalformedData(f"{path} answered 200 with a body that is not JSON") from exc
+        except requests.RequestException as exc:
+            raise OpenAIUnavailable(
+                f"gave up after {self._log.attempts} attempts: {type(exc).__name__} talking to {path}"
+            ) from exc
+        if response.status_code == 200:
+            if not isinstance(body, dict):
+                raise OpenAIMalformedData(f"{path} answered 200 with JSON that is not an object")
+            return body
+        message, param = _error_message(response)
+        if response.status_code in {401, 403}:
+            raise OpenAIAuthError(f"admin key rejected: {message}", response.status_code)
+        from chalicelib.openai_transport import RETRY_STATUS  # noqa: PLC0415
+
+        status = response.status_code
+        if status in RETRY_STATUS:
+            problem = f"{path} answered {status}: {message}"
+            raise OpenAIUnavailable(f"gave up after {self._log.attempts} attempts: {problem}", status)
+        raise OpenAIRequestError(f"{path}: {message}", response.status_code, param)
 
     # -- paginated reads ---------------------------------------------------------------------
     def _buckets(self, path: str, params: list[tuple[str, str | int]]) -> Iterator[Json]:

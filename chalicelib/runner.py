@@ -1,8 +1,12 @@
 """One collection run, end to end: lease, collect, directory, unmapped keys, alerts, checkpoint.
 
-The scheduled Lambda and `python -m chalicelib.cli collect` both come here. A run that fails
-records why, emits a failure metric, leaves the checkpoint's success fields where they were and
-re-raises, so the CLI exits non-zero and the Lambda reports an error.
+The scheduled Lambda and `python -m chalicelib.cli collect` both come here. A run that fails, for
+any reason (OpenAI unreachable or out of time, a malformed row or amount, DynamoDB, a bug), records
+why in the checkpoint's last error, emits CollectionFailed, leaves the checkpoint's success fields
+where they were and re-raises, so the CLI exits non-zero and the Lambda reports an error.
+
+Time: the scheduled run's OpenAI calls share one deadline, the Lambda's remaining time less
+COLLECT_MARGIN_SECONDS (kept for recording a failure, releasing the lease and flushing metrics).
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib.catalog import PriceTable
 from chalicelib.collector import CollectionResult, Collector, CollectorConfig, incremental_window
+from chalicelib.deadline import Deadline, lambda_deadline
 from chalicelib.directory import needs_sync, sync_directory
-from chalicelib.errors import TrackerError
 from chalicelib.observability import logger, metrics, new_run_id, run_context
 from chalicelib.openai_api import OpenAIAdminClient
 from chalicelib.periods import DAY, day_label, iso
@@ -29,6 +33,7 @@ from chalicelib.store.rollups import RollupStore
 from chalicelib.store.table import reset_stats
 
 LEASE_SECONDS = 900
+COLLECT_MARGIN_SECONDS = 30.0
 AlertHook = Callable[[int, list[str]], int]
 """Called after a successful collection with (now, newly unmapped key ids); returns alerts published."""
 
@@ -92,6 +97,7 @@ class Runner:
     def incremental(self, now: int, run_id: str | None = None) -> RunReport:
         """Collect the trailing window up to `now`, as the 15-minute schedule does."""
         report = RunReport(run_id=run_id or new_run_id())
+        reset_stats()  # this run's DynamoDB requests only
         if not self.meta.acquire_lease(report.run_id, now, LEASE_SECONDS):
             report.status = "skipped"
             logger.info("another collection holds the lease; skipping", extra={"run_id": report.run_id})
@@ -114,7 +120,7 @@ class Runner:
             )
             self._fill(report, result)
             return report
-        except TrackerError as exc:
+        except Exception as exc:  # whatever failed, the run is recorded as failed (and re-raised)
             self._fail(report, exc, now)
             raise
         finally:
@@ -131,6 +137,7 @@ class Runner:
     ) -> RunReport:
         """Store the whole UTC days of [start, end); resumes after the last completed chunk."""
         report = RunReport(run_id=run_id or new_run_id())
+        reset_stats()
         first, last = day_label(start), day_label(end - DAY)
         done_through = self.meta.backfill_done_through(first, last)
 
@@ -145,7 +152,7 @@ class Runner:
             synced_at = self._name_keys(result, checkpoint.directory_synced_at, now, report)
             if synced_at is not None:
                 self.meta.record_directory_sync(synced_at)
-        except TrackerError as exc:
+        except Exception as exc:  # as in `incremental`: recorded, then re-raised
             self._fail(report, exc, now)
             raise
         self._fill(report, result)
@@ -180,11 +187,12 @@ class Runner:
         _emit_success_metrics(report, self.detailed_metrics)
         logger.info("collection finished", extra={"run": report.as_dict()})
 
-    def _fail(self, report: RunReport, exc: TrackerError, now: int) -> None:
+    def _fail(self, report: RunReport, exc: Exception, now: int) -> None:
         report.status = "failed"
-        report.error = str(exc)
+        report.error = str(exc) or type(exc).__name__
         report.openai_calls = self.client.stats.calls
         report.openai_retries = self.client.stats.retries
+        report.dynamodb_requests = reset_stats().requests  # and none of them leak into the next run
         try:
             self.meta.record_failure(run_id=report.run_id, failed_at=now, error=report.error)
         except Exception:  # the original failure matters more than the bookkeeping one
@@ -215,10 +223,13 @@ def collector_config(settings: Settings) -> CollectorConfig:
     )
 
 
-def default_runner(settings: Settings | None = None, alert_hook: AlertHook | None = None) -> Runner:
-    """A runner wired from the environment: admin key from env/Secrets Manager/SSM, tables, prices."""
+def default_runner(
+    settings: Settings | None = None, alert_hook: AlertHook | None = None, deadline: Deadline | None = None
+) -> Runner:
+    """A runner wired from the environment: admin key from env/Secrets Manager/SSM, tables, prices;
+    its OpenAI calls bounded by `deadline` (None: by their attempts and waits only)."""
     settings = settings or get_settings()
-    client = OpenAIAdminClient(settings.openai_base_url, get_admin_key(settings))
+    client = OpenAIAdminClient(settings.openai_base_url, get_admin_key(settings), deadline=deadline)
     return Runner(
         client,
         config=collector_config(settings),
@@ -228,12 +239,15 @@ def default_runner(settings: Settings | None = None, alert_hook: AlertHook | Non
     )
 
 
-def scheduled_collect(now: int | None = None) -> RunReport:
-    """The scheduled Lambda's work: one incremental run with alerts, metrics flushed whatever happens."""
+def scheduled_collect(now: int | None = None, context: object = None) -> RunReport:
+    """The scheduled Lambda's work: one incremental run with alerts, metrics flushed whatever happens;
+    OpenAI calls end COLLECT_MARGIN_SECONDS before the Lambda `context` runs out of time."""
     from chalicelib.alerts import run_alerts  # noqa: PLC0415 - keeps the API Lambda's cold start lean
 
+    deadline = lambda_deadline(context, COLLECT_MARGIN_SECONDS)
     with run_context():
         try:
-            return default_runner(alert_hook=run_alerts).incremental(now or int(time.time()))
+            runner = default_runner(alert_hook=run_alerts, deadline=deadline)
+            return runner.incremental(now or int(time.time()))
         finally:
             metrics.flush_metrics()

@@ -127,7 +127,9 @@ def resolve_target(local: bool, environ: Mapping[str, str] | None = None) -> Tar
     """Check the endpoints, then ask STS who we are. Changes nothing."""
     env = os.environ if environ is None else environ
     endpoint = check_endpoints(env, local)
-    session = boto3.session.Session()
+    # boto3 reads only AWS_DEFAULT_REGION and the profile; AWS_REGION, which the AWS CLI v2 and our
+    # docs use, comes first (as in the CLI), so `AWS_REGION=eu-west-1 make deploy` means eu-west-1.
+    session = boto3.session.Session(region_name=env.get("AWS_REGION", "").strip() or None)
     if not session.region_name:
         raise Refused("no region: set AWS_REGION or AWS_DEFAULT_REGION (or a profile with a region)")
     sts = session.client("sts", endpoint_url=endpoint, config=_CONFIG)

@@ -15,15 +15,24 @@ terminal, use:
 
 Ctrl-C, SIGTERM and SIGHUP stop everything. `--check` starts everything, verifies it, stops, and
 checks that no process is left: what the tests and CI run.
+
+DynamoDB Local keeps its data in `.local/demo-data/` (`--data-dir`), so mappings, tokens and usage
+survive a restart of the demo; `--fresh` starts clean, `--in-memory` keeps nothing (the default of
+`--check`). A lock file keeps two demos off one data folder. OpenAI outages (devstack.outage):
+`--outage 300+120` stops the simulator 300 s in for 120 s, `kill -USR1 <demo pid>` toggles it; with
+`--check`, `--outage` verifies that a collection fails while the simulator is down, `/api/health`
+answers 503, and the next collection after its restart catches up and health is ok again.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,8 +44,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import IO, Any
 
+from devstack.outage import Outage, OutagePlan, SimulatorSwitch, parse_outage
 from devstack.process import DevstackError, ManagedProcess, free_port, group_exists, http_answers, stop_all
 from devstack.stack import LOCAL_DIR, ROOT, UNSET_VARS, LocalStack
 
@@ -45,6 +55,8 @@ DEMO_ADMIN_KEY = "sk-admin-demo-local-only"
 DEMO_TABLE = "openai-usage-tracker"
 DEMO_TOPIC = "openai-usage-tracker-alerts"
 ENV_FILE = LOCAL_DIR / "demo.env"
+DATA_DIR = LOCAL_DIR / "demo-data"
+SIMULATOR = "openai-simulator"
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -69,6 +81,12 @@ class Demo:
     env_file: Path | None = None
     api_url: str = ""
     dashboard_origin: str = ""
+    data_dir: Path | None = None  # None: DynamoDB Local in memory
+    outages: list[Outage] = field(default_factory=list)
+    paused: set[str] = field(default_factory=set)  # services stopped on purpose (an outage)
+    toggles: int = 0  # SIGUSR1s not yet acted on
+    table_kept: bool = False  # the table was there already (data_dir from an earlier run)
+    _lock: IO[str] | None = None
 
     def export(self, variables: dict[str, str]) -> None:
         """Make `variables` part of every later step's environment and of the printed exports."""
@@ -85,10 +103,10 @@ class Demo:
         service.start()
         service.wait_ready(time.monotonic() + self.timeout)
 
-    def run_cli(self, *args: str) -> dict[str, Any]:
-        """Run `python -m chalicelib.cli --json ARGS` as a person would; its JSON output."""
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run `python -m chalicelib.cli --json ARGS` as a person would, whatever its exit code."""
         argv = [sys.executable, "-m", "chalicelib.cli", "--json", *args]
-        done = subprocess.run(  # noqa: S603 (fixed argv)
+        return subprocess.run(  # noqa: S603 (fixed argv)
             argv,
             env=self.env,
             cwd=self.root,
@@ -97,20 +115,51 @@ class Demo:
             timeout=self.timeout,
             check=False,
         )
+
+    def run_cli(self, *args: str) -> dict[str, Any]:
+        """Run `python -m chalicelib.cli --json ARGS`; its JSON output, or DevstackError if it failed."""
+        done = self.cli(*args)
         if done.returncode != 0:
-            raise DevstackError(f"`{shlex.join(argv[1:])}` failed ({done.returncode}): {done.stderr.strip()}")
+            raise DevstackError(
+                f"`{shlex.join(done.args[3:])}` failed ({done.returncode}): {done.stderr.strip()}"
+            )
         result: dict[str, Any] = json.loads(done.stdout)
         return result
 
     def first_dead(self) -> ManagedProcess | None:
-        """A service that has exited on its own, if any."""
-        return next((s for s in self.services if not s.alive), None)
+        """A service that has exited on its own (not stopped for an outage), if any."""
+        return next((s for s in self.services if not s.alive and s.name not in self.paused), None)
+
+    def service(self, name: str) -> ManagedProcess | None:
+        """The started service called `name`, if any."""
+        return next((s for s in self.services if s.name == name), None)
+
+    def lock_data_dir(self) -> None:
+        """Hold `data_dir`'s lock for the demo's life: two DynamoDB Locals on one file corrupt it."""
+        if self.data_dir is None:
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        handle = (self.data_dir / ".demo.lock").open("w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            handle.close()
+            raise DevstackError(
+                f"another demo is using {_relative(self.data_dir)}: stop it, or pass --data-dir DIR "
+                "or --in-memory"
+            ) from exc
+        self._lock = handle
 
     def stop(self) -> list[int]:
         """Stop every service, newest first; returns the process groups still alive after (none)."""
         if self.env_file is not None:
             self.env_file.unlink(missing_ok=True)  # its endpoints are about to go
-        stop_all(self.services)
+        try:
+            stop_all(self.services)
+        finally:
+            if self._lock is not None:  # after DynamoDB Local is gone: the data is whole on disk
+                self._lock.close()
+                self._lock = None
         return [s.pid for s in self.services if s.pid is not None and group_exists(s.pid)]
 
 
@@ -118,10 +167,16 @@ Step = Callable[[Demo], None]
 
 
 def local_aws(demo: Demo) -> None:
-    """DynamoDB Local + moto on free ports; fake credentials."""
-    stack = LocalStack(log_dir=demo.log_dir, startup_timeout=demo.timeout)
+    """DynamoDB Local (its data in `data_dir`, else in memory) + moto on free ports; fake credentials."""
+    demo.lock_data_dir()
+    stack = LocalStack(log_dir=demo.log_dir, startup_timeout=demo.timeout, db_path=demo.data_dir)
     stack.start()
     demo.keep(*stack.processes)
+    if demo.data_dir is not None:
+        demo.notes.append(
+            f"data   DynamoDB Local keeps its tables in {_relative(demo.data_dir)} between runs "
+            "(--fresh starts clean)"
+        )
     for name in UNSET_VARS:
         demo.env.pop(name, None)
     demo.export(stack.env())
@@ -136,7 +191,7 @@ def simulator(demo: Demo) -> None:
     log_path = demo.log_dir / "openai-simulator.log"
     log_path.unlink(missing_ok=True)  # its first line is read back below
     service = ManagedProcess(
-        "openai-simulator",
+        SIMULATOR,
         [sys.executable, "-m", "simulator", "--port", "0", *demo.simulator_args],
         ready=lambda: _announced_url_answers(service),
         env=demo.env,
@@ -160,6 +215,7 @@ def _announced_url_answers(service: ManagedProcess) -> bool:
 def init(demo: Demo) -> None:
     """Create the table and the alerts topic through the CLI."""
     result = demo.run_cli("init")
+    demo.table_kept = not result["table_created"]
     demo.export({"ALERTS_TOPIC_ARN": result["topic_arn"]})
     demo.notes.append(f"table  {result['table']}")
     demo.notes.append(f"topic  {result['topic_arn']}")
@@ -255,7 +311,8 @@ def check(demo: Demo) -> None:
     again = demo.run_cli("init")
     if again["table_created"] or again["topic_arn"] != demo.exports["ALERTS_TOPIC_ARN"]:
         raise DevstackError(f"a second init was not a no-op: {again}")
-    print("check: services alive, init idempotent")
+    kept = "table kept from an earlier run" if demo.table_kept else "table created"
+    print(f"check: services alive, init idempotent ({kept})")
     if "OPENAI_BASE_URL" in demo.exports:
         request = urllib.request.Request(  # noqa: S310 (our own loopback URL)
             f"{demo.exports['OPENAI_BASE_URL']}/organization/projects",
@@ -272,8 +329,10 @@ def check(demo: Demo) -> None:
         usage = _get_json(f"{demo.api_url}/api/usage?start_time={week_ago}&group_by=api_key_id", viewer)
         if not usage.get("groups"):
             raise DevstackError(f"/api/usage has no groups after the backfill: {usage}")
-        health = _get_json(f"{demo.api_url}/api/health", None)
+        health = _get_json(f"{demo.api_url}/api/health", None, also_ok=(503,))  # 503 = degraded, a fact
         print(f"check: the API answers ({len(usage['groups'])} keys this week, health {health['status']})")
+        if demo.outages:
+            check_outage(demo)
     if demo.dashboard_origin:
         with urllib.request.urlopen(f"{demo.dashboard_origin}/config.js", timeout=10) as response:  # noqa: S310
             if demo.api_url not in response.read().decode():
@@ -281,13 +340,46 @@ def check(demo: Demo) -> None:
         print("check: the dashboard is served with config.js naming the API")
 
 
-def _get_json(url: str, bearer: str | None) -> dict[str, Any]:
+def check_outage(demo: Demo) -> None:
+    """Stop the simulator: a collection fails and health answers 503; start it again on the same
+    port: the next collection succeeds and health is ok."""
+    simulator_service = demo.service(SIMULATOR)
+    if simulator_service is None:
+        raise DevstackError("--outage needs the OpenAI simulator, which this tree does not have")
+    switch = SimulatorSwitch(simulator_service, demo.paused, demo.timeout)
+    switch.stop()
+    failed = demo.cli("collect")
+    down = _health(demo)
+    if failed.returncode != 1 or down[0] != 503 or down[1].get("reason") != "last_run_failed":
+        raise DevstackError(f"during the outage: collect exited {failed.returncode}, health {down}")
+    print(f"check: with the simulator down, collect fails and /api/health answers 503 ({down[1]['reason']})")
+    switch.start()
+    demo.run_cli("collect")
+    up = _health(demo)
+    if up[0] != 200 or up[1].get("status") != "ok":
+        raise DevstackError(f"after the outage: health {up}")
+    print("check: the simulator is back on the same port, the next collection catches up, health is ok")
+
+
+def _health(demo: Demo) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(f"{demo.api_url}/api/health")  # noqa: S310 (our own loopback URL)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def _get_json(url: str, bearer: str | None, also_ok: tuple[int, ...] = ()) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 (our own loopback URL)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             body: dict[str, Any] = json.load(response)
     except urllib.error.HTTPError as exc:
+        if exc.code in also_ok:
+            answered: dict[str, Any] = json.load(exc)
+            return answered
         raise DevstackError(f"GET {url} answered {exc.code}: {exc.read().decode(errors='replace')}") from exc
     return body
 
@@ -316,8 +408,17 @@ def banner(demo: Demo) -> str:
         *(f"  {name}={value}" for name, value in sorted(demo.exports.items())),
         "",
         f"Logs: {_relative(demo.log_dir)}/",
-        "Stop with Ctrl-C.",
     ]
+    if demo.service(SIMULATOR) is not None:
+        lines.append(
+            f"Simulate an OpenAI outage: kill -USR1 {os.getpid()} stops the simulator, again restarts it"
+            + (
+                f" (scheduled: {', '.join(f'{o.after:g}+{o.lasts:g}' for o in demo.outages)})"
+                if demo.outages
+                else ""
+            )
+        )
+    lines.append("Stop with Ctrl-C.")
     return "\n".join(lines)
 
 
@@ -353,12 +454,37 @@ def _stop_signals_ignored() -> Iterator[None]:
 
 
 def _wait(demo: Demo) -> int:
+    simulator_service = demo.service(SIMULATOR)
+    switch = SimulatorSwitch(simulator_service, demo.paused, demo.timeout) if simulator_service else None
+    plan = OutagePlan(demo.outages, time.monotonic())
     while True:
         dead = demo.first_dead()
         if dead:
             print(f"\n{dead.name} exited with status {dead.returncode}\n{dead.log_tail()}", file=sys.stderr)
             return 1
+        if switch is not None:
+            for stop in plan.due(time.monotonic()):
+                if stop:
+                    switch.stop()
+                else:
+                    switch.start()
+            while demo.toggles:
+                demo.toggles -= 1
+                switch.toggle()
         time.sleep(0.5)
+
+
+@contextmanager
+def _toggle_on_usr1(demo: Demo) -> Iterator[None]:
+    # The handler only counts: stopping and starting happen in the main loop, outside signal context.
+    def handler(signum: int, frame: FrameType | None) -> None:
+        demo.toggles += 1
+
+    previous = signal.signal(signal.SIGUSR1, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
 
 
 def run(demo: Demo, *, check_only: bool, env_file: Path = ENV_FILE, steps: Sequence[Step] = STEPS) -> int:
@@ -374,7 +500,8 @@ def run(demo: Demo, *, check_only: bool, env_file: Path = ENV_FILE, steps: Seque
                 else:
                     write_env_file(demo, env_file)
                     print(banner(demo), flush=True)
-                    code = _wait(demo)
+                    with _toggle_on_usr1(demo):
+                        code = _wait(demo)
             except (KeyboardInterrupt, Shutdown):
                 print("\nstopping...", flush=True)
             except DevstackError as exc:
@@ -410,7 +537,33 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--backfill-days", type=int, default=30, help="days of history to collect first")
     parser.add_argument("--collect-every", type=float, default=60.0, help="seconds between collections")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"where DynamoDB Local keeps its tables between runs (default {_relative(DATA_DIR)}; "
+        "--check keeps them in memory unless this is given)",
+    )
+    storage = parser.add_mutually_exclusive_group()
+    storage.add_argument("--fresh", action="store_true", help="empty the data folder first: start clean")
+    storage.add_argument("--in-memory", action="store_true", help="keep no data: DynamoDB Local in memory")
+    parser.add_argument(
+        "--outage",
+        type=parse_outage,
+        action="append",
+        default=[],
+        metavar="AFTER+FOR",
+        help="stop the OpenAI simulator AFTER seconds for FOR seconds, e.g. 300+120 (repeatable); "
+        "with --check: verify that the tracker rides out an outage",
+    )
     args = parser.parse_args(argv)
+    data_dir = (
+        None if args.in_memory or (args.check and args.data_dir is None) else (args.data_dir or DATA_DIR)
+    )
+    if data_dir is not None:
+        data_dir = data_dir.resolve()
+        if args.fresh:
+            _empty(data_dir)
     log_dir: Path = args.log_dir.resolve()
     for old in log_dir.glob("*.log"):  # this run's logs only
         old.unlink()
@@ -422,8 +575,24 @@ def main(argv: list[str] | None = None) -> int:
         backfill_days=max(1, args.backfill_days),
         collect_every=args.collect_every,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        data_dir=data_dir,
+        outages=args.outage,
     )
     return run(demo, check_only=args.check, env_file=args.env_file)
+
+
+def _empty(data_dir: Path) -> None:
+    """Remove the demo's stored tables (refused while another demo holds the folder's lock)."""
+    if not data_dir.is_dir():
+        return
+    with (data_dir / ".demo.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise SystemExit(f"another demo is using {_relative(data_dir)}: stop it first") from exc
+        for entry in data_dir.iterdir():
+            if entry.name != ".demo.lock":
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
 
 
 if __name__ == "__main__":

@@ -182,6 +182,14 @@ class ManagedProcess:
         # The leader is gone; anything it left in its group goes too.
         _signal_group(pgid, signal.SIGKILL)
 
+    def restart(self, argv: Sequence[str] | None = None) -> None:
+        """Stop the child if it runs, then spawn it again (with `argv` when given); returns at once."""
+        self.stop()
+        if argv is not None:
+            self.argv = list(argv)
+        self._popen = None
+        self.start()
+
     def log_tail(self, chars: int = _LOG_TAIL_CHARS) -> str:
         """The end of the child's output, for error messages."""
         try:

@@ -9,6 +9,10 @@ separate process on a free loopback port.
 
 Clients find the endpoints through the standard `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>`
 variables, the same path a deployed Lambda takes with none set.
+
+DynamoDB Local keeps its tables in memory unless `db_path` names a folder (`-dbPath`): then they
+outlive the process, which is how the demo keeps its mappings and tokens between runs. moto stays in
+memory (the demo's `init` recreates the topic, with the same ARN).
 """
 
 from __future__ import annotations
@@ -86,8 +90,10 @@ class LocalStack:
         java: str | None = None,
         java_options: tuple[str, ...] = JAVA_OPTIONS,
         python: str = sys.executable,
+        db_path: Path | None = None,
     ) -> None:
         self.host = host
+        self.db_path = db_path
         self.startup_timeout = startup_timeout
         self.java_options = java_options
         self.python = python
@@ -203,7 +209,7 @@ class LocalStack:
             f"-Djava.library.path={home / 'DynamoDBLocal_lib'}",
             "-jar",
             str(home / "DynamoDBLocal.jar"),
-            "-inMemory",
+            *self._storage_options(),
             "-sharedDb",
             "-disableTelemetry",
             "-port",
@@ -218,6 +224,12 @@ class LocalStack:
             cwd=log_dir,  # anything the JVM writes lands beside its log, not in .local/
             log_path=log_dir / f"dynamodb-local-{port}.log",
         )
+
+    def _storage_options(self) -> list[str]:
+        if self.db_path is None:
+            return ["-inMemory"]
+        self.db_path.mkdir(parents=True, exist_ok=True)
+        return ["-dbPath", str(self.db_path.resolve())]
 
     def _moto_process(self, port: int, url: str, log_dir: Path) -> ManagedProcess:
         argv = [self.python, "-m", "moto.server", "-H", self.host, "-p", str(port)]

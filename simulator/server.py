@@ -51,11 +51,14 @@ class SimulatorServer:
         self.org = org
         self.admin_key = admin_key  # None: any sk-admin-... key is accepted
         self.rate_limit_every: int | None = None
-        self.retry_after = 1
+        self.retry_after: int | str = 1  # seconds, or an HTTP date as OpenAI may send
+        self.retry_after_ms: int | None = None  # also send `retry-after-ms` (OpenAI sends both)
         self.error_every: int | None = None
         self.delay_seconds = 0.0
         self.slow_every = 1
         self.costs_refuse_api_key_grouping = False
+        # edits each 200 payload before it is sent: (path, payload) -> payload (tests corrupt rows)
+        self.rewrite: Callable[[str, Any], Any] | None = None
         self.scope_error_status = 403
         self.verbose = False
         self.calls: Counter[str] = Counter()
@@ -122,6 +125,8 @@ class SimulatorServer:
             handler, scope = self._route(method, path)
             self._check_scope(authorization, scope)
             payload = handler(QueryArgs(url.query))
+            if self.rewrite is not None:
+                payload = self.rewrite(path, payload)
         except ApiError as error:
             return error.status, error.headers, dumps(error.body())
         except Exception:  # a simulator bug: answer as OpenAI would, and show the traceback
@@ -143,7 +148,10 @@ class SimulatorServer:
                 "Rate limit reached for requests in organization. Please try again later.",
                 error_type="requests",
                 code="rate_limit_exceeded",
-                headers={"Retry-After": str(self.retry_after)},
+                headers={
+                    "Retry-After": str(self.retry_after),
+                    **({} if self.retry_after_ms is None else {"retry-after-ms": str(self.retry_after_ms)}),
+                },
             )
         if self.error_every and number % self.error_every == 0:
             raise ApiError(500, _SERVER_ERROR, error_type="server_error")

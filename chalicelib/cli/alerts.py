@@ -81,7 +81,9 @@ def _when(ts: int | None) -> str:
 def run_list(args: argparse.Namespace) -> int:
     """Print the ledger of the last N days, newest first."""
     if not 1 <= args.days <= KEEP_LEDGER_DAYS:
-        raise InvalidInput("days", f"must be between 1 and {KEEP_LEDGER_DAYS}")
+        raise InvalidInput(
+            "--days", f"must be between 1 and {KEEP_LEDGER_DAYS} (the ledger's life), got {args.days}"
+        )
     records = AlertLedger().records(periods_back(_now(), args.days))
     records.sort(key=lambda entry: (-entry.created_at, entry.alert_id))
     emit(args, {"days": args.days, "alerts": [entry.as_dict() for entry in records]}, _lines(records))
@@ -93,14 +95,23 @@ def _lines(records: list[AlertRecord]) -> list[str]:
         return ["no alerts recorded in this period"]
     lines = [f"{'created (UTC)':<16}  {'state':<10}  {'tries':>5}  {'published':<16}  alert"]
     for entry in records:
-        title = entry.message.title if entry.message else entry.alert_id
         lines.append(
             f"{_when(entry.created_at):<16}  {entry.state:<10}  {entry.attempts:>5}  "
-            f"{_when(entry.published_at):<16}  {title}"
+            f"{_when(entry.published_at):<16}  {_title(entry)}"
         )
-        if entry.state != "published":
+        # A second line only adds what the first lacks: the id under a titled alert not yet out.
+        if entry.state == "pending" and entry.message is not None:
             lines.append(
                 f"{'':<16}  {entry.alert_id}"
                 + (f"  last error: {entry.last_error}" if entry.last_error else "")
             )
     return lines
+
+
+def _title(entry: AlertRecord) -> str:
+    """What the alert said; a superseded one was never worded, so its id says what it was, once."""
+    if entry.message is not None:
+        return entry.message.title
+    if entry.state == "superseded":
+        return f"{entry.alert_id} (superseded: a higher threshold fired in the same run)"
+    return entry.alert_id + (f"  last error: {entry.last_error}" if entry.last_error else "")

@@ -4,18 +4,21 @@
     collect --start YYYY-MM-DD --end YYYY-MM-DD  backfill [start, end) in chunks, resumable
 
 A failed run exits 1 with one line saying why; the checkpoint keeps its last success.
+`--deadline SECONDS` bounds the run's calls to OpenAI (default: none; each call is still bounded by
+its attempts and by the longest wait the client accepts).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from typing import TYPE_CHECKING
 
 from chalicelib.cli.common import add_command, emit
 from chalicelib.errors import InvalidInput
-from chalicelib.periods import DAY, floor_day, parse_day
+from chalicelib.periods import DAY, day_label, floor_day, parse_day
 
 if TYPE_CHECKING:
     from chalicelib.cli.common import Subparsers
@@ -36,6 +39,23 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--start", help="first UTC day of a backfill (YYYY-MM-DD)")
     parser.add_argument("--end", help="UTC day after the last one of a backfill (YYYY-MM-DD, exclusive)")
     parser.add_argument("--no-alerts", action="store_true", help="incremental run without evaluating alerts")
+    parser.add_argument(
+        "--deadline",
+        metavar="SECONDS",
+        help="stop calling OpenAI after this many seconds; the run then fails (default: no deadline)",
+    )
+
+
+def _deadline_seconds(raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise InvalidInput("--deadline", f"must be a positive number of seconds, not {raw[:40]!r}")
+    return seconds
 
 
 def _backfill_window(args: argparse.Namespace, now: int) -> tuple[int, int] | None:
@@ -47,9 +67,11 @@ def _backfill_window(args: argparse.Namespace, now: int) -> tuple[int, int] | No
         )
     start, end = parse_day(args.start, "--start"), parse_day(args.end, "--end")
     if end <= start:
-        raise InvalidInput("--end", "must be after --start (the end day is exclusive)")
+        raise InvalidInput(
+            "--end", f"--end {args.end} must be after --start {args.start} (the end day is exclusive)"
+        )
     if start > now:
-        raise InvalidInput("--start", "is in the future")
+        raise InvalidInput("--start", f"--start {args.start} is in the future (today is {day_label(now)})")
     if (end - start) // DAY > MAX_BACKFILL_DAYS:
         raise InvalidInput("--start", f"a backfill covers at most {MAX_BACKFILL_DAYS} days")
     return start, min(end, floor_day(now) + DAY)
@@ -65,10 +87,13 @@ def _progress(chunk: CollectionResult) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run one collection and print what it did."""
+    from chalicelib.deadline import Deadline  # noqa: PLC0415
     from chalicelib.runner import default_runner  # noqa: PLC0415 - heavy imports only for this command
 
     now = int(time.time())
     window = _backfill_window(args, now)
+    seconds = _deadline_seconds(args.deadline)
+    deadline = None if seconds is None else Deadline.after(seconds)
     report: RunReport
     if window is None:
         hook = None
@@ -76,10 +101,10 @@ def run(args: argparse.Namespace) -> int:
             from chalicelib.alerts import run_alerts  # noqa: PLC0415
 
             hook = run_alerts
-        report = default_runner(alert_hook=hook).incremental(now)
+        report = default_runner(alert_hook=hook, deadline=deadline).incremental(now)
     else:
         print(f"backfilling {args.start} .. {args.end} (end exclusive)", file=sys.stderr, flush=True)
-        report = default_runner().backfill(window[0], window[1], now, progress=_progress)
+        report = default_runner(deadline=deadline).backfill(window[0], window[1], now, progress=_progress)
     emit(
         args,
         report.as_dict(),

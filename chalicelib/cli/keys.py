@@ -77,7 +77,9 @@ def register(subparsers: Subparsers) -> None:
     add.add_argument("--budget-unit", choices=BUDGET_UNITS, help="unit of --budget (default tokens)")
     add.add_argument("--budget-period", choices=BUDGET_PERIODS, help="period of --budget (default monthly)")
     add.add_argument("--inactive", action="store_true", help="mark the key inactive")
-    add.add_argument("--replace", action="store_true", help="replace an existing mapping of this key")
+    add.add_argument(
+        "--replace", action="store_true", help="replace a whole mapping (update-key changes single fields)"
+    )
 
     listing = add_command(
         subparsers,

@@ -11,11 +11,11 @@ import argparse
 import sys
 
 from chalicelib import __version__
-from chalicelib.cli import alerts, collect, init, keys, mappings, monitor, reports, stage, tokens, usage
+from chalicelib.cli import alerts, collect, edit, init, keys, mappings, monitor, reports, stage, tokens, usage
 from chalicelib.errors import InvalidInput, TrackerError
 from chalicelib.observability import log_to_stderr
 
-COMMANDS = (init, collect, keys, mappings, alerts, usage, tokens, reports, monitor)
+COMMANDS = (init, collect, keys, edit, mappings, alerts, usage, tokens, reports, monitor)
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -1,10 +1,13 @@
 """`usage`: the usage report of `/api/usage` on the command line, from the same code path.
 
-    python -m chalicelib.cli usage --start 2026-11-01 --end 2026-11-30 --group-by api_key_id,model \
-        --bucket 1d [--api-key-ids ...] [--models ...] [--project-ids ...] [--teams ...] [--json]
+    python -m chalicelib.cli usage (--start 2026-11-01 [--end 2026-11-30] | --since 6h) \
+        --group-by api_key_id,model --bucket 1d [--top N] [--api-key-ids ...] [--models ...]
+        [--project-ids ...] [--teams ...] [--json]
 
-`--start` and `--end` are UTC days, both included. With `--json` the output is the JSON `/api/usage`
-returns for the same selection; without it, a table of the period's groups and the total.
+`--start` and `--end` are UTC days, both included; `--since` is a window up to now (90m, 6h, 7d), for
+the 1m and 1h buckets. With `--json` the output is the JSON `/api/usage` returns for the same
+selection with `top=--top` (default 0: every group in every bucket, so a script loses nothing);
+without it, a table of the period's groups and the total. Errors name the flags and dates typed.
 """
 
 from __future__ import annotations
@@ -16,15 +19,24 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.cli.common import add_command, emit
 from chalicelib.cli.keys import text_table
-from chalicelib.cli.reports import tool_cells, tool_headers
-from chalicelib.periods import DAY, iso, parse_day
-from chalicelib.query.selection import BUCKET_WIDTHS, DIMENSIONS, NONE
+from chalicelib.cli.period import SINCE_HELP, check_period, period_from_args, top_count
+from chalicelib.cli.reports import option_names, tool_cells, tool_headers
+from chalicelib.periods import iso
+from chalicelib.query.selection import BUCKET_WIDTHS, DEFAULT_TOP, DIMENSIONS, MAX_TOP, NONE
 from chalicelib.query.usage import usage_report
+from chalicelib.settings import get_settings
 
 if TYPE_CHECKING:
     from chalicelib.cli.common import Subparsers
 
 MAX_TEXT_ROWS = 200
+# the query layer's parameter -> this command's flag, for the errors only it can find
+OPTIONS = {
+    "start_time": "--start",
+    "end_time": "--end",
+    "api_key_ids": "--api-key-ids",
+    "top": "--top",
+}
 
 
 def register(subparsers: Subparsers) -> None:
@@ -35,8 +47,12 @@ def register(subparsers: Subparsers) -> None:
         summary="usage, cost and shares over a period, grouped (the JSON of GET /api/usage)",
         handler=run,
     )
-    parser.add_argument("--start", required=True, metavar="YYYY-MM-DD", help="first UTC day")
-    parser.add_argument("--end", metavar="YYYY-MM-DD", help="last UTC day, included (default: today)")
+    when = parser.add_mutually_exclusive_group(required=True)
+    when.add_argument("--start", metavar="YYYY-MM-DD", help="first UTC day")
+    when.add_argument("--since", metavar="N{m,h,d}", help=SINCE_HELP)
+    parser.add_argument(
+        "--end", metavar="YYYY-MM-DD", help="last UTC day, included (with --start; default: up to now)"
+    )
     parser.add_argument(
         "--group-by",
         default=NONE,
@@ -44,6 +60,13 @@ def register(subparsers: Subparsers) -> None:
         help=f"comma list of {', '.join(DIMENSIONS)}, or {NONE} (default)",
     )
     parser.add_argument("--bucket", default="1d", choices=BUCKET_WIDTHS, help="bucket width (default 1d)")
+    parser.add_argument(
+        "--top",
+        type=top_count,
+        metavar="N",
+        help=f"groups listed in each bucket, the rest summed in one 'other' row; 0 = every group "
+        f"(0 to {MAX_TOP}; default 0 with --json, else {DEFAULT_TOP})",
+    )
     for name in ("api-key-ids", "models", "project-ids", "teams"):
         parser.add_argument(f"--{name}", metavar="A[,B...]", help=f"only these {name.replace('-', ' ')}")
 
@@ -53,14 +76,16 @@ def _now() -> int:
 
 
 def params_from_args(args: argparse.Namespace, now: int) -> dict[str, list[str]]:
-    """The /api/usage query parameters this command line means."""
-    start = parse_day(args.start, "start")
-    end = parse_day(args.end, "end") + DAY if args.end else now
+    """The /api/usage query parameters this command line means (its period checked in its terms)."""
+    period = period_from_args(args, now)
+    check_period(period, args.bucket, now, get_settings().hourly_retention_days)
+    top = args.top if args.top is not None else (0 if getattr(args, "json", False) else DEFAULT_TOP)
     params = {
-        "start_time": [str(start)],
-        "end_time": [str(end)],
+        "start_time": [str(period.start)],
+        "end_time": [str(period.end)],
         "bucket_width": [args.bucket],
         "group_by": [args.group_by],
+        "top": [str(top)],
     }
     for name in ("api_key_ids", "models", "project_ids", "teams"):
         value = getattr(args, name)
@@ -102,6 +127,8 @@ def _lines(report: dict[str, Any]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the report."""
-    report = usage_report(params_from_args(args, _now()), _now())
+    now = _now()
+    with option_names(OPTIONS):
+        report = usage_report(params_from_args(args, now), now)
     emit(args, report, _lines(report))
     return 0

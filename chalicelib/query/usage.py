@@ -37,6 +37,7 @@ from chalicelib.validation import Params
 
 LIVE_TIMEOUT_SECONDS = 8.0  # API Gateway gives up after 29 s; six kinds must fit well inside
 LIVE_MAX_ATTEMPTS = 2
+LIVE_DEADLINE_SECONDS = 20.0  # all of a live read's calls and waits: an answer before API Gateway's 29 s
 # Lower bounds of a report's parts as JSON, so a prediction never refuses what would fit.
 BUCKET_BYTES = 60
 BUCKET_ROW_BYTES = 170
@@ -93,6 +94,7 @@ def _live_client(settings: Settings) -> OpenAIAdminClient:
         get_admin_key(settings),
         timeout=LIVE_TIMEOUT_SECONDS,
         max_attempts=LIVE_MAX_ATTEMPTS,
+        deadline_seconds=LIVE_DEADLINE_SECONDS,
     )
 
 

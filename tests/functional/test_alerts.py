@@ -428,6 +428,24 @@ def test_alerts_test_publishes_and_alerts_list_shows_what_fired(sqs_subscriber, 
     assert cli_main.main(["alerts", "list", "--days", "0"]) == 2
 
 
+def test_alerts_list_prints_a_superseded_alert_once(sqs_subscriber, capsys, monkeypatch):
+    import chalicelib.cli.alerts as cli_alerts  # noqa: PLC0415
+
+    monkeypatch.setattr(cli_alerts, "_now", lambda: NOON)
+    Day("2026-11-20").set(2, "key_alpha", "gpt-4o", 900)
+    engine().run(NOON)
+    messages(sqs_subscriber, expected=1)
+
+    assert cli_main.main(["alerts", "list", "--days", "1"]) == 0
+    text = capsys.readouterr().out
+
+    assert text.count("2026-11-20/pool:large#50") == 1
+    assert "superseded: a higher threshold fired in the same run" in text
+    assert len(text.strip().splitlines()) == 3  # the header, the published 80 %, the superseded 50 %
+    assert cli_main.main(["alerts", "list", "--days", "0"]) == 2
+    assert capsys.readouterr().err.startswith("error: --days: must be between 1 and ")
+
+
 # -- with the collector ---------------------------------------------------------------------------
 def test_collections_on_the_simulator_with_the_alert_hook_alert_once(sim_server, sqs_subscriber):
     def run_once() -> int:

@@ -11,8 +11,13 @@ from chalice.local import LocalGateway
 
 from app import app
 from chalicelib import aws
+from chalicelib.catalog import PriceTable
 from chalicelib.cli import main as cli_main
+from chalicelib.collector import CollectorConfig
+from chalicelib.errors import OpenAIAuthError, OpenAIUnavailable
+from chalicelib.openai_api import OpenAIAdminClient
 from chalicelib.query import clock
+from chalicelib.runner import Runner
 from chalicelib.settings import get_settings
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.table import query_all
@@ -20,6 +25,7 @@ from chalicelib.store.tokens import TokenStore
 from simulator.pytest_plugin import SIM_NOW
 from tests.functional import api_helpers
 from tests.functional.api_helpers import DASHBOARD
+from tests.functional.test_runner import make_runner
 
 empty_api = api_helpers.empty_api
 
@@ -154,12 +160,15 @@ def test_without_a_configured_origin_nobody_gets_cors_headers(empty_api, monkeyp
     assert not any(name.lower().startswith("access-control-") for name in response.headers)
 
 
-def test_health_is_public_and_degraded_before_any_collection(empty_api):
+def test_health_is_public_and_answers_503_before_any_collection(empty_api):
+    # Issue 16: a degraded health used to answer 200; anything but ok is now 503 with the reason.
     response = empty_api.get("/api/health", token=None)
 
-    assert response.status_code == 200
+    assert response.status_code == 503
     body = json.loads(response.body)
     assert body["status"] == "degraded"
+    assert body["reason"] == "never_collected"
+    assert body["detail"] == "no collection has succeeded yet"
     assert body["dynamodb"] == "reachable"
     assert body["last_success_at"] is None
     assert body["age_seconds"] is None
@@ -175,14 +184,63 @@ def test_health_is_ok_after_a_recent_collection_and_degraded_once_stale(empty_ap
         directory_synced_at=None,
         cost_grouping=None,
     )
-    fresh = json.loads(empty_api.get("/api/health", token=None).body)
+    fresh_response = empty_api.get("/api/health", token=None)
     monkeypatch.setattr(clock, "now", lambda: SIM_NOW + 3600)
-    stale = json.loads(empty_api.get("/api/health", token=None).body)
+    stale_response = empty_api.get("/api/health", token=None)
+    fresh, stale = json.loads(fresh_response.body), json.loads(stale_response.body)
 
+    assert fresh_response.status_code == 200
     assert fresh["status"] == "ok"
+    assert fresh["reason"] is None
+    assert fresh["detail"] is None
     assert fresh["age_seconds"] == 600
     assert fresh["last_success_at"] == "2026-11-20T10:07:00Z"
+    assert stale_response.status_code == 503
     assert stale["status"] == "degraded"
+    assert stale["reason"] == "stale"
+
+
+def test_health_turns_503_when_the_admin_key_is_rejected_and_ok_again_after_a_good_run(empty_api, sim_server):
+    secret = "sk-proj-RejectedKeyNeverShown0123456789"
+    make_runner(sim_server).incremental(SIM_NOW)
+    healthy = empty_api.get("/api/health", token=None)
+    bad = Runner(
+        OpenAIAdminClient(sim_server.base_url, secret, sleep=lambda _s: None),
+        config=CollectorConfig(),
+        prices=PriceTable.load(),
+    )
+    with pytest.raises(OpenAIAuthError):
+        bad.incremental(SIM_NOW + 60)
+    rejected = empty_api.get("/api/health", token=None)
+    make_runner(sim_server).incremental(SIM_NOW + 120)
+    recovered = empty_api.get("/api/health", token=None)
+
+    assert healthy.status_code == 200
+    assert rejected.status_code == 503
+    body = json.loads(rejected.body)
+    assert body["status"] == "degraded"
+    assert body["reason"] == "admin_key_rejected"
+    assert body["consecutive_failures"] == 1
+    assert body["last_failure_at"] == "2026-11-20T10:18:00Z"
+    assert secret not in rejected.body.decode()
+    assert "sk-" not in rejected.body.decode()
+    assert recovered.status_code == 200
+    assert json.loads(recovered.body)["consecutive_failures"] == 0
+
+
+def test_health_says_last_run_failed_when_openai_stays_unavailable(empty_api, sim_server):
+    make_runner(sim_server).incremental(SIM_NOW)
+    sim_server.error_every = 1
+    with pytest.raises(OpenAIUnavailable):
+        make_runner(sim_server, max_attempts=2).incremental(SIM_NOW + 900)
+
+    response = empty_api.get("/api/health", token=None)
+
+    assert response.status_code == 503
+    body = json.loads(response.body)
+    assert body["reason"] == "last_run_failed"
+    assert body["detail"] == "the last collection failed"
+    assert "attempts" not in response.body.decode()  # the error text stays in the log
 
 
 def test_health_reports_an_unreachable_table_without_revealing_anything(empty_api, monkeypatch):
@@ -194,6 +252,7 @@ def test_health_reports_an_unreachable_table_without_revealing_anything(empty_ap
     assert response.status_code == 503
     body = json.loads(response.body)
     assert body["dynamodb"] == "unreachable"
+    assert body["reason"] == "dynamodb_unreachable"
     assert body["status"] == "degraded"
     assert "no-such-table" not in response.body.decode()
     assert "ResourceNotFound" not in response.body.decode()

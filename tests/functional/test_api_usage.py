@@ -291,6 +291,7 @@ def test_the_cli_prints_the_same_json_as_the_api(api, sim_table, capsys, monkeyp
             "end_time": TODAY + DAY,
             "group_by": "api_key_id,model",
             "bucket_width": "1d",
+            "top": 0,  # issue 16: `usage --json` lists every group unless --top says otherwise
         },
     )
 

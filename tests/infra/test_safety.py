@@ -11,7 +11,7 @@ import pytest
 from deploy.cli import EXIT_REFUSED, main
 from deploy.names import stack_name
 from deploy.stack import describe_stack
-from deploy.target import Refused, Target, check_endpoints, confirm, is_loopback
+from deploy.target import Refused, Target, check_endpoints, confirm, is_loopback, resolve_target
 
 
 class Terminal(io.StringIO):
@@ -128,3 +128,31 @@ def test_deleting_data_is_spelled_out_before_the_prod_question(
     assert code == EXIT_REFUSED
     assert "DELETE THE USAGE DATA" in out.getvalue()
     assert f"account {local_target.account}" in out.getvalue()
+
+
+def test_aws_region_names_the_target_region_first(local_aws: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    only_aws_region = resolve_target(local=True)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    both = resolve_target(local=True)
+    monkeypatch.delenv("AWS_REGION")
+    only_default = resolve_target(local=True)
+
+    assert only_aws_region.region == "eu-west-1"
+    assert "region eu-west-1" in only_aws_region.describe()
+    assert both.region == "eu-west-1"
+    assert only_default.region == "us-west-2"
+
+
+def test_no_region_at_all_is_refused_naming_both_variables(
+    local_aws: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+
+    with pytest.raises(Refused, match="no region: set AWS_REGION or AWS_DEFAULT_REGION"):
+        resolve_target(local=True)
