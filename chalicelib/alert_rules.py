@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from chalicelib.money import Settlement
+from chalicelib.money import day_cost as money_day_cost
 from chalicelib.periods import day_label, day_start, iso, month_label
 from chalicelib.pools import Contributor, PoolReport, PoolStatus
-from chalicelib.query.report import Settlement
 from chalicelib.store.alerts import AlertState
 from chalicelib.store.directory import Budget, KeyIdentity
 from chalicelib.usage import Usage
@@ -86,15 +87,9 @@ def percent(used: Decimal | int, limit: Decimal | int) -> float:
 
 
 def day_cost(settlement: Settlement) -> DayCost:
-    """`cost_usd` as the API defines it (chalicelib.query.report.Settlement, docs/api-contract.md):
-    billed dollars once the day is settled and Costs are known per key (free pool tokens are $0
-    there), else the list-price estimate."""
-
-    def cost(day: str, usage: Usage) -> Decimal:
-        billed = settlement.billed_by_key and settlement.settled(day)
-        return usage.billed_usd if billed else usage.estimated_usd
-
-    return cost
+    """`cost_usd` as every view defines it (chalicelib.money): billed once the day is settled (free
+    pool tokens are $0 there), else the list-price estimate."""
+    return money_day_cost(settlement)
 
 
 # -- the rules --------------------------------------------------------------------------------------

@@ -27,15 +27,21 @@ Each alert has an identity (period, subject, threshold) and one ledger item. A r
 Never lost: an alert is pending from before its first publish until SNS has accepted it. A pending
 item whose publish failed, or whose run crashed anywhere after the put, is retried by every later
 run once its lease (if any) has expired, for as long as its period is in the retried partitions
-(today and yesterday; this and last month). The lease (300 s) outlasts the SNS client's own
-retries and timeouts (5 attempts of 5 s connect + 20 s read).
+(today and yesterday; this and last month). The lease (300 s) outlasts the SNS call (one attempt of
+5 s connect + 10 s read: the publish client never retries, see below).
 
 Never doubled, with one honest exception: a second publish of the same item needs a second
 successful claim, which needs the first lease to have expired without `published` being recorded.
 That happens only when SNS accepted a publish but we never learned it or never wrote it down: the
 process died between SNS's answer and the `published` update (a window of one DynamoDB write), or
-the answer was lost (a timeout after SNS accepted, which botocore may also retry itself). Each such
-event sends at most one extra copy. SNS standard topics have no deduplication (FIFO topics do, but
+the answer was lost (a timeout or dropped connection after SNS accepted). Each such event sends at
+most one extra copy, and only one per run: the publish client has botocore's retries disabled
+(chalicelib.aws.sns_publish_client), so the only retry is the next run's claim, and every attempt
+is in the ledger (`attempts`, `last_attempt_at`, `last_error`, and `last_outcome`: `refused` when
+SNS answered with an error, `unknown` when no answer came and SNS may have accepted it). So N lost
+replies of one alert cost at most N extra copies; with none lost, exactly one copy. (Before, one
+lost reply could cost botocore's 4 retries on top: `alerts test` arrived 6 times.)
+SNS standard topics have no deduplication (FIFO topics do, but
 deliver to SQS only), so the copy carries the same `alert_id` attribute and JSON field: a machine
 subscriber can drop it; a person sees the same mail twice.
 
@@ -68,6 +74,7 @@ from chalicelib.alert_rules import (
     unmapped_alerts,
 )
 from chalicelib.errors import ConfigError
+from chalicelib.money import Settlement
 from chalicelib.observability import logger, metrics
 from chalicelib.periods import DAY, day_label, day_start, month_label, next_month_start
 from chalicelib.pools import (
@@ -76,7 +83,6 @@ from chalicelib.pools import (
     build_pool_report,
     load_pool_inputs,
 )
-from chalicelib.query.report import Settlement
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store.alerts import AlertLedger, AlertRecord, StoredMessage
 from chalicelib.store.directory import DirectoryStore, resolve
@@ -92,7 +98,8 @@ KEEP_LEDGER_DAYS = 90  # after its period ends; `alerts list` looks back at most
 
 # -- publishing -------------------------------------------------------------------------------------
 class SnsPublisher:
-    """Publishes stored messages to the alerts topic."""
+    """Publishes stored messages to the alerts topic, one attempt per call (aws.sns_publish_client):
+    a retry is the ledger's decision, recorded there, never botocore's."""
 
     def __init__(self, topic_arn: str, client: SNSClient | None = None) -> None:
         self.topic_arn = topic_arn
@@ -102,7 +109,7 @@ class SnsPublisher:
     def client(self) -> SNSClient:
         """The SNS client (resolved on first use)."""
         if self._client is None:
-            self._client = aws.sns_client()
+            self._client = aws.sns_publish_client()
         return self._client
 
     def publish(self, message: StoredMessage) -> str:
@@ -312,7 +319,12 @@ class AlertEngine:
             message_id = self.publisher.publish(claimed.message)
         except PUBLISH_ERRORS as exc:
             self.ledger.release(
-                entry.period, entry.subject, entry.threshold, owner=self.owner, error=_describe(exc)
+                entry.period,
+                entry.subject,
+                entry.threshold,
+                owner=self.owner,
+                error=_describe(exc),
+                outcome="refused" if isinstance(exc, ClientError | ConfigError) else "unknown",
             )
             report.failed += 1
             report.failed_ids.append(claimed.alert_id)

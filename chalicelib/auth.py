@@ -4,8 +4,8 @@
   stored only as its SHA-256 (chalicelib.store.tokens); a request's token is hashed and looked up by
   that hash, and the stored hash is compared again with `hmac.compare_digest`.
 - Roles: `viewer` may read, `admin` may read and write. `required_role(path, method)` is the one rule:
-  `/api/health` is public, GET needs a viewer, every other method an admin. With the stage setting
-  OPEN_READ_ROUTES (for private networks) reads need no token; writes always do.
+  `/api/health` is public, GET needs a viewer (`/api/tokens` an admin), every other method an admin.
+  With the stage setting OPEN_READ_ROUTES (for private networks) reads need no token; writes always do.
 - Lookups are cached per process for `CACHE_SECONDS`, unknown tokens included (so a client retrying
   a bad token does not cost a read per request). A revocation therefore reaches other warm Lambda
   containers within that time; `forget()` empties this process's cache at once.
@@ -30,6 +30,8 @@ TOKEN_PREFIX = "out_"  # noqa: S105 - a prefix, not a secret
 CACHE_SECONDS = 30
 CACHE_MAX_ENTRIES = 1024
 PUBLIC_PATHS = frozenset({"/api/health"})
+# Reads that are admin business: the token list names who has access.
+ADMIN_READ_PATHS = frozenset({"/api/tokens"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _BEARER = re.compile(r"Bearer[ \t]+([A-Za-z0-9_\-]{1,200})[ \t]*", re.IGNORECASE)
 _RANK: dict[Role, int] = {"viewer": 1, "admin": 2}
@@ -75,6 +77,8 @@ def required_role(path: str, method: str) -> Requirement:
     """What a route needs: public health, viewer for reads, admin for writes."""
     if path in PUBLIC_PATHS:
         return "public"
+    if path in ADMIN_READ_PATHS:
+        return "admin"
     return "viewer" if method.upper() in READ_METHODS else "admin"
 
 

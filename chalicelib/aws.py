@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from mypy_boto3_sns.client import SNSClient
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
+# Publishing is not idempotent: botocore's retry after a lost reply republishes a message SNS already
+# accepted (and so does its retry of a throttled or 5xx answer that SNS had in fact applied). One
+# attempt per call; the alert ledger (chalicelib.alerts) decides about retries, one per run.
+_PUBLISH_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=10
+)
 
 
 @lru_cache(maxsize=1)
@@ -43,8 +49,14 @@ def dynamodb_table() -> Table:
 
 @lru_cache(maxsize=1)
 def sns_client() -> SNSClient:
-    """The SNS client alerts are published with."""
+    """The SNS client for topic management (init, tests); alerts use `sns_publish_client`."""
     return _session().client("sns", config=_CONFIG)
+
+
+@lru_cache(maxsize=1)
+def sns_publish_client() -> SNSClient:
+    """The SNS client alerts are published with: one attempt per call, never a blind retry."""
+    return _session().client("sns", config=_PUBLISH_CONFIG)
 
 
 @lru_cache(maxsize=1)
@@ -55,5 +67,5 @@ def s3_client() -> S3Client:
 
 def cache_clear() -> None:
     """Forget every client, so the next call reads the environment again."""
-    for factory in (_session, dynamodb_client, dynamodb_table, sns_client, s3_client):
+    for factory in (_session, dynamodb_client, dynamodb_table, sns_client, sns_publish_client, s3_client):
         factory.cache_clear()

@@ -22,8 +22,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from chalicelib.catalog import model_from_line_item, parse_amount
+from chalicelib.catalog import parse_amount
 from chalicelib.errors import OpenAIMalformedData, OpenAIRequestError
+from chalicelib.money import apportion_day, member_of_line_item
 from chalicelib.openai_api import USAGE_KINDS, OpenAIAdminClient
 from chalicelib.periods import DAY, HOUR, day_label, day_start, floor_day, hour_label
 from chalicelib.store.rollups import UNATTRIBUTED, Cell, DayRollup, RollupStore
@@ -218,13 +219,14 @@ def hourly_cells(buckets: Iterable[KindBucket], prices: Prices) -> dict[tuple[st
 
 
 def billed_cells(buckets: Iterable[Json]) -> dict[tuple[str, Cell], Decimal]:
-    """Sum cost rows of 1d buckets into (day label, cell) -> billed USD (model from the line item)."""
+    """Sum cost rows of 1d buckets into (day label, cell) -> billed USD; the model member comes from
+    the line item (chalicelib.money.member_of_line_item: a model, or an `item:` that is not one)."""
     billed: dict[tuple[str, Cell], Decimal] = {}
     for bucket in buckets:
         day = day_label(int(bucket["start_time"]))
         for row in bucket.get("results") or []:
             line_item = row.get("line_item")
-            model = (model_from_line_item(line_item) if isinstance(line_item, str) else "") or UNATTRIBUTED
+            model = (member_of_line_item(line_item) if isinstance(line_item, str) else "") or UNATTRIBUTED
             cell = Cell(key=_member(row, "api_key_id"), model=model, project=_member(row, "project_id"))
             amount = parse_amount((row.get("amount") or {}).get("value"))
             billed[(day, cell)] = billed.get((day, cell), Decimal(0)) + amount
@@ -232,21 +234,32 @@ def billed_cells(buckets: Iterable[Json]) -> dict[tuple[str, Cell], Decimal]:
 
 
 def day_rollups(
-    days: Iterable[str], hourly: dict[tuple[str, Cell], Usage], billed: dict[tuple[str, Cell], Decimal]
+    days: Iterable[str],
+    hourly: dict[tuple[str, Cell], Usage],
+    billed: dict[tuple[str, Cell], Decimal],
+    *,
+    by_key: bool = True,
 ) -> list[DayRollup]:
-    """One DayRollup per day: hourly cells, their daily sums, and billed dollars added per cell."""
+    """One DayRollup per day: hourly cells with the day's bill apportioned over them
+    (chalicelib.money.apportion_day), and daily cells as the sums of their hours, so that the hours
+    of a day always add up to the day, dollars included."""
     rollups = {day: DayRollup(day=day) for day in days}
+    hours_of: dict[str, dict[tuple[str, Cell], Usage]] = {day: {} for day in rollups}
+    bills_of: dict[str, dict[Cell, Decimal]] = {day: {} for day in rollups}
     for (hour, cell), usage in hourly.items():
-        rollup = rollups.get(hour[:10])
-        if rollup is None:
-            continue
-        rollup.hourly[(hour, cell)] = usage
-        rollup.daily[cell] = rollup.daily[cell] + usage if cell in rollup.daily else usage
+        if hour[:10] in hours_of:
+            hours_of[hour[:10]][(hour, cell)] = usage
     for (day, cell), amount in billed.items():
-        rollup = rollups.get(day)
-        if rollup is None:
-            continue
-        rollup.daily[cell] = rollup.daily.get(cell, Usage()) + canonical(Usage(billed_usd=amount))
+        if day in bills_of:
+            bills_of[day][cell] = bills_of[day].get(cell, Decimal(0)) + amount
+    for day, rollup in rollups.items():
+        cells = hours_of[day]
+        for (hour, cell), amount in apportion_day(day, cells, bills_of[day], by_key=by_key).items():
+            known = cells.get((hour, cell))
+            cells[(hour, cell)] = replace(known, billed_usd=amount) if known else Usage(billed_usd=amount)
+        for (hour, cell), usage in cells.items():
+            rollup.hourly[(hour, cell)] = usage
+            rollup.daily[cell] = rollup.daily[cell] + usage if cell in rollup.daily else usage
     return [rollups[day] for day in sorted(rollups)]
 
 
@@ -307,7 +320,7 @@ class Collector:
         hourly = hourly_cells(self._usage_buckets(start, end, result), self._prices)
         billed = billed_cells(self._cost_buckets(start, end))
         result.cost_grouping = self.cost_grouping
-        for rollup in day_rollups(days, hourly, billed):
+        for rollup in day_rollups(days, hourly, billed, by_key=self.cost_grouping != "project_id"):
             keep_hourly = day_start(rollup.day) + DAY + self._config.hourly_retention_days * DAY > now
             result.items_written += self._rollups.replace_day(
                 rollup, keep_hourly=keep_hourly, hourly_retention_days=self._config.hourly_retention_days

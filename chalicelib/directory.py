@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 from chalicelib.errors import InvalidInput, OpenAIRequestError
+from chalicelib.observability import logger
 from chalicelib.openai_api import OpenAIAdminClient
 from chalicelib.store.directory import (
     BUDGET_PERIODS,
@@ -33,11 +35,14 @@ from chalicelib.store.directory import (
     unknown_key_ids,
 )
 from chalicelib.store.rollups import UNATTRIBUTED
+from chalicelib.validation import bounded_decimal, clean_text, safe_text
 
 DEFAULT_SYNC_MAX_AGE_HOURS = 6
 DEFAULT_UNKNOWN_RETRY_SECONDS = 3600
 MAX_NAME_LENGTH = 200
 MAX_TEXT_LENGTH = 1000
+MAX_BUDGET = Decimal(10) ** 15
+BUDGET_DECIMALS = 6
 KEY_ID_PATTERN = re.compile(r"^key_[A-Za-z0-9]+$")
 # A redacted value shows a prefix and a suffix around an elision: "sk-abc...def", "sk-…def", "sk-ab***yz".
 _ELISION = re.compile(r"\.{2,}|…|\*+")
@@ -55,47 +60,26 @@ def validate_key_id(value: Any, param: str = "key_id") -> str:
 
 
 def validate_name(value: Any, param: str = "name") -> str:
-    """A display name: non-empty after trimming, at most 200 characters, one line."""
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(param, "must be a non-empty string")
-    name = value.strip()
-    if len(name) > MAX_NAME_LENGTH:
-        raise InvalidInput(param, f"must be at most {MAX_NAME_LENGTH} characters, got {len(name)}")
-    if any(ch in name for ch in "\r\n\t\x00"):
-        raise InvalidInput(param, "must be a single line of text")
-    return name
+    """A display name: non-empty after trimming, at most 200 characters, one line of valid text
+    (chalicelib.validation.clean_text: no control, bidi-override or invalid Unicode characters)."""
+    return cast(str, clean_text(value, param, MAX_NAME_LENGTH))
 
 
 def validate_optional_text(value: Any, param: str, max_length: int = MAX_NAME_LENGTH) -> str | None:
-    """An optional field: None or blank means unset; otherwise trimmed and bounded."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(param, "must be a string")
-    text = value.strip()
-    if not text:
-        return None
-    if len(text) > max_length:
-        raise InvalidInput(param, f"must be at most {max_length} characters, got {len(text)}")
-    return text
+    """An optional field: None or blank means unset; otherwise valid text, trimmed and bounded."""
+    return clean_text(value, param, max_length, required=False)
 
 
 def parse_budget(amount: Any, unit: Any = "tokens", period: Any = "monthly") -> Budget:
-    """A budget from user input: a positive finite amount, a known unit and period."""
+    """A budget from user input: a positive amount within `MAX_BUDGET` (tokens whole, dollars with at
+    most `BUDGET_DECIMALS` decimals), a known unit and period."""
     if unit not in BUDGET_UNITS:
         raise InvalidInput("budget_unit", f"must be one of {', '.join(BUDGET_UNITS)}")
     if period not in BUDGET_PERIODS:
         raise InvalidInput("budget_period", f"must be one of {', '.join(BUDGET_PERIODS)}")
-    if isinstance(amount, bool) or not isinstance(amount, (str, int, Decimal)):
-        raise InvalidInput("budget", "must be a number")
-    try:
-        value = Decimal(str(amount).strip())
-    except InvalidOperation as exc:
-        raise InvalidInput("budget", f"must be a number, got {amount!r}") from exc
-    if not value.is_finite() or value <= 0:
-        raise InvalidInput("budget", "must be a positive number")
-    if unit == "tokens" and value != value.to_integral_value():
-        raise InvalidInput("budget", "a token budget must be a whole number")
+    value = bounded_decimal(
+        amount, "budget", maximum=MAX_BUDGET, decimals=BUDGET_DECIMALS, integral=unit == "tokens"
+    )
     budget_unit: BudgetUnit = "usd" if unit == "usd" else "tokens"
     budget_period: BudgetPeriod = "daily" if period == "daily" else "monthly"
     return Budget(budget_period, budget_unit, value if unit == "usd" else value.to_integral_value())
@@ -217,26 +201,40 @@ def _dict(value: Any) -> Json:
     return value if isinstance(value, dict) else {}
 
 
-def _opt_str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+def _opt_str(value: Any, field_name: str = "text", item_id: Any = None) -> str | None:
+    """A string from OpenAI's directory, made safe (chalicelib.validation.safe_text) once, here where
+    it enters: a name OpenAI accepted may still hold control characters or invalid Unicode, and it
+    must never break a read route or a terminal. A replacement is logged (ids only, not the text)."""
+    if not isinstance(value, str) or not value:
+        return None
+    safe = safe_text(unicodedata.normalize("NFC", value).strip() or value, MAX_NAME_LENGTH)
+    if safe != value.strip():
+        logger.warning(
+            "directory text replaced",
+            extra={"field": field_name, "item_id": safe_text(str(item_id), 100), "length": len(value)},
+        )
+    return safe or None
 
 
 def project_from_json(data: Json) -> DirectoryProject:
     """A project as OpenAI lists it."""
     archived_at = _opt_int(data.get("archived_at"))
-    status = _opt_str(data.get("status")) or ("archived" if archived_at else "active")
-    return DirectoryProject(
-        id=str(data["id"]), name=_opt_str(data.get("name")) or "", status=status, archived_at=archived_at
+    project_id = safe_text(str(data["id"]), MAX_NAME_LENGTH)
+    status = _opt_str(data.get("status"), "project.status", project_id) or (
+        "archived" if archived_at else "active"
     )
+    name = _opt_str(data.get("name"), "project.name", project_id) or ""
+    return DirectoryProject(id=project_id, name=name, status=status, archived_at=archived_at)
 
 
 def user_from_json(data: Json) -> DirectoryUser:
     """A user as OpenAI lists it."""
+    user_id = safe_text(str(data["id"]), MAX_NAME_LENGTH)
     return DirectoryUser(
-        id=str(data["id"]),
-        name=_opt_str(data.get("name")) or "",
-        email=_opt_str(data.get("email")),
-        role=_opt_str(data.get("role")),
+        id=user_id,
+        name=_opt_str(data.get("name"), "user.name", user_id) or "",
+        email=_opt_str(data.get("email"), "user.email", user_id),
+        role=_opt_str(data.get("role"), "user.role", user_id),
     )
 
 
@@ -249,18 +247,25 @@ def key_from_json(data: Json, project_id: str, users: Mapping[str, DirectoryUser
     if owner_type_raw == "service_account":
         owner_type = "service_account"
         account = _dict(owner.get("service_account"))
-        owner_id, owner_name = _opt_str(account.get("id")), _opt_str(account.get("name"))
+        owner_id = _opt_str(account.get("id"), "service_account.id", data.get("id"))
+        owner_name = _opt_str(account.get("name"), "service_account.name", owner_id)
     elif owner_type_raw == "user":
         owner_type = "user"
         person = _dict(owner.get("user"))
-        owner_id = _opt_str(person.get("id"))
+        owner_id = _opt_str(person.get("id"), "owner.id", data.get("id"))
         known = users.get(owner_id) if owner_id else None
-        owner_name = _opt_str(person.get("name")) or (known.name if known and known.name else None)
-        owner_email = _opt_str(person.get("email")) or (known.email if known else None)
+        owner_name = _opt_str(person.get("name"), "owner.name", owner_id) or (
+            known.name if known and known.name else None
+        )
+        owner_email = _opt_str(person.get("email"), "owner.email", owner_id) or (
+            known.email if known else None
+        )
     return DirectoryKey(
-        key_id=str(data["id"]),
-        name=_opt_str(data.get("name")) or "",
-        redacted_value=_redact(_opt_str(data.get("redacted_value")) or ""),
+        key_id=safe_text(str(data["id"]), MAX_NAME_LENGTH),
+        name=_opt_str(data.get("name"), "key.name", data.get("id")) or "",
+        redacted_value=_redact(
+            _opt_str(data.get("redacted_value"), "key.redacted_value", data.get("id")) or ""
+        ),
         project_id=project_id,
         owner_type=owner_type,
         owner_id=owner_id,

@@ -6,6 +6,8 @@ TrackerError
 │   ├── NotFound           the named thing does not exist (-> HTTP 404)
 │   └── Conflict           the named thing exists already, or changed since it was read (-> HTTP 409)
 ├── ResponseTooLarge       the answer would be too large to send (-> HTTP 400 response_too_large)
+├── RateLimited            a live 1m read would exceed a per-minute budget of OpenAI calls
+│                          (-> HTTP 429 for the caller's own budget, 503 for the stage's; Retry-After)
 ├── OpenAIError            talking to OpenAI failed
 │   ├── OpenAIAuthError    401/403: the admin key is missing, wrong or lacks a scope (never retried)
 │   ├── OpenAIRequestError 400/404: OpenAI refused our request as malformed
@@ -48,6 +50,16 @@ class Conflict(InvalidInput):
 class ResponseTooLarge(TrackerError):
     """The answer would exceed what a response may carry; raised before it is built when the size
     can be predicted. The message says how large and what to change."""
+
+
+class RateLimited(TrackerError):
+    """A live read refused before it reached OpenAI: `scope` "token" (this caller's budget) or
+    "total" (everyone's); `retry_after` seconds until the budget refills."""
+
+    def __init__(self, message: str, scope: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.scope = scope
+        self.retry_after = retry_after
 
 
 class OpenAIError(TrackerError):

@@ -4,11 +4,15 @@ middleware and CORS. app.py wires these; chalicelib.query answers.
 Errors are `{"error": {"message", "param", "code"}}` everywhere, by exception type (`ERRORS`):
 
     InvalidInput 400 invalid_parameter   BodyTooLarge 413 payload_too_large   NotFound 404 not_found
+    UnsupportedMediaType 415 unsupported_media_type (POST/PATCH without Content-Type: application/json)
     Conflict 409 conflict                Unauthorized 401 unauthorized        Forbidden 403 forbidden
     OpenAIError 502 upstream_unavailable ConfigError 503 not_configured
+    RateLimited 429 rate_limited (the token's live budget) / 503 live_capacity (the stage's), Retry-After
     StoreError, botocore errors 503 store_unavailable                         anything else 500
 
-5xx bodies are generic; the exception goes to the log (with its traceback for the unexpected ones).
+A lone surrogate anywhere in an answer (a bad name stored before validation) becomes U+FFFD when
+the answer is rendered, never a 500. 5xx bodies are generic; the exception goes to the log (with
+its traceback for the unexpected ones).
 An answer too large for Lambda's 6 MB response limit is refused with 400 `response_too_large`: before
 it is built when its size can be predicted (ResponseTooLarge, raised by chalicelib.query given
 `MAX_RESPONSE_BYTES`), else once it is rendered.
@@ -29,25 +33,28 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from typing import Any, ParamSpec
 
 from botocore.exceptions import BotoCoreError, ClientError
 from chalice.app import CORSConfig, Request, Response
 
-from chalicelib.auth import Forbidden, Unauthorized, authorize, required_role
+from chalicelib.auth import Forbidden, Unauthorized, authorize, bearer_token, hash_token, required_role
 from chalicelib.errors import (
     ConfigError,
     Conflict,
     InvalidInput,
     NotFound,
     OpenAIError,
+    RateLimited,
     ResponseTooLarge,
     StoreError,
 )
 from chalicelib.observability import logger
+from chalicelib.query import live
 from chalicelib.settings import get_settings
-from chalicelib.validation import MAX_BODY_BYTES, BodyTooLarge
+from chalicelib.validation import MAX_BODY_BYTES, BodyTooLarge, UnsupportedMediaType
 
 P = ParamSpec("P")
 
@@ -62,6 +69,7 @@ MAX_RESPONSE_BYTES = 4_500_000
 ERRORS: tuple[tuple[type[BaseException], int, str, str | None], ...] = (
     # (type, status, code, generic message or None to show the exception's own safe message)
     (BodyTooLarge, 413, "payload_too_large", None),
+    (UnsupportedMediaType, 415, "unsupported_media_type", None),
     (NotFound, 404, "not_found", None),
     (Conflict, 409, "conflict", None),
     (InvalidInput, 400, "invalid_parameter", None),
@@ -82,8 +90,18 @@ _CHALICE_CODES = {
 }
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+BODY_METHODS = frozenset({"POST", "PATCH"})
+
+
 def _dump(body: Any) -> str:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return _encodable(json.dumps(body, separators=(",", ":"), ensure_ascii=False))
+
+
+def _encodable(text: str) -> str:
+    """`text` that UTF-8 can encode: a lone surrogate (an invalid name stored before validation, from
+    anywhere) becomes U+FFFD here, the last edge before the wire, instead of a 500."""
+    return _SURROGATES.sub("\ufffd", text) if not text.isascii() else text
 
 
 def _too_large(text: str) -> Response | None:
@@ -111,6 +129,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def csv_response(filename: str, text: str) -> Response:
     """A CSV download named `filename`; refused when too large to send."""
+    text = _encodable(text)
     return _too_large(text) or Response(
         body=text,
         status_code=200,
@@ -127,6 +146,9 @@ def error_response(
 
 def to_response(exc: BaseException) -> Response:
     """The HTTP answer to an exception: by type (`ERRORS`), else a generic 500."""
+    if isinstance(exc, RateLimited):  # the caller's budget: 429; everyone's: 503; both say when
+        status, code = (429, "rate_limited") if exc.scope == "token" else (503, "live_capacity")
+        return error_response(status, code, str(exc), "bucket_width", {"Retry-After": str(exc.retry_after)})
     for kind, status, code, generic in ERRORS:
         if not isinstance(exc, kind):
             continue
@@ -225,19 +247,33 @@ def _apply_cors(request: Request, response: Response, cors: DashboardCORS) -> Re
 CORS = DashboardCORS()
 
 
+def _require_json(request: Request) -> None:
+    """A POST/PATCH body must come as `Content-Type: application/json`: Chalice assumes JSON when
+    the header is absent, and the contract promises 415 instead. A request without a body (an
+    action route such as a revocation) has no media type to check; the route answers for it."""
+    if request.method.upper() not in BODY_METHODS or not request.raw_body:
+        return
+    media_type = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if media_type != JSON_TYPE:
+        got = f", got {media_type[:60]!r}" if media_type else ""
+        raise UnsupportedMediaType(f"Content-Type must be {JSON_TYPE}{got}")
+
+
 def api_middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
     """Auth, body size, errors and CORS around every HTTP route."""
     try:
         path = str((request.context or {}).get("resourcePath") or request.path)
-        authorize(
-            request.headers.get("authorization"),
-            required_role(path, request.method),
-            open_reads=get_settings().open_read_routes,
+        header = request.headers.get("authorization")
+        role = authorize(
+            header, required_role(path, request.method), open_reads=get_settings().open_read_routes
         )
+        _require_json(request)
         body = request.raw_body
         if body and len(body) > MAX_BODY_BYTES:
             raise BodyTooLarge("body", f"must be at most {MAX_BODY_BYTES} bytes, got {len(body)}")
-        response = _reshape(get_response(request))
+        # live 1m reads are budgeted per token: by its hash, never the token itself
+        with live.caller(hash_token(bearer_token(header)) if role else "anonymous"):
+            response = _reshape(get_response(request))
     except Exception as exc:
         response = to_response(exc)
     return _apply_cors(request, response, CORS)

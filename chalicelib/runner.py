@@ -7,6 +7,12 @@ where they were and re-raises, so the CLI exits non-zero and the Lambda reports 
 
 Time: the scheduled run's OpenAI calls share one deadline, the Lambda's remaining time less
 COLLECT_MARGIN_SECONDS (kept for recording a failure, releasing the lease and flushing metrics).
+
+The lease (chalicelib.store.meta) keeps two incremental runs from collecting at once. It lasts the
+collector Lambda's timeout plus a margin (`LEASE_SECONDS`), so a run that crashed or was killed
+blocks the next ones for at most that long after it started; a run renews it after each step (a
+CLI run has no Lambda timeout and may take longer). A run that finds a live lease is `skipped` and
+says whose it is and until when; one that finds a stale lease takes it over and says from whom.
 """
 
 from __future__ import annotations
@@ -32,7 +38,11 @@ from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import RollupStore
 from chalicelib.store.table import reset_stats
 
-LEASE_SECONDS = 900
+# The collect Lambda's timeout (.chalice/config.json lambda_functions.collect.lambda_timeout, which a
+# test keeps equal): a run still holding the lease later than this plus the margin has been killed.
+COLLECTOR_TIMEOUT_SECONDS = 300
+LEASE_MARGIN_SECONDS = 30
+LEASE_SECONDS = COLLECTOR_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS
 COLLECT_MARGIN_SECONDS = 30.0
 AlertHook = Callable[[int, list[str]], int]
 """Called after a successful collection with (now, newly unmapped key ids); returns alerts published."""
@@ -59,6 +69,9 @@ class RunReport:
     cost_grouping: str = ""
     data_lag_seconds: int = 0
     error: str | None = None
+    skipped_reason: str | None = None
+    lease_until: str | None = None
+    lease_taken_over_from: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -79,6 +92,7 @@ class Runner:
         directory: DirectoryStore | None = None,
         alert_hook: AlertHook | None = None,
         detailed_metrics: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.detailed_metrics = detailed_metrics
@@ -88,6 +102,7 @@ class Runner:
         self.meta = meta or MetaStore()
         self.directory = directory or DirectoryStore()
         self.alert_hook = alert_hook
+        self.clock = clock  # elapsed run time, for renewing the lease (tests inject one)
 
     def _collector(self, cost_grouping: str | None) -> Collector:
         return Collector(
@@ -98,16 +113,17 @@ class Runner:
         """Collect the trailing window up to `now`, as the 15-minute schedule does."""
         report = RunReport(run_id=run_id or new_run_id())
         reset_stats()  # this run's DynamoDB requests only
-        if not self.meta.acquire_lease(report.run_id, now, LEASE_SECONDS):
-            report.status = "skipped"
-            logger.info("another collection holds the lease; skipping", extra={"run_id": report.run_id})
+        lease = _Lease(self.meta, report.run_id, now, self.clock)
+        if not lease.acquire(report):
             return report
         try:
             checkpoint = self.meta.checkpoint()
             report.data_lag_seconds = now - (checkpoint.usage_as_of or now)  # how stale the data had become
             start, end = incremental_window(now, checkpoint.usage_as_of, self.config)
             result = self._collector(checkpoint.cost_grouping).collect_window(start, end, now)
+            lease.renew()
             synced_at = self._name_keys(result, checkpoint.directory_synced_at, now, report)
+            lease.renew()
             if self.alert_hook is not None:
                 report.alerts_published = self.alert_hook(now, report.new_unmapped)
             self.meta.record_success(
@@ -118,6 +134,8 @@ class Runner:
                 directory_synced_at=synced_at,
                 cost_grouping=result.cost_grouping,
             )
+            if checkpoint.collected_from is None:  # the first run (or the first since coverage existed)
+                self.meta.note_collected_from(min([day_label(start), *self.meta.backfill_starts()]))
             self._fill(report, result)
             return report
         except Exception as exc:  # whatever failed, the run is recorded as failed (and re-raised)
@@ -199,6 +217,46 @@ class Runner:
             logger.exception("could not record the failure in the checkpoint")
         metrics.add_metric(name="CollectionFailed", unit=MetricUnit.Count, value=1)
         logger.error("collection failed", extra={"run": report.as_dict(), "error_type": type(exc).__name__})
+
+
+class _Lease:
+    """This run's hold on the collector lease: taken at the run's `now`, renewed to the elapsed time
+    (by `clock`) plus `LEASE_SECONDS` after each step."""
+
+    def __init__(self, meta: MetaStore, owner: str, now: int, clock: Callable[[], float]) -> None:
+        self.meta, self.owner, self.now, self.clock = meta, owner, now, clock
+        self.started = clock()
+
+    def acquire(self, report: RunReport) -> bool:
+        attempt = self.meta.acquire_lease(self.owner, self.now, LEASE_SECONDS)
+        report.lease_until = iso(attempt.until) if attempt.until is not None else None
+        if not attempt:
+            report.status = "skipped"
+            report.skipped_reason = (
+                f"another collection ({attempt.holder}) holds the lease until {report.lease_until}"
+                if attempt.holder
+                else "another collection held the lease"
+            )
+            logger.info(
+                "collection skipped",
+                extra={"run_id": self.owner, "reason": report.skipped_reason, "lease_holder": attempt.holder},
+            )
+            return False
+        if attempt.taken_over_from is not None:
+            report.lease_taken_over_from = attempt.taken_over_from
+            stale = iso(attempt.stale_until) if attempt.stale_until is not None else "?"
+            logger.warning(
+                "took over a stale collector lease",
+                extra={"run_id": self.owner, "stale_owner": attempt.taken_over_from, "stale_until": stale},
+            )
+        return True
+
+    def renew(self) -> None:
+        until = self.now + int(self.clock() - self.started) + LEASE_SECONDS
+        if not self.meta.renew_lease(self.owner, until):
+            # another run took over (this one outlived its lease): the rollups' absolute writes make
+            # the overlap harmless, so finish, but say so
+            logger.warning("collector lease lost to another run", extra={"run_id": self.owner})
 
 
 def _emit_success_metrics(report: RunReport, detailed: bool) -> None:

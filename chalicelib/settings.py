@@ -41,6 +41,11 @@ class Settings:
     open_read_routes: bool
     price_overrides: str
     detailed_metrics: bool = False
+    reconcile_gap_percent: float = 5.0
+    """A billed day whose estimate is off the bill by more than this (percent) is flagged."""
+    # live 1m reads: OpenAI rounds (6 calls each) a minute, per API token and for the whole stage
+    live_rounds_per_token: int = 4
+    live_rounds_total: int = 10
 
 
 def _int(name: str, default: int, minimum: int = 0) -> int:
@@ -53,6 +58,19 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _percent(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number (percent), got {raw!r}") from exc
+    if not 0 <= value <= 1000:  # also refuses nan and inf
+        raise ConfigError(f"{name} must be between 0 and 1000 (percent), got {raw!r}")
     return value
 
 
@@ -104,6 +122,9 @@ def load_settings() -> Settings:
         open_read_routes=os.environ.get("OPEN_READ_ROUTES", "false").strip().lower() in {"1", "true", "yes"},
         price_overrides=os.environ.get("PRICE_OVERRIDES", ""),
         detailed_metrics=os.environ.get("DETAILED_METRICS", "false").strip().lower() in {"1", "true", "yes"},
+        reconcile_gap_percent=_percent("RECONCILE_GAP_PERCENT", 5.0),
+        live_rounds_per_token=_int("LIVE_ROUNDS_PER_TOKEN", 4, 1),
+        live_rounds_total=_int("LIVE_ROUNDS_TOTAL", 10, 1),
     )
 
 

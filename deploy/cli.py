@@ -16,7 +16,7 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from deploy import chalice_cmd, publish, stack
+from deploy import chalice_cmd, publish, stack, throttling
 from deploy.chalice_cmd import ChaliceError
 from deploy.chalice_config import (
     ConfigWriteError,
@@ -159,6 +159,11 @@ def _deploy(args: argparse.Namespace, target: Target, out: TextIO) -> None:
     else:
         env = chalice_cmd.environment(project_dir, args.stage, target)
         chalice_cmd.run(["deploy", "--stage", args.stage], project_dir, env)
+        api_id = throttling.rest_api_id(project_dir, args.stage)
+        if api_id:
+            stage_config = config.get("stages", {}).get(args.stage, {})
+            api_stage = str(stage_config.get("api_gateway_stage", config.get("api_gateway_stage", "api")))
+            throttling.apply(target.apigateway(), api_id, api_stage, out)
         group = chalice_cmd.api_handler_log_group(project_dir, args.stage)
         days = chalice_cmd.log_retention_days(project_dir, args.stage)
         if group and days:
@@ -235,7 +240,17 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, stdin: Tex
         target = resolve_target(args.local)
         announce(target, verb, args.stage, out)
         if changes_aws:
-            confirm(target, action=verb, stage=args.stage, yes=args.yes, stdin=stdin, out=out)
+            # destroying is never undone: every stage asks, not only prod
+            every_stage = args.command == "destroy"
+            confirm(
+                target,
+                action=verb,
+                stage=args.stage,
+                yes=args.yes,
+                stdin=stdin,
+                out=out,
+                every_stage=every_stage,
+            )
         action(args, target, out)
     except Refused as exc:
         print(f"refused: {exc}", file=sys.stderr)

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from deploy import cfn_yaml
+from deploy import cfn_yaml, throttling
 from deploy.chalice_cmd import environment, run
 from deploy.chalice_config import OUTPUT_VARIABLES, policy_document
 from deploy.stack import template_path
@@ -70,6 +70,8 @@ def merge_template(infra: dict[str, Any], chalice_template: dict[str, Any], stag
                 }
             }
     resources = chalice_template.get("Resources", {})
+    if resources.get("RestAPI", {}).get("Type") == "AWS::Serverless::Api":
+        merged["Resources"]["RestAPI"] = {"Properties": {"MethodSettings": throttling.method_settings()}}
     if "APIHandler" in resources and "ApiHandlerLogGroup" in resources:
         # chalice package names the API handler's log group after `ApiHandler`, a resource it then
         # renames `APIHandler` (aws/chalice#2079): point the log group at the real function.

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 import boto3
@@ -76,6 +76,9 @@ class Target:
 
     def cloudfront(self) -> CloudFrontClient:
         return self.session.client("cloudfront", endpoint_url=self.endpoint, config=_CONFIG)
+
+    def apigateway(self) -> Any:  # no mypy_boto3_apigateway stubs installed
+        return self.session.client("apigateway", endpoint_url=self.endpoint, config=_CONFIG)
 
     def describe(self) -> str:
         where = f"LOCAL EMULATOR at {self.endpoint}" if self.local else "AWS"
@@ -158,15 +161,23 @@ def confirm(
     yes: bool,
     stdin: TextIO | None = None,
     out: TextIO = sys.stdout,
+    every_stage: bool = False,
 ) -> None:
-    """Prod asks for the account id to be typed back; `--yes` skips the question; no terminal refuses."""
-    if stage != "prod" or yes:
+    """Prod asks for the account id to be typed back; with `every_stage` (destroy) any other stage
+    asks for its own name to be typed back; `--yes` skips the question; no terminal refuses."""
+    if yes or (stage != "prod" and not every_stage):
         return
     source = sys.stdin if stdin is None else stdin
     if source is None or source.closed or not source.isatty():
-        raise Refused(f"{action} on prod needs confirmation: run it in a terminal, or pass --yes")
-    print(f"{action} PROD in account {target.account} ({target.region}).", file=out)
-    print("Type the account id to go on: ", end="", file=out, flush=True)
+        raise Refused(f"{action} on {stage} needs confirmation: run it in a terminal, or pass --yes")
+    if stage == "prod":
+        print(f"{action} PROD in account {target.account} ({target.region}).", file=out)
+        print("Type the account id to go on: ", end="", file=out, flush=True)
+        expected = target.account
+    else:
+        print(f"{action} stage {stage!r} in account {target.account} ({target.region}).", file=out)
+        print("Type the stage name to go on: ", end="", file=out, flush=True)
+        expected = stage
     answer = source.readline().strip()
-    if answer != target.account:
+    if answer != expected:
         raise Refused("not confirmed; nothing was changed")

@@ -1,14 +1,19 @@
 // The dashboard: state in the URL hash, one refresh that loads every section in parallel, the token
 // dialog, theme, CSV export. Rendering lives in js/*; every name from the API goes in as text.
+// Health and alerts banners: js/health.js, js/alerts.js. Admin mode (js/admin.js) is imported only
+// when /api/whoami says the token is an admin's: the role always comes from the API.
 
+import { AlertsView } from "./js/alerts.js";
 import { ApiError, apiBase, getJson, token } from "./js/api.js";
 import { UsageChart, seriesStyle } from "./js/chart.js";
 import { GROUPS, compareModel, groupColumns, modelColumns, rowMatches } from "./js/columns.js";
 import { download, toCsv } from "./js/csv.js";
 import { $, fill, h, placeholder } from "./js/dom.js";
 import { clock, date, day, dec, int, parseTime, relative, usd, usdNumber, when } from "./js/format.js";
+import { loadHealth, renderHealth } from "./js/health.js";
 import { PERIODS, DAY, defaultBucket, isoDay, range } from "./js/periods.js";
 import { renderNotices, renderPools } from "./js/pools.js";
+import { renderReconciliation } from "./js/reconciliation.js";
 import { DataTable } from "./js/table.js";
 
 const CONFIG = window.TRACKER_CONFIG || {};
@@ -40,12 +45,15 @@ const view = {
   lastLoad: 0,
   timer: null,
   authPending: null,
+  role: null,
+  admin: null,
 };
 
 const groupsTable = new DataTable($("groups-table"), { empty: "No usage in this period." });
 const modelsTable = new DataTable($("models-table"), { empty: "No usage in this period." });
 const compareTable = new DataTable($("compare-table"), { empty: "Pick keys, then Compare." });
 const chart = new UsageChart($("chart"), { onHover: (i) => showReadout(i) });
+const alertsView = new AlertsView({ banner: $("alerts-banner"), table: $("alerts-table"), filters: $("alert-filters"), meta: $("alerts-meta") });
 
 // ---------------------------------------------------------------- state <-> URL and controls
 
@@ -124,6 +132,9 @@ function bindControls() {
     input.addEventListener("change", () => {
       state.measure = input.value;
       writeHash();
+      // The measure picks the sort: with Dollars the tables sort by dollars, whatever was clicked before.
+      groupsTable.resetSort();
+      modelsTable.resetSort();
       renderUsage();
       renderModels();
     });
@@ -251,9 +262,10 @@ async function refresh() {
   const now = nowSeconds();
   const r = range(state.period, now, state.from, state.to);
   if (r.error) {
-    $("range-text").textContent = r.error;
+    clearFigures(r.error);
     return;
   }
+  $("range-text").classList.remove("error-text");
   view.range = r;
   $("range-text").textContent = rangeText(r);
   setBusy(true);
@@ -262,6 +274,13 @@ async function refresh() {
   if (generation !== view.generation) return;
   const common = { start_time: r.start, end_time: r.end };
   const tasks = [
+    section(generation, () => loadHealth(), (body) => renderHealth($("health-banner"), body, nowSeconds()), () => {}),
+    section(generation, () => alertsView.load(), () => {}, () => {}),
+    section(generation, () => getJson("/api/whoami"), (who) => {
+      view.role = who.role;
+    }, () => {
+      view.role = null;
+    }),
     section(generation, () => getJson("/api/pools"), (data) => {
       renderPools($("pools"), $("pools-meta"), data, nowSeconds());
       renderNotices($("notices"), data, nowSeconds());
@@ -275,6 +294,8 @@ async function refresh() {
       view.models = data;
       renderModels();
     }, (err) => fill($("models-table"), placeholder(`Could not load usage by model: ${err.message}`, { error: true, retry: refresh }))),
+    section(generation, () => getJson("/api/reconciliation"), (data) => renderReconciliation($("reconciliation"), data),
+      (err) => fill($("reconciliation"), placeholder(`Could not load the reconciliation: ${err.message}`, { error: true, retry: refresh }))),
     section(generation, () => getJson("/api/keys"), (data) => {
       view.keys = data.data || [];
       view.keysById = new Map(view.keys.map((k) => [k.key_id, k]));
@@ -291,9 +312,63 @@ async function refresh() {
     refresh();
     return;
   }
+  await showAdmin();
+  if (generation !== view.generation) return;
   view.lastLoad = Date.now();
   setBusy(false);
   schedule();
+}
+
+/** Admin mode: shown (and its module loaded) only for an admin token, as /api/whoami said. */
+async function showAdmin() {
+  const panel = $("admin");
+  if (view.role !== "admin") {
+    panel.hidden = true;
+    if (view.admin) {
+      fill($("admin-body")); // a token shown once, or the token list, must not outlive the admin's token
+      view.admin = null;
+    }
+    return;
+  }
+  if (!view.admin) {
+    const { AdminPanel } = await import("./js/admin.js");
+    view.admin = new AdminPanel($("admin-body"), { onChanged: () => refresh() });
+  }
+  view.admin.setKeys(view.keys);
+  await view.admin.loadTokens();
+  panel.hidden = false;
+}
+
+/** An invalid range: say why, and take down every figure that belonged to the previous range. */
+function clearFigures(error) {
+  ++view.generation; // answers still on their way belong to the old range: drop them
+  view.range = null;
+  view.usage = null;
+  view.models = null;
+  const text = $("range-text");
+  text.textContent = error;
+  text.classList.add("error-text");
+  chart.destroy();
+  fill($("kpis"));
+  fill($("legend"));
+  $("chart-note").textContent = "";
+  $("chart-readout").textContent = "";
+  $("chart-placeholder").hidden = false;
+  const why = `No figures: ${error}`;
+  fill($("chart-placeholder"), placeholder(why, { error: true }));
+  fill($("groups-table"), placeholder(why));
+  fill($("models-table"), placeholder(why));
+  groupsTable.table = null;
+  modelsTable.table = null;
+  // The comparison was of the old period too; it runs again (same keys) once the range is valid.
+  if (compareTable.table) {
+    fill($("compare-table"), placeholder(why));
+    compareTable.table = null;
+    $("export-compare").disabled = true;
+  }
+  $("chart").setAttribute("aria-label", "Usage chart: no valid period chosen");
+  setBusy(false);
+  document.body.dataset.state = "invalid";
 }
 
 /** Run one section's request; render or show its error; "unauthorized" tells refresh to ask again. */
@@ -421,10 +496,14 @@ function renderChart() {
   });
   const shown = series.filter((s) => s.values.some((v) => v > 0));
   if (other.values.some((v) => v > 0)) shown.push(other);
+  const notCollected = uncollectedDays(data);
+  const uncollected = buckets.map((b) => notCollected.has(isoDay(b.start_time)));
   if (!buckets.length || !shown.length) {
     chart.destroy();
     box.hidden = false;
-    fill(box, placeholder("No usage in this period."));
+    const never = uncollected.length && uncollected.every(Boolean);
+    fill(box, placeholder(never ? "Not collected: the tracker holds no data for this period." : "No usage in this period."));
+    $("chart-note").textContent = coverageNote(data, notCollected);
     fill($("legend"));
     $("chart").setAttribute("aria-label", "Usage chart: no usage in this period");
     $("chart-readout").textContent = "";
@@ -433,9 +512,10 @@ function renderChart() {
   const width = state.bucket === "1h" ? 3600 : DAY;
   const provisional = buckets.map((b) => Boolean(b.provisional));
   box.hidden = true;
-  chart.render({ x: buckets.map((b) => b.start_time), width, money: state.measure === "cost", series: shown, provisional });
+  chart.render({ x: buckets.map((b) => b.start_time), width, money: state.measure === "cost", series: shown, provisional, uncollected });
   const legend = shown.map((s) => h("li", {}, h("span", { class: `swatch ${s.swatch}`, "aria-hidden": "true" }), h("span", { class: "name", title: s.label }, s.label)));
   if (provisional.some(Boolean)) legend.push(h("li", {}, h("span", { class: "swatch provisional", "aria-hidden": "true" }), h("span", { class: "name" }, "provisional: may still change")));
+  if (uncollected.some(Boolean)) legend.push(h("li", { class: "uncollected-key" }, h("span", { class: "swatch uncollected", "aria-hidden": "true" }), h("span", { class: "name" }, "not collected: unknown, not zero")));
   fill($("legend"), legend);
   const measure = state.measure === "cost" ? "dollars" : "tokens";
   const top = shown[0];
@@ -444,8 +524,22 @@ function renderChart() {
     `Stacked bar chart of ${measure} per ${width === DAY ? "day" : "hour"} by ${GROUPS[state.group].noun}, ${buckets.length} bars; largest: ${top.label}. The table below has the figures.`,
   );
   const basis = measure === "dollars" && data.cost_basis === "estimated" ? " (estimated from the price table)" : "";
-  $("chart-note").textContent = `${measure === "dollars" ? "Dollars" : "Tokens"} per ${width === DAY ? "day" : "hour"}, stacked by ${GROUPS[state.group].noun}${basis}`;
+  $("chart-note").textContent = `${measure === "dollars" ? "Dollars" : "Tokens"} per ${width === DAY ? "day" : "hour"}, stacked by ${GROUPS[state.group].noun}${basis}. ${coverageNote(data, notCollected)}`.trim();
   showReadout(null);
+}
+
+/** The report's days before the first collection (coverage.uncollected_days), as a set of labels. */
+function uncollectedDays(data) {
+  const coverage = data.coverage || {};
+  return new Set(coverage.uncollected_days || []);
+}
+
+function coverageNote(data, days) {
+  if (!days.size) return "";
+  const first = data.coverage && data.coverage.collected_from;
+  const count = `${days.size} ${days.size === 1 ? "day" : "days"}`;
+  const verb = days.size === 1 ? "was" : "were";
+  return first ? `${count} before ${date(Date.parse(`${first}T00:00:00Z`) / 1000)} ${verb} never collected (hatched).` : "Nothing has been collected yet.";
 }
 
 function showReadout(i) {

@@ -36,6 +36,7 @@ def register(subparsers: Subparsers) -> None:
         summary="collect OpenAI usage and costs now (incremental), or backfill whole UTC days",
         handler=run,
     )
+    parser.usage = "%(prog)s [--start YYYY-MM-DD --end YYYY-MM-DD, exclusive] [--no-alerts] [--json]"
     parser.add_argument("--start", help="first UTC day of a backfill (YYYY-MM-DD)")
     parser.add_argument("--end", help="UTC day after the last one of a backfill (YYYY-MM-DD, exclusive)")
     parser.add_argument("--no-alerts", action="store_true", help="incremental run without evaluating alerts")
@@ -105,11 +106,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"backfilling {args.start} .. {args.end} (end exclusive)", file=sys.stderr, flush=True)
         report = default_runner(deadline=deadline).backfill(window[0], window[1], now, progress=_progress)
+    if report.status == "skipped":
+        emit(args, report.as_dict(), [f"run {report.run_id}: skipped: {report.skipped_reason}"])
+        return 0
+    taken_over = report.lease_taken_over_from
     emit(
         args,
         report.as_dict(),
         [
             f"run {report.run_id}: {report.status}",
+            *([f"lease    taken over from stale run {taken_over}"] if taken_over else []),
             f"window   {report.window_start} .. {report.window_end} ({len(report.days)} days)",
             f"read     {report.buckets_read} buckets, {report.rows_read} rows",
             f"openai   {report.openai_calls} calls ({report.openai_retries} retries)",

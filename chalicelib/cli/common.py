@@ -1,7 +1,9 @@
 """What every command shares: registering a subcommand with the common options, and printing results.
 
 Conventions: results go to stdout, as text for people or, with `--json` (accepted before or after the
-command name), as one JSON object for scripts; messages about failures go to stderr.
+command name), as one JSON object for scripts; messages about failures go to stderr. Text lines go
+through `terminal_text`: names are other people's input, and an escape sequence in one must not
+retitle or rewrite the operator's terminal (JSON escapes them itself: ensure_ascii).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeAlias
+
+from chalicelib.validation import terminal_text
 
 if TYPE_CHECKING:
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -48,4 +52,4 @@ def emit(args: argparse.Namespace, payload: Mapping[str, Any], lines: Iterable[s
         print(json.dumps(payload, indent=2, sort_keys=True, default=_json_default))
     else:
         for line in lines:
-            print(line)
+            print(terminal_text(line))

@@ -31,6 +31,7 @@ from chalicelib.directory import (
     validate_raw_key,
 )
 from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.money import Settlement, cost_of, cost_text
 from chalicelib.periods import DAY, day_label
 from chalicelib.settings import get_settings
 from chalicelib.store.directory import (
@@ -42,6 +43,7 @@ from chalicelib.store.directory import (
     KeyMapping,
     build_identities,
 )
+from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import RollupStore
 from chalicelib.usage import ZERO_USAGE, Usage
 
@@ -252,19 +254,19 @@ def run_add_key(args: argparse.Namespace) -> int:
 
 
 # -- list-keys -------------------------------------------------------------------------------
-def usage_by_key(days: int, now: int) -> tuple[str, str, dict[str, Usage]]:
-    """Each key's usage summed over the last `days` UTC days, today included (one Query)."""
+def usage_by_key(days: int, now: int) -> tuple[str, str, dict[str, tuple[Usage, Decimal]]]:
+    """Each key's usage and cost (chalicelib.money: billed where settled, else estimated) summed over
+    the last `days` UTC days, today included (one Query)."""
     first, last = day_label(now - (days - 1) * DAY), day_label(now)
-    totals: dict[str, Usage] = {}
-    for members in RollupStore().daily_aggregates("key", first, last).values():
+    checkpoint = MetaStore().checkpoint()
+    settled = Settlement(checkpoint.costs_as_of).settled
+    totals: dict[str, tuple[Usage, Decimal]] = {}
+    for day, members in RollupStore().daily_aggregates("key", first, last).items():
+        is_settled = settled(day)
         for key_id, usage in members.items():
-            totals[key_id] = totals.get(key_id, ZERO_USAGE) + usage
+            spent, cost = totals.get(key_id, (ZERO_USAGE, Decimal(0)))
+            totals[key_id] = (spent + usage, cost + cost_of(usage, is_settled))
     return first, last, totals
-
-
-def cost_of(usage: Usage) -> Decimal:
-    """Billed dollars where OpenAI has settled them, else the estimate."""
-    return usage.billed_usd if usage.billed_usd else usage.estimated_usd
 
 
 def run_list_keys(args: argparse.Namespace) -> int:
@@ -286,7 +288,7 @@ def run_list_keys(args: argparse.Namespace) -> int:
         mapping = mappings.get(identity.key_id)
         synced = directory.keys.get(identity.key_id)
         created = mapping.created_at if mapping else (synced.created_at if synced else None)
-        spent = usage.get(identity.key_id, ZERO_USAGE)
+        spent, cost = usage.get(identity.key_id, (ZERO_USAGE, Decimal(0)))
         status = "active" if identity.active else "inactive"
         records.append(
             {
@@ -304,9 +306,10 @@ def run_list_keys(args: argparse.Namespace) -> int:
                 "usage": {
                     "total_tokens": spent.total_tokens,
                     "requests": spent.requests,
-                    "cost_usd": cost_of(spent),
+                    "cost_usd": cost,
                     "billed_usd": spent.billed_usd,
                     "estimated_usd": spent.estimated_usd,
+                    "unpriced_tokens": spent.unpriced_tokens,
                 },
             }
         )
@@ -320,7 +323,7 @@ def run_list_keys(args: argparse.Namespace) -> int:
                 identity.description or "-",
                 _date(created),
                 f"{spent.total_tokens:,}",
-                f"${cost_of(spent):.2f}",
+                cost_text(cost, spent.unpriced_tokens),
                 f"{spent.requests:,}",
             ]
         )

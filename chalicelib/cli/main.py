@@ -11,11 +11,25 @@ import argparse
 import sys
 
 from chalicelib import __version__
-from chalicelib.cli import alerts, collect, edit, init, keys, mappings, monitor, reports, stage, tokens, usage
+from chalicelib.cli import (
+    alerts,
+    collect,
+    edit,
+    init,
+    keys,
+    mappings,
+    monitor,
+    reconcile,
+    reports,
+    stage,
+    tokens,
+    usage,
+)
 from chalicelib.errors import InvalidInput, TrackerError
 from chalicelib.observability import log_to_stderr
+from chalicelib.validation import terminal_text
 
-COMMANDS = (init, collect, keys, edit, mappings, alerts, usage, tokens, reports, monitor)
+COMMANDS = (init, collect, keys, edit, mappings, alerts, usage, tokens, reports, monitor, reconcile)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -39,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {terminal_text(message)}", file=sys.stderr)
     return code
 
 

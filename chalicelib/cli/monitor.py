@@ -28,6 +28,7 @@ from chalicelib.cli.common import add_command, emit
 from chalicelib.cli.reports import budget_text, money, shown
 from chalicelib.directory import validate_key_id
 from chalicelib.errors import InvalidInput, NotFound, TrackerError
+from chalicelib.money import cost_text
 from chalicelib.periods import DAY, HOUR, floor_day, floor_hour, iso
 from chalicelib.query import clock
 from chalicelib.query.keys import list_keys
@@ -103,6 +104,8 @@ def _hour(bucket: Mapping[str, Any]) -> dict[str, Any]:
         "total_tokens": row["total_tokens"] if row else 0,
         "requests": row["requests"] if row else 0,
         "estimated_usd": row["estimated_usd"] if row else "0",
+        "cost_usd": row["cost_usd"] if row else "0",
+        "unpriced_tokens": row["unpriced_tokens"] if row else 0,
     }
 
 
@@ -212,7 +215,7 @@ def frame_lines(view: Mapping[str, Any], interval: float | None) -> list[str]:
     flags = f"  [{', '.join(today['flags'])}]" if today["flags"] else ""
     lines.append(
         f"today {today['day']} (UTC)  {today['total_tokens']:,} tokens  {today['requests']:,} requests  "
-        f"{money(today['cost_usd'])} ({basis}){flags}"
+        f"{cost_text(today['cost_usd'], today['unpriced_tokens'])} ({basis}){flags}"
     )
     lines.append(
         f"    in {today['input_tokens']:,}  out {today['output_tokens']:,}  cached {today['cached_tokens']:,}"
@@ -221,7 +224,7 @@ def frame_lines(view: Mapping[str, Any], interval: float | None) -> list[str]:
         lines.append(
             f"{label} {_clock(hour['start_time'])}-{_clock(hour['end_time'])}  "
             f"{hour['total_tokens']:,} tokens  {hour['requests']:,} requests  "
-            f"~{money(hour['estimated_usd'])}"
+            f"~{cost_text(hour['cost_usd'], hour['unpriced_tokens'])}"
         )
     status = view["budget_status"]
     if view["budget"] is None:

@@ -50,7 +50,7 @@ class Period:
 
 
 def period_from_args(args: argparse.Namespace, now: int) -> Period:
-    """The period of `--since` or `--start [--end]` (end inclusive, default: up to now)."""
+    """The period of `--since` or `--start [--end]` (end exclusive, default: up to now)."""
     if args.since is not None:
         if args.end is not None:
             raise InvalidInput("--end", "goes with --start; a --since window always ends now")
@@ -65,14 +65,14 @@ def period_from_args(args: argparse.Namespace, now: int) -> Period:
     return Period(start, end, typed, "--start")
 
 
-# What `--end DAY` means lives here alone (today: the last day, included; default: up to now), so that
-# one change gives every message its words.
-END_ORDER = "must not be before"
+# What `--end DAY` means lives here alone (the UTC day after the last one, exclusive, as for `collect`
+# and the API; default: up to now), so that one change gives every message its words.
+END_ORDER = "must be after"
 
 
 def end_of(text: str | None, now: int) -> int:
     """The exclusive end, in Unix seconds, of `--end` as typed."""
-    return parse_day(text, "--end") + DAY if text else now
+    return parse_day(text, "--end") if text else now
 
 
 def check_period(period: Period, width: BucketWidth, now: int, hourly_retention_days: int) -> None:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.cli.common import add_command, emit
 from chalicelib.cli.keys import find_mapping, text_table
 from chalicelib.errors import InvalidInput, TrackerError
+from chalicelib.money import cost_text
 from chalicelib.periods import DAY, day_label, floor_day
 from chalicelib.query import clock
 from chalicelib.query.compare import compare_keys
@@ -257,7 +258,7 @@ def run_compare_keys(args: argparse.Namespace) -> int:
             shown(row["group"]["api_key_id"]),
             f"{row['total_tokens']:,}",
             percent(row["share_tokens"]),
-            money(row["cost_usd"]),
+            cost_text(row["cost_usd"], row["unpriced_tokens"]),
             percent(row["share_cost"]),
             f"{row['requests']:,}",
             ",".join(row["flags"]) or "-",
@@ -270,7 +271,7 @@ def run_compare_keys(args: argparse.Namespace) -> int:
             f"{len(rows)} keys",
             f"{total['total_tokens']:,}",
             _total_share(total, "tokens"),
-            money(total["cost_usd"]),
+            cost_text(total["cost_usd"], total["unpriced_tokens"]),
             _total_share(total, "cost"),
             f"{total['requests']:,}",
             "",
@@ -360,7 +361,7 @@ def _all_keys_lines(records: list[dict[str, Any]], report: Mapping[str, Any], da
                 f"{record['requests']:,}",
                 money(record["billed_usd"]),
                 money(record["estimated_usd"]),
-                money(record["cost_usd"]),
+                cost_text(record["cost_usd"], record["unpriced_tokens"]),
                 percent(record["share_cost"]),
                 budget_text(record["budget"], record["budget_status"]),
                 shown(record["top_model"]["model"] if record["top_model"] else None),
@@ -379,7 +380,7 @@ def _all_keys_lines(records: list[dict[str, Any]], report: Mapping[str, Any], da
             f"{total['requests']:,}",
             money(total["billed_usd"]),
             money(total["estimated_usd"]),
-            money(total["cost_usd"]),
+            cost_text(total["cost_usd"], total["unpriced_tokens"]),
             _total_share(total, "cost"),
             "",
             "",

@@ -1,26 +1,28 @@
 """`usage`: the usage report of `/api/usage` on the command line, from the same code path.
 
-    python -m chalicelib.cli usage (--start 2026-11-01 [--end 2026-11-30] | --since 6h) \
+    python -m chalicelib.cli usage (--start 2026-11-01 [--end 2026-12-01] | --since 6h) \
         --group-by api_key_id,model --bucket 1d [--top N] [--api-key-ids ...] [--models ...]
         [--project-ids ...] [--teams ...] [--json]
 
-`--start` and `--end` are UTC days, both included; `--since` is a window up to now (90m, 6h, 7d), for
-the 1m and 1h buckets. With `--json` the output is the JSON `/api/usage` returns for the same
-selection with `top=--top` (default 0: every group in every bucket, so a script loses nothing);
-without it, a table of the period's groups and the total. Errors name the flags and dates typed.
+`--start` is the first UTC day, `--end` the UTC day after the last one (exclusive), as for `collect`
+and the API's `end_time`: one meaning of `--end` across the CLI (docs/money.md). `--since` is a
+window up to now (90m, 6h, 7d), for the 1m and 1h buckets. With `--json` the output is the JSON
+`/api/usage` returns for the same selection with `top=--top` (default 0: every group in every
+bucket, so a script loses nothing); without it, a table of the period's groups and the total.
+Errors name the flags and dates typed.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.cli.common import add_command, emit
 from chalicelib.cli.keys import text_table
 from chalicelib.cli.period import SINCE_HELP, check_period, period_from_args, top_count
 from chalicelib.cli.reports import option_names, tool_cells, tool_headers
+from chalicelib.money import cost_text
 from chalicelib.periods import iso
 from chalicelib.query.selection import BUCKET_WIDTHS, DEFAULT_TOP, DIMENSIONS, MAX_TOP, NONE
 from chalicelib.query.usage import usage_report
@@ -47,11 +49,19 @@ def register(subparsers: Subparsers) -> None:
         summary="usage, cost and shares over a period, grouped (the JSON of GET /api/usage)",
         handler=run,
     )
+    # The synopsis says what --end means first thing: one meaning across the CLI (exclusive).
+    parser.usage = (
+        "%(prog)s (--start YYYY-MM-DD [--end YYYY-MM-DD, exclusive] | --since N{m,h,d}) "
+        "[--group-by DIM[,DIM...]] [--bucket {1d,1h,1m}] [--top N] "
+        "[--api-key-ids|--models|--project-ids|--teams A[,B...]] [--json]"
+    )
     when = parser.add_mutually_exclusive_group(required=True)
     when.add_argument("--start", metavar="YYYY-MM-DD", help="first UTC day")
     when.add_argument("--since", metavar="N{m,h,d}", help=SINCE_HELP)
     parser.add_argument(
-        "--end", metavar="YYYY-MM-DD", help="last UTC day, included (with --start; default: up to now)"
+        "--end",
+        metavar="YYYY-MM-DD",
+        help="UTC day after the last one, exclusive (with --start; default: up to now)",
     )
     parser.add_argument(
         "--group-by",
@@ -94,17 +104,13 @@ def params_from_args(args: argparse.Namespace, now: int) -> dict[str, list[str]]
     return params
 
 
-def _money(value: str) -> str:
-    return f"${Decimal(value):,.2f}"
-
-
 def _lines(report: dict[str, Any]) -> list[str]:
     rows = [
         [
             row["label"],
             f"{row['total_tokens']:,}",
             f"{row['requests']:,}",
-            _money(row["cost_usd"]),
+            cost_text(row["cost_usd"], row["unpriced_tokens"]),
             f"{row['share_cost'] * 100:.1f}%",
             ",".join(row["flags"]) or "-",
             *tool_cells(row, report["total"]),
@@ -118,7 +124,7 @@ def _lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"... {len(report['groups']) - MAX_TEXT_ROWS} more groups (use --json)")
     lines.append(
         f"total {total['total_tokens']:,} tokens, {total['requests']:,} requests, "
-        f"{_money(total['cost_usd'])} "
+        f"{cost_text(total['cost_usd'], total['unpriced_tokens'])} "
         f"({iso(report['start_time'])} .. {iso(report['end_time'])}, {report['bucket_width']} buckets; "
         f"cost: {report['cost_basis'].replace('_', ' ')})"
     )

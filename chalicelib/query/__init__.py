@@ -9,6 +9,7 @@ export     `/api/export`: the usage selection as CSV
 keys       `/api/keys`: mappings with 30-day usage and budgets, and their edits
 health     `/api/health`: reachable, fresh, version
 pools      `/api/pools`: chalicelib.pools' report of today
+reconciliation  `/api/reconciliation`: the estimate against the bill per billed day
 clock      the API's notion of now
 """
 
@@ -17,6 +18,7 @@ from chalicelib.query.export import export_csv
 from chalicelib.query.health import health
 from chalicelib.query.keys import create_key, delete_key, list_keys, update_key
 from chalicelib.query.pools import pools_today
+from chalicelib.query.reconciliation import reconciliation
 from chalicelib.query.usage import Stores, usage_report
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "health",
     "list_keys",
     "pools_today",
+    "reconciliation",
     "update_key",
     "usage_report",
 ]

@@ -7,11 +7,13 @@ cells worked out once per group. An API answer is capped (Lambda's response limi
 written; the CLI's `export` has no cap.
 
 Columns: the period (UTC), the group's ids with their names, tokens, requests, billed, estimated and
-effective cost, where the cost comes from (`billed` or `estimated`) and whether the line is still
-provisional, then the other measures (MEASURE_COLUMNS: cache writes, audio/image and
-batch/flex/priority tokens, web and file searches, code interpreter sessions, vector storage GB-days).
-Text cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) are
-prefixed with `'`: key and project names are user input.
+effective cost (chalicelib.money: billed when the day is settled, else estimated; so `cost_usd` sums
+to the report's total), the tokens without a price (`unpriced_tokens`: their cost is missing, never
+$0), where the cost comes from (`billed` or `estimated`) and whether the line is still provisional,
+then the other measures (MEASURE_COLUMNS: cache writes, audio/image and batch/flex/priority tokens,
+web and file searches, code interpreter sessions, vector storage GB-days).
+Text cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) are prefixed
+with `'`: key and project names are user input.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.money import basis_of
 from chalicelib.periods import day_label
 from chalicelib.query.report import Aggregate, flag_list
 from chalicelib.query.selection import Dimension, Selection, parse_selection
@@ -39,6 +42,8 @@ METRIC_COLUMNS = (
     "estimated_usd",
     "cost_usd",
 )
+# After the flags, so earlier columns keep their places: the tokens whose cost is missing (never $0).
+UNPRICED_COLUMNS = ("unpriced_tokens",)
 # The measures beyond plain tokens, after the flags so earlier columns keep their places: token
 # splits that change the price, and per-call items as their own units (searches, sessions, GB-days).
 MEASURE_COLUMNS = (
@@ -84,7 +89,15 @@ def header(selection: Selection) -> list[str]:
     columns = ["period_start_utc", "period_end_utc"]
     for dim in selection.group_by:
         columns += GROUP_COLUMNS[dim]
-    return [*columns, *METRIC_COLUMNS, "cost_source", "provisional", "flags", *MEASURE_COLUMNS]
+    return [
+        *columns,
+        *METRIC_COLUMNS,
+        "cost_source",
+        "provisional",
+        "flags",
+        *UNPRICED_COLUMNS,
+        *MEASURE_COLUMNS,
+    ]
 
 
 def _group_cells(dim: Dimension, row: dict[str, Any]) -> list[str]:
@@ -105,7 +118,6 @@ def _cell_order(item: tuple[Any, Any]) -> tuple[Any, int, tuple[str, ...]]:
 
 def csv_lines(selection: Selection, agg: Aggregate) -> list[Sequence[str]]:
     """Header and one line per bucket x group (each bucket's groups by cost, then tokens)."""
-    billed = agg.basis == "billed_when_settled"
     rows = agg.rows()
     group_cells = {
         group: [cell for dim in selection.group_by for cell in _group_cells(dim, row)]
@@ -125,9 +137,10 @@ def csv_lines(selection: Selection, agg: Aggregate) -> list[Sequence[str]]:
                     *period,
                     *group_cells[group],
                     *(str(metrics[name]) for name in METRIC_COLUMNS),
-                    "billed" if billed and not provisional else "estimated",
+                    basis_of(not provisional),
                     "yes" if provisional else "no",
                     ";".join(flags),
+                    *(str(metrics[name]) for name in UNPRICED_COLUMNS),
                     *(str(metrics[name]) for name in MEASURE_COLUMNS),
                 ]
             )

@@ -2,7 +2,8 @@
 
 Listed: every key with a mapping or a directory entry, every key recorded as unmapped, and every key
 id seen in the period's usage (source `unmapped` when nobody names it). Usage comes from the daily
-key aggregates (one Query covering the 30 days and the budget's month), costs per `report.Settlement`.
+key aggregates (one Query covering the 30 days and the budget's month), costs per chalicelib.money
+(billed when settled, else estimated).
 
 Edits go through chalicelib.directory's validators. POST refuses an existing mapping (409); PATCH
 changes only the fields given and, when the body carries the `updated_at` the client read, refuses a
@@ -24,8 +25,9 @@ from chalicelib.directory import (
     validate_optional_text,
 )
 from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.money import Settlement, cost_of
 from chalicelib.periods import DAY, day_label, day_start, floor_day, iso
-from chalicelib.query.report import Settlement, Totals
+from chalicelib.query.report import Flag, Totals
 from chalicelib.query.selection import MAX_KEY_ID_LENGTH
 from chalicelib.query.usage import Stores
 from chalicelib.store.directory import (
@@ -40,8 +42,6 @@ from chalicelib.usage import Usage
 from chalicelib.validation import Params, known_fields, normalize
 
 USAGE_DAYS = 30
-MAX_BUDGET = Decimal(10) ** 15
-BUDGET_DECIMALS = 6
 CREATE_FIELDS = ("key_id", "name", "owner", "team", "description", "budget", "active")
 PATCH_FIELDS = ("name", "owner", "team", "description", "budget", "active", "updated_at")
 BUDGET_FIELDS = ("amount", "unit", "period")
@@ -70,13 +70,8 @@ def budget_from(value: Any) -> Budget | None:
         budget = parse_budget(
             value.get("amount"), value.get("unit", "tokens"), value.get("period", "monthly")
         )
-    except InvalidInput as exc:
+    except InvalidInput as exc:  # parse_budget bounds the amount (MAX_BUDGET, BUDGET_DECIMALS)
         raise InvalidInput(_BUDGET_PARAMS.get(exc.param, "budget"), exc.message) from exc
-    amount = budget.amount.normalize()
-    if amount > MAX_BUDGET or cast(int, amount.as_tuple().exponent) < -BUDGET_DECIMALS:
-        raise InvalidInput(
-            "budget.amount", f"must be at most {MAX_BUDGET:,} with at most {BUDGET_DECIMALS} decimals"
-        )
     return budget
 
 
@@ -111,8 +106,10 @@ def _sum(days: Mapping[str, Usage], first: str, settlement: Settlement) -> Total
         if day < first:
             continue
         settled = settlement.settled(day)
-        cost = usage.billed_usd if settled and settlement.billed_by_key else usage.estimated_usd
-        totals.add(usage, cost, () if settled else ("provisional",))
+        flags: list[Flag] = [] if settled else ["provisional"]
+        if usage.unpriced_tokens:
+            flags.append("unpriced")
+        totals.add(usage, cost_of(usage, settled), flags)
     return totals
 
 

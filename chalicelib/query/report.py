@@ -6,13 +6,14 @@ of its key, model and project (an aggregate item knows one of the three, a detai
 model, owner and team from the key's identity), prices each record (`Settlement`) and shapes buckets,
 whole-period groups and the total.
 
-Cost: `cost_usd` of a record is the billed dollars when its day is settled (the Costs data was read
-at least `SETTLE_HOURS` after the day ended) and billing is known at the grouping's level, else the
-estimate. Hourly and minute buckets carry no billing (OpenAI bills per day), so they use estimates.
+Cost: `cost_usd` of a record is what chalicelib.money says (the one rule, docs/money.md): billed when
+its day is settled, else estimated, at every bucket width and in every grouping (the collector stores
+each hour's share of the day's bill, so hours sum exactly to their day).
 
 Flags on a row: `provisional` (some of it is from an unsettled day or live data), `unpriced` (tokens
 of models without a price, missing from the estimate), `unmapped` (a key nobody named; only when
-grouped by key, owner or team), `unattributed` (a group member is OpenAI's null key/model/project).
+grouped by key, owner or team), `unattributed` (a group member is OpenAI's null key/model/project),
+`line_item` (the model member is a Costs line item that is not a model, e.g. web search calls).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from chalicelib.catalog import model_family, pool_of
-from chalicelib.periods import DAY, day_label, day_start, iso
+from chalicelib.money import LINE_ITEMS_POOL, Settlement, cost_of, is_item, item_name
+from chalicelib.periods import day_label, iso
 from chalicelib.query.selection import Dimension, Selection
 from chalicelib.store.directory import (
     UNATTRIBUTED_NAME,
@@ -35,9 +37,6 @@ from chalicelib.store.directory import (
 )
 from chalicelib.store.rollups import UNATTRIBUTED
 from chalicelib.usage import ZERO_USAGE, Usage
-
-SETTLE_HOURS = 48
-"""A day's billed dollars are final once the Costs data was read this long after the day ended."""
 
 KEY_DIMENSIONS: frozenset[Dimension] = frozenset({"api_key_id", "owner", "team"})
 BASE_DIMENSION: dict[Dimension, Literal["key", "model", "project"]] = {
@@ -51,8 +50,8 @@ BASE_DIMENSION: dict[Dimension, Literal["key", "model", "project"]] = {
 NO_OWNER = "(no owner)"
 NO_TEAM = "(no team)"
 ALL_USAGE = "All usage"
-Flag = Literal["provisional", "unpriced", "unmapped", "unattributed"]
-FLAG_ORDER: tuple[Flag, ...] = ("provisional", "unpriced", "unmapped", "unattributed")
+Flag = Literal["provisional", "unpriced", "unmapped", "unattributed", "line_item"]
+FLAG_ORDER: tuple[Flag, ...] = ("provisional", "unpriced", "unmapped", "unattributed", "line_item")
 CostBasis = Literal["billed_when_settled", "estimated"]
 
 GroupKey = tuple[str | None, ...]
@@ -68,28 +67,6 @@ class Record:
     key: str | None = None
     model: str | None = None
     project: str | None = None
-
-
-@dataclass(frozen=True)
-class Settlement:
-    """Which days' billed dollars are final, and whether billing is known per key."""
-
-    costs_as_of: int | None
-    billed_by_key: bool = True
-    live: bool = False
-
-    def settled(self, day: str) -> bool:
-        """True when the day's Costs data was read SETTLE_HOURS after the day ended."""
-        if self.live or self.costs_as_of is None:
-            return False
-        return self.costs_as_of >= day_start(day) + DAY + SETTLE_HOURS * 3600
-
-    def settled_before(self) -> int | None:
-        """Every day ending at or before this instant is settled (None before any cost data)."""
-        if self.live or self.costs_as_of is None:
-            return None
-        cutoff = self.costs_as_of - SETTLE_HOURS * 3600
-        return cutoff - cutoff % DAY
 
 
 @dataclass(frozen=True)
@@ -250,8 +227,13 @@ def member(record: Record, dim: Dimension, names: Names) -> str | None:
     if dim == "model":
         return record.model
     if dim == "pool":
-        return pool_of(record.model, date.fromisoformat(record.day))
+        return _pool(record.model, record.day)
     return record.project
+
+
+def _pool(model: str | None, day: str) -> str:
+    # A non-model line item counts against no pool: it is its own member of a by-pool report.
+    return LINE_ITEMS_POOL if is_item(model) else pool_of(model, date.fromisoformat(day))
 
 
 def admits(record: Record, selection: Selection, names: Names) -> bool:
@@ -279,6 +261,8 @@ def _label(dim: Dimension, value: str | None, names: Names) -> str:
         return value or NO_TEAM
     if dim == "project_id":
         return names.project_name(value) or (value or UNATTRIBUTED)
+    if dim == "model" and value and is_item(value):
+        return item_name(value)
     return value or UNATTRIBUTED
 
 
@@ -291,14 +275,12 @@ class _Grouper:
         self.names = names
         self.settlement = settlement
         self.by_key = any(dim in KEY_DIMENSIONS for dim in selection.group_by)
-        hourly = selection.bucket_width != "1d"
-        self.billed = not hourly and (settlement.billed_by_key or not self.by_key)
         self._settled: dict[str, bool] = {}
         self._identities: dict[str | None, KeyIdentity] = {}
         self._pools: dict[tuple[str | None, str], str | None] = {}
 
     def basis(self) -> CostBasis:
-        return "billed_when_settled" if self.billed else "estimated"
+        return "estimated" if self.settlement.live else "billed_when_settled"
 
     def settled(self, day: str) -> bool:
         known = self._settled.get(day)
@@ -324,14 +306,14 @@ class _Grouper:
         if dim == "pool":
             at = (record.model, record.day)
             if at not in self._pools:
-                self._pools[at] = pool_of(record.model, date.fromisoformat(record.day))
+                self._pools[at] = _pool(record.model, record.day)
             return self._pools[at]
         return record.project
 
     def classify(self, record: Record) -> tuple[GroupKey, Decimal, int]:
         settled = self.settled(record.day)
         usage = record.usage
-        cost = usage.billed_usd if self.billed and settled else usage.estimated_usd
+        cost = cost_of(usage, settled)
         mask = 0 if settled else PROVISIONAL
         if usage.unpriced_tokens:
             mask |= UNPRICED
@@ -346,13 +328,17 @@ PROVISIONAL = FLAG_BITS["provisional"]
 UNPRICED = FLAG_BITS["unpriced"]
 UNMAPPED = FLAG_BITS["unmapped"]
 UNATTRIBUTED_BIT = FLAG_BITS["unattributed"]
+LINE_ITEM_BIT = FLAG_BITS["line_item"]
 
 
 def _group_mask(selection: Selection, group: GroupKey) -> int:
+    mask = 0
     for dim, value in zip(selection.group_by, group, strict=True):
         if dim in ("api_key_id", "model", "project_id") and value == UNATTRIBUTED:
-            return UNATTRIBUTED_BIT
-    return 0
+            mask |= UNATTRIBUTED_BIT
+        if dim == "model" and is_item(value):
+            mask |= LINE_ITEM_BIT
+    return mask
 
 
 def _row(

@@ -8,14 +8,14 @@ one item per day x key x model x project). A 30-day daily report grouped by key 
 of 30 small items; a combination reads the month partitions of detail.
 
 The live path reads `/organization/usage/*` at 1m width grouped by key, model and project (one call
-per usage kind for up to 6 hours) and keeps the answer in memory for `LIVE_CACHE_SECONDS`: a page
+per usage kind for up to 6 hours) and keeps the answer for `LIVE_CACHE_SECONDS`, in memory and, for
+the other API instances, in the table; new windows are rate-limited (chalicelib.query.live): a page
 view never costs more than one round of OpenAI calls a minute per period.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Literal
 
@@ -23,6 +23,7 @@ from chalicelib.catalog import PriceTable
 from chalicelib.collector import priced_row
 from chalicelib.openai_api import USAGE_KINDS, OpenAIAdminClient
 from chalicelib.periods import DAY, day_label, day_start, hour_label, hour_start
+from chalicelib.query.live import gated_records
 from chalicelib.query.report import BASE_DIMENSION, Record
 from chalicelib.query.selection import Selection
 from chalicelib.store.rollups import Dimension, RollupStore
@@ -146,10 +147,5 @@ def live_records(
     if end <= selection.start:
         return ()
     key = (base_url, selection.start, selection.end)
-    clock = time.monotonic()
-    cached = cache.get(key, clock)
-    if cached is not None:
-        return cached
-    records = fetch_live(client_factory(), selection.start, end, prices)
-    cache.put(key, records, clock)
-    return records
+    # shared across instances and rate-limited per token and in total (chalicelib.query.live)
+    return gated_records(cache, key, lambda: fetch_live(client_factory(), selection.start, end, prices))

@@ -1,6 +1,7 @@
 """`/api/usage`, `/api/export` and `python -m chalicelib.cli usage`: one code path from parameters to
-the report. Reads: the checkpoint (one GetItem), the records (`sources.plan`), and names only when
-the grouping shows them (MAP + DIR, cached per process for a minute: chalicelib.query.names).
+the report. Reads: the checkpoint (one GetItem; `coverage` one more and a META Query), the records
+(`sources.plan`), and names only when the grouping shows them (MAP + DIR, cached per process for a
+minute: chalicelib.query.names).
 
 `max_bytes` (the API passes its response limit; the CLI none) refuses a report whose size is
 predictable from its row counts before its rows and JSON are built (ResponseTooLarge). With `top`
@@ -15,7 +16,9 @@ from typing import Any
 
 from chalicelib.catalog import PriceTable
 from chalicelib.errors import ResponseTooLarge
+from chalicelib.money import Settlement
 from chalicelib.openai_api import OpenAIAdminClient
+from chalicelib.query.coverage import coverage
 from chalicelib.query.names import NAMES_CACHE
 from chalicelib.query.report import (
     KEY_DIMENSIONS,
@@ -23,7 +26,6 @@ from chalicelib.query.report import (
     GroupKey,
     Names,
     Record,
-    Settlement,
     aggregate,
     report_of,
 )
@@ -155,4 +157,7 @@ def usage_report(
     """`GET /api/usage`: parse the query string, answer from DynamoDB (or OpenAI for 1m)."""
     settings = settings or get_settings()
     selection = parse_selection(params, now, settings.hourly_retention_days)
-    return report_for(selection, now, stores or Stores.default(), settings, max_bytes=max_bytes)
+    stores = stores or Stores.default()
+    report = report_for(selection, now, stores, settings, max_bytes=max_bytes)
+    report["coverage"] = coverage(selection.start, selection.end, stores.meta)
+    return report

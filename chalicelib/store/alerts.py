@@ -8,7 +8,8 @@ The only code that builds these keys:
        threshold  a percentage ("80") or "once"
 
     attributes  kind, subject, threshold, period, state, created_at, attempts, last_attempt_at,
-                lease_owner, lease_until, last_error, published_at, message_id, expires_at (TTL),
+                lease_owner, lease_until, last_error, last_outcome, published_at, message_id,
+                expires_at (TTL),
                 message {title, structured, attributes}: exactly what is published, frozen when
                 the alert was recorded, so a retry sends the same words the first try would have.
 
@@ -19,7 +20,9 @@ Every transition is one conditional write (see chalicelib.alerts for why they ad
 - `record`: put only if the item does not exist (`attribute_not_exists(pk)`);
 - `claim`: pending and no live lease -> take the lease (owner, until) and count the attempt;
 - `mark_published`: pending and still ours -> published, lease dropped;
-- `release`: still ours -> lease dropped, error kept, state stays pending for the next run.
+- `release`: still ours -> lease dropped, error and outcome kept (`refused`: SNS said no;
+  `unknown`: no answer, SNS may have accepted), state stays pending for the next run.
+Every publish attempt is one claim, so `attempts` counts them exactly.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ class AlertRecord:
     published_at: int | None = None
     message_id: str | None = None
     last_error: str | None = None
+    last_outcome: str | None = None
     lease_owner: str | None = None
     lease_until: int | None = None
     message: StoredMessage | None = None
@@ -100,6 +104,7 @@ class AlertRecord:
             "published_at": self.published_at,
             "message_id": self.message_id,
             "last_error": self.last_error,
+            "last_outcome": self.last_outcome,
         }
 
 
@@ -130,6 +135,7 @@ def record_from_item(item: Mapping[str, Any]) -> AlertRecord:
         published_at=_int(item.get("published_at")),
         message_id=str(item["message_id"]) if item.get("message_id") else None,
         last_error=str(item["last_error"]) if item.get("last_error") else None,
+        last_outcome=str(item["last_outcome"]) if item.get("last_outcome") else None,
         lease_owner=str(item["lease_owner"]) if item.get("lease_owner") else None,
         lease_until=_int(item.get("lease_until")),
         message=_message_from(item.get("message")),
@@ -221,8 +227,8 @@ class AlertLedger(TableBacked):
         try:
             self.table.update_item(
                 Key=alert_key(period, subject, threshold),
-                UpdateExpression="SET #state = :published, published_at = :now, message_id = :id "
-                "REMOVE lease_owner, lease_until, last_error",
+                UpdateExpression="SET #state = :published, published_at = :now, message_id = :id, "
+                "last_outcome = :accepted REMOVE lease_owner, lease_until, last_error",
                 ConditionExpression="#state = :pending AND lease_owner = :owner",
                 ExpressionAttributeNames={"#state": "state"},
                 ExpressionAttributeValues={
@@ -231,6 +237,7 @@ class AlertLedger(TableBacked):
                     ":owner": owner,
                     ":now": now,
                     ":id": message_id,
+                    ":accepted": "accepted",
                 },
             )
         except ClientError as exc:
@@ -239,14 +246,22 @@ class AlertLedger(TableBacked):
             raise StoreError(f"marking alert {period}/{subject}#{threshold} published failed") from exc
         return True
 
-    def release(self, period: str, subject: str, threshold: str, *, owner: str, error: str) -> bool:
-        """Drop `owner`'s lease after a failed publish, keeping the error: the next run retries."""
+    def release(
+        self, period: str, subject: str, threshold: str, *, owner: str, error: str, outcome: str = "unknown"
+    ) -> bool:
+        """Drop `owner`'s lease after a failed publish, keeping the error and whether SNS may have
+        accepted it anyway (`outcome`): the next run retries."""
         try:
             self.table.update_item(
                 Key=alert_key(period, subject, threshold),
-                UpdateExpression="SET last_error = :error REMOVE lease_owner, lease_until",
+                UpdateExpression="SET last_error = :error, last_outcome = :outcome "
+                "REMOVE lease_owner, lease_until",
                 ConditionExpression="lease_owner = :owner",
-                ExpressionAttributeValues={":owner": owner, ":error": error[:MAX_ERROR_LENGTH]},
+                ExpressionAttributeValues={
+                    ":owner": owner,
+                    ":error": error[:MAX_ERROR_LENGTH],
+                    ":outcome": outcome,
+                },
             )
         except ClientError as exc:
             if is_condition_failure(exc):

@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 from chalicelib.errors import InvalidInput, StoreError
 from chalicelib.store.rollups import UNATTRIBUTED
 from chalicelib.store.table import TableBacked, batch_write, is_condition_failure, query_all
+from chalicelib.validation import safe_text
 
 if TYPE_CHECKING:
     pass
@@ -44,6 +45,7 @@ BUDGET_PERIODS: tuple[str, ...] = get_args(BudgetPeriod)
 BUDGET_UNITS: tuple[str, ...] = get_args(BudgetUnit)
 
 UNATTRIBUTED_NAME = "Unattributed (no API key)"
+_MAX_STORED_BUDGET_DIGITS = 15  # chalicelib.directory.MAX_BUDGET is 1e15
 
 MAP_PK = "MAP"
 DIR_PK = "DIR"
@@ -184,12 +186,15 @@ def _compact(item: Item) -> Item:
 
 def _str(item: Mapping[str, Any], name: str) -> str:
     value = item.get(name)
-    return value if isinstance(value, str) else ""
+    return safe_text(value) if isinstance(value, str) else ""
 
 
 def _opt_str(item: Mapping[str, Any], name: str) -> str | None:
+    # Text is validated where it enters, but an item written before that rule (or by hand) may
+    # hold a lone surrogate or control characters: read back, it is made safe so that no read
+    # route or terminal can break on it.
     value = item.get(name)
-    return value if isinstance(value, str) else None
+    return safe_text(value) if isinstance(value, str) else None
 
 
 def _opt_int(item: Mapping[str, Any], name: str) -> int | None:
@@ -211,7 +216,12 @@ def _budget_from(value: Any) -> Budget | None:
     period, unit, amount = value.get("period"), value.get("unit"), value.get("amount")
     if period not in BUDGET_PERIODS or unit not in BUDGET_UNITS or not isinstance(amount, (int, Decimal)):
         return None
-    return Budget(cast("BudgetPeriod", period), cast("BudgetUnit", unit), Decimal(amount))
+    amount = Decimal(amount)
+    # a stored amount outside what a user may set (zero, negative, beyond 1e15) is no budget at all:
+    # shown as none rather than dividing by it or formatting a 126-digit number
+    if not amount.is_finite() or amount <= 0 or amount.adjusted() > _MAX_STORED_BUDGET_DIGITS:
+        return None
+    return Budget(cast("BudgetPeriod", period), cast("BudgetUnit", unit), amount)
 
 
 def mapping_item(mapping: KeyMapping) -> Item:

@@ -1,7 +1,9 @@
 """Bookkeeping items under pk `META`: the collector's checkpoint, its lease, backfill progress.
 
-sk checkpoint              last successful run, data-as-of per source, last failure
-sk lease                   which run holds the collector lease, until when
+sk checkpoint              last successful run, data-as-of per source, last failure, and
+                           collected_from: the earliest day any backfill or incremental run stored
+                           (only ever lowered; /api/usage's coverage reads it with the checkpoint)
+sk lease                   which run holds the collector lease, until when (owner, until, taken_at)
 sk backfill#<start>#<end>  the last day a backfill of [start, end) completed
 """
 
@@ -10,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from chalicelib.store.table import TableBacked, is_condition_failure
+from chalicelib.store.table import TableBacked, is_condition_failure, query_all
 
 if TYPE_CHECKING:
     pass
@@ -37,6 +40,24 @@ class Checkpoint:
     last_error_at: int | None = None
     consecutive_failures: int = 0
     cost_grouping: str | None = None
+    collected_from: str | None = None
+
+
+@dataclass(frozen=True)
+class LeaseAttempt:
+    """The outcome of asking for the collector lease: truthy when this run holds it.
+
+    `holder`/`until` name the run that holds it (this one when acquired); `taken_over_from` is the
+    run whose expired lease this one replaced (a crashed or killed run), with `stale_until`."""
+
+    acquired: bool
+    holder: str | None = None
+    until: int | None = None
+    taken_over_from: str | None = None
+    stale_until: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.acquired
 
 
 class MetaStore(TableBacked):
@@ -57,6 +78,7 @@ class MetaStore(TableBacked):
             last_error_at=_int_or_none(item.get("last_error_at")),
             consecutive_failures=int(item.get("consecutive_failures", 0)),  # type: ignore[arg-type]
             cost_grouping=str(item["cost_grouping"]) if item.get("cost_grouping") else None,
+            collected_from=str(item["collected_from"]) if item.get("collected_from") else None,
         )
 
     def record_success(
@@ -117,20 +139,54 @@ class MetaStore(TableBacked):
             ExpressionAttributeValues={":error": error[:1000], ":at": failed_at, ":run": run_id, ":one": 1},
         )
 
-    def acquire_lease(self, owner: str, now: int, seconds: int) -> bool:
-        """Take the collector lease unless another live run holds it."""
+    def acquire_lease(self, owner: str, now: int, seconds: int) -> LeaseAttempt:
+        """Take the collector lease until `now + seconds` unless another live run holds it (a lease
+        whose `until` has passed is stale: its run crashed or was killed, and this run takes over)."""
         try:
-            self.table.put_item(
-                Item={"pk": META, "sk": "lease", "owner": owner, "until": now + seconds},
+            old = self.table.put_item(
+                Item={"pk": META, "sk": "lease", "owner": owner, "until": now + seconds, "taken_at": now},
                 ConditionExpression="attribute_not_exists(pk) OR #until < :now OR #owner = :owner",
                 ExpressionAttributeNames={"#until": "until", "#owner": "owner"},
                 ExpressionAttributeValues={":now": now, ":owner": owner},
+                ReturnValues="ALL_OLD",
+            ).get("Attributes")
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            held = self.lease()
+            return LeaseAttempt(False, *(held or (None, None)))
+        previous = str(old["owner"]) if old and old.get("owner") is not None else None
+        stale = previous is not None and previous != owner
+        return LeaseAttempt(
+            True,
+            owner,
+            now + seconds,
+            taken_over_from=previous if stale else None,
+            stale_until=_int_or_none(old.get("until")) if stale and old else None,
+        )
+
+    def renew_lease(self, owner: str, until: int) -> bool:
+        """Extend this run's lease to `until`; False when another run has taken it meanwhile."""
+        try:
+            self.table.update_item(
+                Key={"pk": META, "sk": "lease"},
+                UpdateExpression="SET #until = :until",
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#until": "until", "#owner": "owner"},
+                ExpressionAttributeValues={":until": until, ":owner": owner},
             )
         except ClientError as exc:
             if is_condition_failure(exc):
                 return False
             raise
         return True
+
+    def lease(self) -> tuple[str, int] | None:
+        """(holder, until) of the lease as stored, or None when no run holds one."""
+        item = self.table.get_item(Key={"pk": META, "sk": "lease"}, ConsistentRead=True).get("Item")
+        if not item or item.get("owner") is None or item.get("until") is None:
+            return None
+        return str(item["owner"]), int(item["until"])  # type: ignore[arg-type]
 
     def release_lease(self, owner: str) -> None:
         """Give the lease back if this run still holds it."""
@@ -152,8 +208,31 @@ class MetaStore(TableBacked):
         ).get("Item")
         return str(item["done_through"]) if item else None
 
+    def note_collected_from(self, day: str) -> None:
+        """Lower the checkpoint's `collected_from` to `day` (YYYY-MM-DD labels sort as dates); a later
+        day leaves it as it is."""
+        try:
+            self.table.update_item(
+                Key={"pk": META, "sk": "checkpoint"},
+                UpdateExpression="SET collected_from = :day",
+                ConditionExpression="attribute_not_exists(collected_from) OR collected_from > :day",
+                ExpressionAttributeValues={":day": day},
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+
+    def backfill_starts(self) -> list[str]:
+        """The first day of every backfill that stored at least one chunk, earliest first."""
+        items = query_all(
+            self.table,
+            KeyConditionExpression=Key("pk").eq(META) & Key("sk").begins_with("backfill#"),
+            ConsistentRead=True,
+        )
+        return sorted(str(item["sk"]).split("#")[1] for item in items if item.get("done_through"))
+
     def record_backfill_progress(self, start: str, end: str, done_through: str, now: int) -> None:
-        """Remember that every day up to and including `done_through` is stored."""
+        """Remember that every day up to and including `done_through` is stored (and from `start`)."""
         self.table.put_item(
             Item={
                 "pk": META,
@@ -162,3 +241,4 @@ class MetaStore(TableBacked):
                 "updated_at": now,
             }
         )
+        self.note_collected_from(start)

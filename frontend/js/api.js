@@ -1,15 +1,17 @@
-// The only code that speaks HTTP: the API base URL from config.js, the viewer token from
-// sessionStorage as a Bearer header, errors turned into ApiError (status, code, message, param).
+// The only code that speaks HTTP: the API base URL from config.js, the token from sessionStorage as a
+// Bearer header, errors turned into ApiError (status, code, message, param, and the JSON body, which
+// /api/health's 503 carries its reason in).
 
 const TOKEN_KEY = "tracker.viewerToken";
 
 export class ApiError extends Error {
-  constructor(status, message, { code = null, param = null } = {}) {
+  constructor(status, message, { code = null, param = null, body = null } = {}) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.param = param;
+    this.body = body;
   }
 
   get unauthorized() {
@@ -67,32 +69,46 @@ export function apiUrl(path, params) {
 }
 
 /** GET a JSON route; throws ApiError (status 0 when the API could not be reached at all). */
-export async function getJson(path, params, { signal } = {}) {
+export function getJson(path, params, { signal } = {}) {
+  return request("GET", path, { params, signal });
+}
+
+/** POST/PATCH/DELETE a JSON body (an object, or a string sent as it is) to an admin route. */
+export function sendJson(method, path, body) {
+  return request(method, path, { body });
+}
+
+async function request(method, path, { params, body, signal } = {}) {
   const headers = { Accept: "application/json" };
   const bearer = token.get();
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  const init = { method, headers, signal, mode: "cors", credentials: "omit", cache: "no-store" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
+  }
   const url = apiUrl(path, params);
   let response;
   try {
-    response = await fetch(url, { headers, signal, mode: "cors", credentials: "omit", cache: "no-store" });
+    response = await fetch(url, init);
   } catch (err) {
     if (err && err.name === "AbortError") throw err;
     throw new ApiError(0, `Could not reach the API at ${apiBase() || window.location.origin}.`, { code: "network" });
   }
-  let body = null;
+  let parsed = null;
   const type = response.headers.get("Content-Type") || "";
   if (type.includes("json")) {
     try {
-      body = await response.json();
+      parsed = await response.json();
     } catch {
-      body = null;
+      parsed = null;
     }
   }
   if (!response.ok) {
-    const detail = body && body.error ? body.error : {};
+    const detail = parsed && parsed.error ? parsed.error : {};
     const message = detail.message || `The API answered ${response.status} ${response.statusText}`.trim();
-    throw new ApiError(response.status, message, { code: detail.code || null, param: detail.param || null });
+    throw new ApiError(response.status, message, { code: detail.code || null, param: detail.param || null, body: parsed });
   }
-  if (body === null) throw new ApiError(response.status, "The API answered with something that is not JSON.");
-  return body;
+  if (parsed === null) throw new ApiError(response.status, "The API answered with something that is not JSON.");
+  return parsed;
 }

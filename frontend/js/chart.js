@@ -1,7 +1,8 @@
 // The stacked usage chart, drawn by uPlot (vendor/uplot-1.6.32.min.js, the global `uPlot`).
 // Stacking is painter's order: each series holds the running total of itself and every series
 // below it, drawn tallest first, so each visible band is one group's own value. Colours come from
-// the theme's CSS variables; provisional buckets get a shaded background.
+// the theme's CSS variables; provisional buckets get a shaded background, buckets before the first
+// collection (`uncollected`) a hatched one and "not collected" in the readout: unknown, not zero.
 
 import { compact, int, usd, day, clock } from "./format.js";
 
@@ -52,7 +53,7 @@ export class UsageChart {
 
   /**
    * input: {x: [bucket start seconds], width: bucket seconds, money: bool,
-   *         series: [{label, values: [number], cssVar}], provisional: [bool]}
+   *         series: [{label, values: [number], cssVar}], provisional: [bool], uncollected: [bool]}
    */
   render(input) {
     this.input = input;
@@ -60,6 +61,7 @@ export class UsageChart {
     if (typeof window.uPlot !== "function") throw new Error("the chart library did not load");
     const uPlot = window.uPlot;
     const { x, width, money, series, provisional } = input;
+    const uncollected = input.uncollected || x.map(() => false);
     const stacked = [];
     let running = x.map(() => 0);
     for (const s of series) {
@@ -71,6 +73,7 @@ export class UsageChart {
     const axisColor = cssVar("--chart-axis");
     const gridColor = cssVar("--chart-grid");
     const shade = cssVar("--chart-provisional");
+    const hatch = cssVar("--chart-uncollected");
     const hourly = width < 86400;
     const bars = uPlot.paths.bars({ size: [hourly ? 0.9 : 0.72, 64], gap: 1 });
     const fmt = (v) => (money ? compact(v, true) : compact(v));
@@ -116,9 +119,28 @@ export class UsageChart {
       hooks: {
         drawClear: [
           (u) => {
-            if (!provisional.some(Boolean)) return;
             const { ctx, bbox } = u;
             ctx.save();
+            uncollected.forEach((flag, i) => {
+              if (!flag) return;
+              const left = u.valToPos(x[i] - width / 2, "x", true);
+              const w = u.valToPos(x[i] + width / 2, "x", true) - left;
+              ctx.save();
+              ctx.beginPath();
+              ctx.rect(left, bbox.top, w, bbox.height);
+              ctx.clip();
+              ctx.fillStyle = hatch;
+              ctx.fillRect(left, bbox.top, w, bbox.height);
+              ctx.strokeStyle = axisColor;
+              ctx.globalAlpha = 0.3;
+              ctx.beginPath();
+              for (let y = bbox.top - w; y < bbox.top + bbox.height; y += 12) {
+                ctx.moveTo(left, y + w);
+                ctx.lineTo(left + w, y);
+              }
+              ctx.stroke();
+              ctx.restore();
+            });
             ctx.fillStyle = shade;
             provisional.forEach((flag, i) => {
               if (!flag) return;
@@ -140,6 +162,7 @@ export class UsageChart {
   describe(i) {
     const { x, width, money, series } = this.input;
     const when = width < 86400 ? `${day(x[i])}, ${clock(x[i])}–${clock(x[i] + width)} UTC` : day(x[i]);
+    if (this.input.uncollected && this.input.uncollected[i]) return `${when}: not collected (before the tracker’s first collection)`;
     const fmtValue = (v) => (money ? usd(String(v.toFixed(6))) : int(v));
     let total = 0;
     const parts = [];

@@ -18,8 +18,9 @@ const FLAG_TEXT = {
   unmapped: "unmapped",
   provisional: "provisional",
   unattributed: "unattributed",
+  line_item: "not a model",
 };
-const FLAG_CLASS = { unpriced: "chip bad", unmapped: "chip warn", provisional: "chip warn", unattributed: "chip" };
+const FLAG_CLASS = { unpriced: "chip bad", unmapped: "chip warn", provisional: "chip warn", unattributed: "chip", line_item: "chip" };
 
 function intColumn(id, label) {
   const value = (row) => Number(row[id] || 0);
@@ -54,6 +55,27 @@ function moneyColumn(id, label) {
   };
 }
 
+/** The cost (docs/money.md: billed where settled, else estimated); tokens without a price are shown as
+ * "unpriced", never as $0.00. The CSV keeps the number, so its column sums to the total on screen. */
+function costColumn() {
+  const column = moneyColumn("cost_usd", "Cost $");
+  const unpriced = (row) => Number(row.unpriced_tokens || 0);
+  return {
+    ...column,
+    render: (row) => {
+      if (!unpriced(row)) return column.render(row);
+      const text = dec(row.cost_usd) ? `${usd(dec(row.cost_usd))} + unpriced` : "unpriced";
+      return h("span", { class: "unpriced", title: `${int(unpriced(row))} tokens without a price` }, text);
+    },
+  };
+}
+
+/** Where a row's cost comes from, for the CSV. */
+function basisColumn() {
+  const basis = (row) => ((row.flags || []).includes("provisional") ? "billed where settled, else estimated" : "billed");
+  return { ...textColumn("basis", "Basis", basis), csvOnly: true };
+}
+
 function shareColumn(measure) {
   const field = measure === "cost" ? "share_cost" : "share_tokens";
   const value = (row) => Number(row[field] || 0);
@@ -66,7 +88,8 @@ function shareColumn(measure) {
     id: "share",
     label: measure === "cost" ? "Share of $" : "Share of tokens",
     num: true,
-    sort: value,
+    // Sorted by the exact amount the share is of (a rounded share would tie small rows).
+    sort: measure === "cost" ? (row) => dec(row.cost_usd) : (row) => Number(row.total_tokens || 0),
     render: (row) => cell(value(row)),
     csv: (row) => (value(row) * 100).toFixed(1),
     total: (rows) => {
@@ -84,6 +107,9 @@ export function metricColumns(measure) {
     intColumn("requests", "Requests"),
     moneyColumn("billed_usd", "Billed $"),
     moneyColumn("estimated_usd", "Est. $"),
+    costColumn(),
+    { ...intColumn("unpriced_tokens", "Unpriced tokens"), csvOnly: true },
+    basisColumn(),
     shareColumn(measure),
   ];
 }
@@ -178,7 +204,7 @@ function budgetColumn(keysById) {
 
 // "provisional" is a property of the period's last days, which the header and the chart mark: on
 // every row it would only be noise. The notes are the flags that single a row out.
-const NOTE_FLAGS = new Set(["unpriced", "unmapped", "unattributed"]);
+const NOTE_FLAGS = new Set(["unpriced", "unmapped", "unattributed", "line_item"]);
 const notes = (row) => (row.flags || []).filter((f) => NOTE_FLAGS.has(f));
 
 function notesColumn() {
@@ -190,6 +216,12 @@ function notesColumn() {
     render: (row) => flags(row).flatMap((f, i) => [i ? " " : null, h("span", { class: FLAG_CLASS[f] || "chip", title: f }, FLAG_TEXT[f] || f)]),
     csv: (row) => flags(row).map((f) => FLAG_TEXT[f] || f).join("; "),
   };
+}
+
+// With Dollars the tables sort by each row's dollars (the "Cost $" column: billed where settled,
+// else estimated, the API's cost_usd); with Tokens by tokens in.
+function defaultSortColumn(measure) {
+  return measure === "cost" ? "cost_usd" : "input_tokens";
 }
 
 /** Columns of the per-group table for this grouping. */
@@ -206,7 +238,7 @@ export function groupColumns(group, measure, rows, keysById) {
     );
   }
   columns.push(...metricColumns(measure), ...toolColumns(rows));
-  columns[columns.findIndex((c) => c.id === (measure === "cost" ? "billed_usd" : "input_tokens"))].defaultSort = true;
+  columns[columns.findIndex((c) => c.id === defaultSortColumn(measure))].defaultSort = true;
   if (group === "api_key_id" && filled(budgetColumn(keysById))) columns.push(budgetColumn(keysById));
   if (rows.some((row) => notes(row).length)) columns.push(notesColumn());
   return columns;
@@ -220,7 +252,7 @@ export function modelColumns(measure, rows) {
     ...metricColumns(measure),
     ...toolColumns(rows),
   ];
-  columns[columns.findIndex((c) => c.id === (measure === "cost" ? "billed_usd" : "input_tokens"))].defaultSort = true;
+  columns[columns.findIndex((c) => c.id === defaultSortColumn(measure))].defaultSort = true;
   if (rows.some((row) => notes(row).length)) columns.push(notesColumn());
   return columns;
 }

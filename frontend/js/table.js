@@ -1,5 +1,6 @@
 // A sortable, filterable table whose rows, totals and CSV come from one model, so the download is
 // what the screen shows. Headers are buttons (Enter and Space sort); aria-sort marks the sorted one.
+// Every cell carries its column's label (data-label): on a phone the CSS stacks each row as a card.
 
 import { h, fill } from "./dom.js";
 
@@ -34,6 +35,11 @@ export class DataTable {
         : null;
     }
     this.render();
+  }
+
+  /** Back to the columns' default sort at the next setData (the measure changed). */
+  resetSort() {
+    this.sortState = null;
   }
 
   setFilter(text, matches) {
@@ -98,7 +104,7 @@ export class DataTable {
     this.tbody = h("tbody");
     this.tfoot = h("tfoot");
     this.captionEl = h("caption", {}, this.caption);
-    this.table = h("table", {}, this.captionEl, h("thead", {}, headRow), this.tbody, this.tfoot);
+    this.table = h("table", { class: "stack" }, this.captionEl, h("thead", {}, headRow), this.tbody, this.tfoot);
     fill(this.container, this.table);
     this.updateHeaders();
     this.renderBody();
@@ -124,7 +130,7 @@ export class DataTable {
       const tr = h("tr");
       for (const [i, column] of this.columns.entries()) {
         const content = column.render(row);
-        const attrs = { class: [column.num ? "num" : "", column.cellClass || ""].join(" ").trim() || null };
+        const attrs = { class: [column.num ? "num" : "", column.cellClass || ""].join(" ").trim() || null, "data-label": column.label };
         if (column.title) attrs.title = column.title(row);
         tr.append(i === 0 ? h("th", { scope: "row", ...attrs }, content) : h("td", attrs, content));
       }
@@ -136,7 +142,7 @@ export class DataTable {
       const tr = h("tr");
       totals.forEach((total, i) => {
         const column = this.columns[i];
-        const attrs = { class: column.num ? "num" : null, title: total && total.title ? total.title : null };
+        const attrs = { class: column.num ? "num" : null, title: total && total.title ? total.title : null, "data-label": column.label };
         const content = total ? total.render : "";
         tr.append(i === 0 ? h("th", { scope: "row", ...attrs }, content) : h("td", attrs, content));
       });

@@ -25,7 +25,13 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"
 CENT = Decimal("0.01")
-MONEY_COLUMNS = {"Billed $", "Est. $"}
+MONEY_COLUMNS = {"Billed $", "Est. $", "Cost $"}
+CSV_ONLY = {
+    "Key ID",
+    "Project",
+    "Unpriced tokens",
+    "Basis",
+}  # the CSV's columns the table shows inside others
 STATIC_BUDGET_GZIP_BYTES = 60_000
 
 
@@ -61,6 +67,8 @@ def cents(value: str | Decimal) -> Decimal:
 def same_value(label: str, shown: str, written: str) -> bool:
     """Does a CSV value say what the cell shows? Money to the cent, numbers without separators."""
     if label in MONEY_COLUMNS:
+        if "unpriced" in shown:  # docs/money.md: unpriced tokens are never shown as $0.00
+            return shown == "unpriced" or cents(written) == shown_money(shown.split(" + ", maxsplit=1)[0])
         return cents(written) == shown_money(shown)
     if re.fullmatch(r"[\d,]+", shown):
         return shown_int(shown) == int(written)
@@ -152,6 +160,7 @@ def test_the_tables_totals_equal_the_apis_for_the_same_period(page, open_dashboa
     assert shown_int(foot[column["Requests"]]) == total["requests"]
     assert shown_money(foot[column["Billed $"]]) == cents(total["billed_usd"])
     assert shown_money(foot[column["Est. $"]]) == cents(total["estimated_usd"])
+    assert shown_money(foot[column["Cost $"]]) == cents(total["cost_usd"])  # the KPI's spend, one figure
     assert foot[column["Share of tokens"]] == "100.0%"
     assert len(rows) == len(report["groups"])
     by_label = {group["label"]: group for group in report["groups"]}
@@ -161,6 +170,19 @@ def test_the_tables_totals_equal_the_apis_for_the_same_period(page, open_dashboa
         assert shown_money(row[column["Billed $"]]) == cents(group["billed_usd"])
     expect(page.locator(".kpi").first).to_contain_text(f"{total['total_tokens']:,}")
     assert total["total_tokens"] > 0
+
+
+def test_the_reconciliation_panel_shows_the_billed_days_of_the_api(page, open_dashboard, e2e_stack):
+    open_dashboard(page, "period=30d&group=owner&bucket=1d")
+    answer = e2e_stack.api_get("/api/reconciliation")
+    assert answer["days"]
+    newest = answer["days"][-1]
+
+    first = page.locator("#reconciliation tbody tr").first
+    expect(first).to_contain_text(newest["day"])
+    cells = first.locator("td").all_text_contents()
+    assert shown_money(cells[1]) == cents(newest["billed_usd"])
+    expect(page.locator("#reconciliation tfoot")).to_contain_text(f"{len(answer['days'])} billed days")
 
 
 def test_a_mapped_key_shows_its_budget_status_and_team(page, open_dashboard, e2e_stack):
@@ -246,7 +268,7 @@ def test_csv_export_downloads_what_the_table_shows(page, open_dashboard):
     written = list(csv.reader(io.StringIO(text)))
 
     header, *body = written
-    assert [label for label in header if label not in {"Key ID", "Project"}] == head
+    assert [label for label in header if label not in CSV_ONLY] == head
     assert len(body) == len(rows) + 1  # the rows shown, then the totals row
     for shown_row, written_row in zip([*rows, foot], body, strict=True):
         values = dict(zip(header, written_row, strict=True))

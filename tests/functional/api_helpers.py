@@ -26,8 +26,9 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import auth, aws, store
-from chalicelib.catalog import model_from_line_item, pool_of
+from chalicelib.catalog import pool_of
 from chalicelib.directory import sync_directory
+from chalicelib.money import member_of_line_item
 from chalicelib.openai_api import USAGE_KINDS
 from chalicelib.periods import DAY, day_label, floor_day
 from chalicelib.query import clock
@@ -236,7 +237,7 @@ def truth_billed(org: SyntheticOrg, start: int, end: int) -> dict[tuple[str, str
     for day_ts in range(start, end, DAY):
         rows = org.costs_truth(day_ts, day_ts + DAY, group_by=("api_key_id", "project_id", "line_item"))
         for (key, project, line_item), amount in rows.items():
-            model = model_from_line_item(str(line_item)) or "unattributed"
+            model = member_of_line_item(str(line_item)) or "unattributed"
             billed[
                 (day_label(day_ts), str(key or "unattributed"), model, str(project or "unattributed"))
             ] += amount

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from dataclasses import fields
 from decimal import Decimal
 
-from chalicelib.catalog import PriceTable, model_from_line_item, quantize_usd
+from chalicelib.catalog import PriceTable, quantize_usd
 from chalicelib.collector import Collector, CollectorConfig
+from chalicelib.money import member_of_line_item
 from chalicelib.openai_api import USAGE_KINDS, OpenAIAdminClient
 from chalicelib.periods import DAY, day_label
 from chalicelib.store.rollups import Cell, RollupStore
@@ -132,7 +133,7 @@ def truth_billed(org: SyntheticOrg, start: int, end: int) -> dict[tuple[str, Cel
         for (key, project, line_item), amount in rows.items():
             cell = Cell(
                 str(key or "unattributed"),
-                model_from_line_item(str(line_item)),
+                member_of_line_item(str(line_item)),
                 str(project or "unattributed"),
             )
             # Each amount at the tracker's resolution (1e-12 USD, as parse_amount reads it), then summed:

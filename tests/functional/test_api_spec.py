@@ -7,7 +7,9 @@ from pathlib import Path
 import yaml
 
 from app import app
+from chalicelib.query.alerts import ALERT_PARAMS, KINDS, STATES
 from chalicelib.query.compare import COMPARE_PARAMS
+from chalicelib.query.reconciliation import RECONCILE_PARAMS
 from chalicelib.query.selection import DIMENSIONS, USAGE_PARAMS
 from chalicelib.responses import ERRORS
 
@@ -50,7 +52,17 @@ def test_the_query_parameters_of_the_spec_are_those_the_code_accepts():
     assert _params("/api/export", "GET") == set(USAGE_PARAMS)
     assert _params("/api/compare", "GET") == set(COMPARE_PARAMS)
     assert _params("/api/pools", "GET") == set()
+    assert _params("/api/reconciliation", "GET") == set(RECONCILE_PARAMS)
     assert _params("/api/keys", "GET") == set()
+    assert _params("/api/alerts", "GET") == set(ALERT_PARAMS)
+    assert _params("/api/whoami", "GET") == set()
+    assert _params("/api/tokens", "GET") == set()
+
+
+def test_the_alert_filters_of_the_spec_are_the_codes():
+    params = {p["name"]: p for p in SPEC["paths"]["/api/alerts"]["get"]["parameters"]}
+    assert set(params["kind"]["schema"]["items"]["enum"]) == set(KINDS)
+    assert set(params["state"]["schema"]["items"]["enum"]) == set(STATES)
 
 
 def test_the_group_by_values_of_the_spec_are_the_codes():

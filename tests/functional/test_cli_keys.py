@@ -206,12 +206,15 @@ def test_list_keys_shows_status_owner_and_thirty_day_usage(usage_table, capsys):
     assert by_id[active]["owner"] == "Ada Lovelace"
     assert by_id[active]["status"] == "active"
     assert by_id[inactive]["status"] == "inactive"
+    # Behaviour changed with chalicelib.money: today is not settled, so its cost is the estimate
+    # (the partial bill is shown as billed_usd, not as the cost), as in every other view.
     assert by_id[active]["usage"] == {
         "total_tokens": 1234,
         "requests": 7,
-        "cost_usd": "1.25",
+        "cost_usd": "0",
         "billed_usd": "1.25",
         "estimated_usd": "0",
+        "unpriced_tokens": 0,
     }
     code, out, _ = run(capsys, "list-keys")
     assert code == 0

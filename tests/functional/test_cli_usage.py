@@ -17,7 +17,7 @@ from tests.functional.api_helpers import TODAY
 
 sim_table = api_helpers.sim_table
 api = api_helpers.api
-WEEK = ["--start", day_label(TODAY - 6 * DAY), "--end", day_label(TODAY)]
+WEEK = ["--start", day_label(TODAY - 6 * DAY), "--end", day_label(TODAY + DAY)]  # --end is exclusive
 WEEK_PARAMS = {"start_time": TODAY - 6 * DAY, "end_time": TODAY + DAY, "group_by": "api_key_id,model"}
 
 
@@ -94,7 +94,7 @@ def test_usage_since_minutes_reads_minute_buckets_live(api, capsys):
     [
         (
             ["--start", "2026-11-05", "--end", "2026-11-01"],
-            "error: --end: --end 2026-11-01 must not be before --start 2026-11-05",
+            "error: --end: --end 2026-11-01 must be after --start 2026-11-05",
         ),
         (
             ["--start", "2026-12-25"],

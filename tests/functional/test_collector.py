@@ -9,7 +9,7 @@ import pytest
 from chalicelib.collector import CollectorConfig
 from chalicelib.errors import OpenAIAuthError, OpenAIUnavailable
 from chalicelib.openai_api import OpenAIAdminClient
-from chalicelib.periods import DAY, HOUR, floor_day
+from chalicelib.periods import DAY, HOUR, day_label, floor_day
 from chalicelib.store.rollups import RollupStore
 from simulator.org import OrgSpec, SyntheticOrg
 from simulator.pytest_plugin import SIM_NOW
@@ -209,7 +209,7 @@ def test_unattributed_traffic_and_unknown_models_are_kept(sim_server):
     assert "unattributed" in by_key["2026-11-19"]
 
 
-def test_costs_fall_back_to_project_grouping_when_key_grouping_is_refused(sim_server):
+def test_costs_fall_back_to_project_grouping_when_key_grouping_is_refused(sim_server, sim_org):
     sim_server.costs_refuse_api_key_grouping = True
     collector = make_collector(sim_server)
     start = floor_day(SIM_NOW) - 2 * DAY
@@ -221,10 +221,20 @@ def test_costs_fall_back_to_project_grouping_when_key_grouping_is_refused(sim_se
         usage.billed_usd for (_, cell), usage in stored_daily(start, SIM_NOW).items() if usage.billed_usd
     ]
     assert billed
-    keys_with_money = {
-        cell.key for (_, cell), usage in stored_daily(start, SIM_NOW).items() if usage.billed_usd
-    }
-    assert keys_with_money == {"unattributed"}
+    # Behaviour changed with chalicelib.money: a project's bill is apportioned to the keys that used
+    # each model in it (by estimated share), so by-key views are billed too; per project and day the
+    # stored dollars are exactly what OpenAI billed.
+    stored = stored_daily(start, SIM_NOW)
+    keys_with_money = {cell.key for (_, cell), usage in stored.items() if usage.billed_usd}
+    assert len(keys_with_money - {"unattributed"}) > 1
+    per_project: dict[tuple[str, str], Decimal] = {}
+    for (day, cell), usage in stored.items():
+        per_project[(day, cell.project)] = per_project.get((day, cell.project), Decimal(0)) + usage.billed_usd
+    for day_ts in range(start, floor_day(SIM_NOW) + DAY, DAY):
+        truth = sim_org.costs_truth(day_ts, day_ts + DAY, group_by=("project_id",))
+        for (project,), amount in truth.items():
+            stored_amount = per_project.get((day_label(day_ts), str(project or "unattributed")), Decimal(0))
+            assert abs(stored_amount - amount) < Decimal("1e-8")
 
 
 def test_hourly_items_beyond_retention_are_not_written(sixty_day_server):

@@ -42,7 +42,7 @@ def test_deploy_runs_chalice_with_the_stage_settings_and_destroy_removes_it(
     )["PolicyDocument"]
     assert policy == json.loads((project / ".chalice" / "policy-dev.json").read_text())
 
-    code = main(["destroy", "--stage", "dev", "--local", "--project-dir", str(project)], out=out)
+    code = main(["destroy", "--stage", "dev", "--local", "--yes", "--project-dir", str(project)], out=out)
 
     assert code == 0, out.getvalue()
     names = [f["FunctionName"] for f in lam.list_functions()["Functions"]]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from deploy import cfn_yaml, packaging
+from deploy import cfn_yaml, packaging, throttling
 from tests.infra.conftest import ROOT
 from tests.infra.test_template import lint
 
@@ -103,6 +103,7 @@ def test_packaged_variant_wires_functions_to_the_stack_and_passes_cfn_lint(
     assert resources["ApiHandlerLogGroup"]["Properties"]["LogGroupName"] == {
         "Fn::Sub": "/aws/lambda/${APIHandler}"
     }
+    assert resources["RestAPI"]["Properties"]["MethodSettings"] == throttling.method_settings()
     roles = [r for r in resources.values() if r["Type"] == "AWS::IAM::Role"]
     assert roles
     for role in roles:

@@ -92,7 +92,7 @@ def test_a_kept_table_without_its_stack_is_not_silently_recreated_locally(
     local_target: Target, project: Path, clean_stages: Callable[[str], None]
 ) -> None:
     stack.deploy_stack(local_target, "dev", project, out=io.StringIO())
-    main(["destroy", "--stage", "dev", "--local", "--project-dir", str(project)], out=io.StringIO())
+    main(["destroy", "--stage", "dev", "--local", "--yes", "--project-dir", str(project)], out=io.StringIO())
 
     # On AWS the next deploy imports the kept table; moto cannot import, so it says so instead.
     with pytest.raises(stack.StackError, match="cannot import"):

@@ -14,8 +14,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chalicelib.money import Settlement
 from chalicelib.periods import DAY, day_label
-from chalicelib.query.report import BASE_DIMENSION, Names, Record, Settlement, build_report
+from chalicelib.query.report import BASE_DIMENSION, Names, Record, build_report
 from chalicelib.query.selection import DIMENSIONS, Selection
 from chalicelib.store.directory import KeyIdentity
 from chalicelib.usage import Usage

@@ -20,9 +20,9 @@ from chalicelib.alert_rules import (
     unmapped_alerts,
 )
 from chalicelib.alerts import ledger_expiry, retry_periods
+from chalicelib.money import Settlement
 from chalicelib.periods import DAY, HOUR, day_start
 from chalicelib.pools import Contributor, ModelTokens, PoolReport, PoolStatus
-from chalicelib.query.report import Settlement
 from chalicelib.store.directory import Budget, KeyIdentity
 from chalicelib.usage import Usage
 
@@ -149,10 +149,12 @@ def test_dollars_are_billed_once_settled_and_estimated_before():
     assert cost("2026-11-18", usage) == Decimal(9)  # ends 11-19 00:00, after 11-18 12:00
 
 
-def test_dollars_are_estimated_when_costs_are_not_known_per_key():
-    usage = Usage(billed_usd=Decimal(0), estimated_usd=Decimal(9))
+def test_dollars_are_billed_even_when_costs_are_known_per_project_only():
+    # Behaviour changed with chalicelib.money: the collector apportions a project's bill to its keys,
+    # so a settled day is billed whatever the Costs grouping (one rule for every view).
+    usage = Usage(billed_usd=Decimal(3), estimated_usd=Decimal(9))
     cost = day_cost(Settlement(costs_as_of=NOON, billed_by_key=False))
-    assert cost("2026-11-01", usage) == Decimal(9)
+    assert cost("2026-11-01", usage) == Decimal(3)
 
 
 def test_budget_alerts_sum_the_budget_period_of_each_key():

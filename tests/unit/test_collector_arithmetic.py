@@ -113,7 +113,8 @@ def test_billed_cells_parse_decimal_strings_exactly_and_take_the_model_from_the_
     ]
     billed = billed_cells(buckets)
     assert billed[("2026-11-20", Cell("key_a", "gpt-4o-mini-2024-07-18", "proj_1"))] == Decimal("0.2500045")
-    assert billed[("2026-11-20", Cell("unattributed", "web search tool calls", "proj_1"))] == 0
+    # a line item that is not a model is its own kind of member (chalicelib.money), never a model
+    assert billed[("2026-11-20", Cell("unattributed", "item:web search tool calls", "proj_1"))] == 0
 
 
 def test_day_rollups_sum_hours_and_add_billed_dollars_per_cell():
@@ -127,7 +128,12 @@ def test_day_rollups_sum_hours_and_add_billed_dollars_per_cell():
     first, second = day_rollups(["2026-11-20", "2026-11-21"], hourly, billed)
     assert first.daily[cell] == Usage(input_tokens=12, requests=3, billed_usd=Decimal("1.5"))
     assert first.daily[Cell("k", "tool", "p")] == Usage(billed_usd=Decimal("0.1"))
-    assert len(first.hourly) == 2
+    # The day's bill is apportioned over its hours (by share, tokens here: nothing is priced), so
+    # the hours of every cell sum exactly to the day; the item without usage follows the key's hours.
+    assert first.hourly[("2026-11-20T00", cell)].billed_usd == Decimal("0.6")
+    assert first.hourly[("2026-11-20T13", cell)].billed_usd == Decimal("0.9")
+    assert sum(u.billed_usd for (_, c), u in first.hourly.items() if c.model == "tool") == Decimal("0.1")
+    assert len(first.hourly) == 4
     assert second.daily == {cell: Usage(input_tokens=1, requests=1)}
 
 

@@ -46,6 +46,12 @@ def test_tokens_are_random_prefixed_and_stored_as_their_sha256():
         ("/api/keys/{key_id}", "PATCH", "admin"),
         ("/api/keys/{key_id}", "DELETE", "admin"),
         ("/api/usage", "TRACE", "admin"),
+        ("/api/alerts", "GET", "viewer"),
+        ("/api/whoami", "GET", "viewer"),
+        ("/api/tokens", "GET", "admin"),
+        ("/api/tokens", "POST", "admin"),
+        ("/api/tokens/{token_id}", "DELETE", "admin"),
+        ("/api/mappings/import", "POST", "admin"),
     ],
 )
 def test_reads_need_a_viewer_and_everything_else_an_admin(path, method, expected):

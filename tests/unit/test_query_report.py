@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from chalicelib.money import SETTLE_HOURS, Settlement
 from chalicelib.periods import DAY, day_label
 from chalicelib.query.export import csv_lines, filename, safe_text
 from chalicelib.query.report import (
-    SETTLE_HOURS,
     Names,
     Record,
-    Settlement,
     aggregate,
     build_report,
     other_label,
@@ -58,7 +57,9 @@ def test_settled_days_cost_the_billed_amount_and_others_the_estimate():
     assert report["groups"][0]["flags"] == ["provisional"]
 
 
-def test_hourly_reports_and_per_project_billing_use_estimates():
+def test_hourly_reports_and_per_project_billing_use_the_same_rule_as_daily_ones():
+    # Behaviour changed with chalicelib.money: hours carry their share of the day's bill (the
+    # collector apportions it), so a settled hour costs its billed share at every width and grouping.
     record = Record(
         START, day_label(START), Usage(billed_usd=Decimal(1), estimated_usd=Decimal(2)), "key_ada"
     )
@@ -66,13 +67,13 @@ def test_hourly_reports_and_per_project_billing_use_estimates():
 
     hourly = build_report(Selection(START, START + 3600, "1h", ()), [record], NAMES, late, data_as_of=None)
     by_key = _report([record], settlement=Settlement(START + 10 * DAY, billed_by_key=False))
-    by_model = _report(
-        [record], group_by=("model",), settlement=Settlement(START + 10 * DAY, billed_by_key=False)
+    live = build_report(
+        Selection(START, START + 60, "1m", ()), [record], NAMES, Settlement(None, live=True), data_as_of=None
     )
 
-    assert (hourly["cost_basis"], hourly["total"]["cost_usd"]) == ("estimated", "2")
-    assert (by_key["cost_basis"], by_key["total"]["cost_usd"]) == ("estimated", "2")
-    assert by_model["cost_basis"] == "billed_when_settled"
+    assert (hourly["cost_basis"], hourly["total"]["cost_usd"]) == ("billed_when_settled", "1")
+    assert (by_key["cost_basis"], by_key["total"]["cost_usd"]) == ("billed_when_settled", "1")
+    assert (live["cost_basis"], live["total"]["cost_usd"]) == ("estimated", "2")
 
 
 def test_flags_name_unpriced_unmapped_and_unattributed_rows():
