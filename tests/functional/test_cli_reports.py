@@ -461,8 +461,8 @@ def _tool_cells(row: dict[str, Any]) -> list[str]:
 
 
 def test_usage_shows_searches_sessions_and_storage_in_their_own_columns(api, capsys):
-    first, last = day_label(WEEK["start_time"]), day_label(TODAY)
-    code, out, err = run(capsys, "usage", "--start", first, "--end", last, "--group-by", "project_id")
+    first, end = day_label(WEEK["start_time"]), day_label(TODAY + DAY)  # --end is exclusive
+    code, out, err = run(capsys, "usage", "--start", first, "--end", end, "--group-by", "project_id")
     report = api.json("/api/usage", {**WEEK, "group_by": "project_id"})
 
     assert code == 0, err
