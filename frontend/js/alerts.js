@@ -1,5 +1,5 @@
 // Alerts on the page, from GET /api/alerts: a banner of what is firing now (pool exhausted, budget
-// over, unmapped key, unclassified model, collector failing) and the history table with its filters
+// over, unmapped key, unclassified model, collector failing, leaked-key signs) and the history table with its filters
 // (kind, state, days), which the API applies. Titles come from the ledger and go in as text.
 
 import { getJson } from "./api.js";
@@ -14,6 +14,9 @@ export const KIND_TEXT = {
   unclassified_model: "Unclassified model",
   unmapped_key: "Unmapped key",
   collector_failing: "Collector",
+  spend_anomaly: "Spend spike",
+  dormant_key: "Dormant key woke",
+  new_model: "New model for a key",
 };
 const SEVERITY_CLASS = { critical: "chip bad", warning: "chip warn", info: "chip" };
 const SEVERITY_RANK = { critical: 3, warning: 2, info: 1 };
