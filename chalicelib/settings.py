@@ -82,8 +82,10 @@ def _percent(name: str, default: float) -> float:
     return value
 
 
-def _positive_number(name: str, default: str, *, maximum: Decimal) -> Decimal:
-    raw = os.environ.get(name, "").strip() or default
+def _positive_number(name: str, given: str, default: str, *, maximum: Decimal) -> Decimal:
+    """`given` (the variable's value, passed in so that the name is read where it is listed) as a
+    Decimal in (0, maximum]."""
+    raw = given.strip() or default
     try:
         value = Decimal(raw)
     except InvalidOperation as exc:
@@ -157,9 +159,23 @@ def load_settings() -> Settings:
         live_rounds_total=_int("LIVE_ROUNDS_TOTAL", 10, 1),
         anomaly_window_hours=min(_int("ANOMALY_WINDOW_HOURS", 3, 1), 24),
         anomaly_weeks=_anomaly_weeks(retention),
-        anomaly_mad_threshold=float(_positive_number("ANOMALY_MAD_THRESHOLD", "6", maximum=Decimal(1000))),
-        anomaly_min_usd=_positive_number("ANOMALY_MIN_USD", "50", maximum=Decimal(1_000_000)),
-        anomaly_wake_min_usd=_positive_number("ANOMALY_WAKE_MIN_USD", "1", maximum=Decimal(1_000_000)),
+        anomaly_mad_threshold=float(
+            _positive_number(
+                "ANOMALY_MAD_THRESHOLD",
+                os.environ.get("ANOMALY_MAD_THRESHOLD", ""),
+                "6",
+                maximum=Decimal(1000),
+            )
+        ),
+        anomaly_min_usd=_positive_number(
+            "ANOMALY_MIN_USD", os.environ.get("ANOMALY_MIN_USD", ""), "50", maximum=Decimal(1_000_000)
+        ),
+        anomaly_wake_min_usd=_positive_number(
+            "ANOMALY_WAKE_MIN_USD",
+            os.environ.get("ANOMALY_WAKE_MIN_USD", ""),
+            "1",
+            maximum=Decimal(1_000_000),
+        ),
         anomaly_dormant_days=_int("ANOMALY_DORMANT_DAYS", 7, 1),
     )
 
