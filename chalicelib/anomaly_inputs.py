@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from decimal import Decimal
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from chalicelib.alert_rules import Alert
 from chalicelib.anomaly import (
     AnomalyConfig,
@@ -35,6 +37,7 @@ from chalicelib.anomaly import (
     window_hours,
 )
 from chalicelib.money import is_item
+from chalicelib.observability import logger, metrics
 from chalicelib.periods import DAY, HOUR, day_label, day_start, hour_label, hour_start
 from chalicelib.store.alerts import AlertLedger
 from chalicelib.store.directory import KeyIdentity
@@ -81,7 +84,17 @@ class AnomalyReader:
         return self.rollups.hourly_aggregates(dim, hour_label(hours[0]), hour_label(hours[-1]))
 
     def alerts(self, now: int) -> list[Alert]:
-        """Every anomaly alert the rollups as of `now` call for."""
+        """Every anomaly alert the rollups as of `now` call for; none when reading or evaluating
+        fails (logged, `AnomalyRulesFailed` counted): the pool and budget alerts of the same run
+        must not be lost to the leaked-key rules."""
+        try:
+            return self._alerts(now)
+        except Exception:
+            logger.exception("anomaly rules failed; the other alerts of this run go ahead")
+            metrics.add_metric(name="AnomalyRulesFailed", unit=MetricUnit.Count, value=1)
+            return []
+
+    def _alerts(self, now: int) -> list[Alert]:
         config = self.config
         window = window_hours(now, config.window_hours)
         first_day = day_label(window[0])

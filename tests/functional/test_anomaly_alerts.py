@@ -14,8 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
-from chalicelib.alerts import run_alerts
+from chalicelib.alerts import AlertEngine, run_alerts
 from chalicelib.anomaly import ANOMALY_KINDS, AnomalyConfig
 from chalicelib.anomaly_inputs import AnomalyReader
 from chalicelib.catalog import PriceTable
@@ -24,7 +25,7 @@ from chalicelib.periods import DAY, HOUR, day_label, floor_day, hour_start, iso
 from chalicelib.runner import Runner
 from chalicelib.settings import get_settings
 from chalicelib.store.directory import DirectoryStore
-from chalicelib.store.rollups import Cell, Dimension, RollupStore
+from chalicelib.store.rollups import Cell, DayRollup, Dimension, RollupStore
 from chalicelib.usage import Usage
 from simulator.org import USAGE_GROUP_FIELDS, SyntheticOrg
 from simulator.pytest_plugin import SIM_NOW, SIM_SPEC
@@ -244,3 +245,34 @@ class Snapshot(RollupStore):
             if first_day <= day <= last_day:
                 for cell, usage in self._detail[day]:
                     yield day, cell, usage
+
+
+class KeyReadsFail(RollupStore):
+    """The table refusing the hourly key aggregates (throttled), as the anomaly rules read them."""
+
+    def hourly_aggregates(
+        self, dim: Dimension, first_hour: str, last_hour: str
+    ) -> dict[str, dict[str, Usage]]:
+        if dim == "key":
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "Query")
+        return super().hourly_aggregates(dim, first_hour, last_hour)
+
+
+def test_when_the_anomaly_reads_fail_the_pool_alerts_of_the_run_still_go_out(sqs_subscriber, monkeypatch):
+    monkeypatch.setenv("LARGE_POOL_CAP", "1000")
+    get_settings.cache_clear()
+    cell = Cell("key_alpha", "gpt-4o-2024-08-06", "proj_main")
+    usage = Usage(input_tokens=900, output_tokens=300, estimated_usd=Decimal("0.01"))
+    RollupStore().replace_day(
+        DayRollup(TODAY, {(f"{TODAY}T09", cell): usage}, {cell: usage}),
+        keep_hourly=True,
+        hourly_retention_days=35,
+    )
+
+    report = AlertEngine(get_settings(), rollups=KeyReadsFail()).run(SIM_NOW)
+
+    got = [json.loads(envelope["Message"]) for envelope in sqs_subscriber.drain(1, timeout=5.0)]
+    assert report.published == 1
+    assert [(doc["kind"], doc["subject"], doc["threshold"]) for doc in got] == [
+        ("pool_threshold", "pool:large", "100")
+    ]
