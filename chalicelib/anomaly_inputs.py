@@ -79,9 +79,14 @@ class AnomalyReader:
         self.identities = identities
         self.config = config
         self.ledger = ledger
+        self._read: dict[tuple[Dimension, str, str], ByHour] = {}
 
     def _hours(self, dim: Dimension, hours: list[int]) -> ByHour:
-        return self.rollups.hourly_aggregates(dim, hour_label(hours[0]), hour_label(hours[-1]))
+        # owners are summed from the key aggregates: read each range once per run
+        span = (dim, hour_label(hours[0]), hour_label(hours[-1]))
+        if span not in self._read:
+            self._read[span] = self.rollups.hourly_aggregates(*span)
+        return self._read[span]
 
     def alerts(self, now: int) -> list[Alert]:
         """Every anomaly alert the rollups as of `now` call for; none when reading or evaluating
