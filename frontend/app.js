@@ -1,7 +1,9 @@
 // The dashboard: state in the URL hash, one refresh that loads every section in parallel, the token
 // dialog, theme, CSV export. Rendering lives in js/*; every name from the API goes in as text.
 // Health and alerts banners: js/health.js, js/alerts.js. Admin mode (js/admin.js) is imported only
-// when /api/whoami says the token is an admin's: the role always comes from the API.
+// when /api/whoami says the token is an admin's: the role always comes from the API. The
+// reconciliation panel (js/reconciliation.js) sits below the fold: its module and its data load
+// when it first scrolls into view, then with every refresh.
 
 import { AlertsView } from "./js/alerts.js";
 import { ApiError, apiBase, getJson, token } from "./js/api.js";
@@ -13,7 +15,6 @@ import { clock, date, day, dec, int, parseTime, relative, usd, usdNumber, when }
 import { loadHealth, renderHealth } from "./js/health.js";
 import { PERIODS, DAY, defaultBucket, isoDay, range } from "./js/periods.js";
 import { renderNotices, renderPools } from "./js/pools.js";
-import { renderReconciliation } from "./js/reconciliation.js";
 import { DataTable } from "./js/table.js";
 
 const CONFIG = window.TRACKER_CONFIG || {};
@@ -45,6 +46,7 @@ const view = {
   lastLoad: 0,
   timer: null,
   authPending: null,
+  reconciliationShown: false, // below the fold: loaded once it has been in view
   role: null,
   admin: null,
 };
@@ -294,8 +296,7 @@ async function refresh() {
       view.models = data;
       renderModels();
     }, (err) => fill($("models-table"), placeholder(`Could not load usage by model: ${err.message}`, { error: true, retry: refresh }))),
-    section(generation, () => getJson("/api/reconciliation"), (data) => renderReconciliation($("reconciliation"), data),
-      (err) => fill($("reconciliation"), placeholder(`Could not load the reconciliation: ${err.message}`, { error: true, retry: refresh }))),
+    ...(view.reconciliationShown ? [reconciliationSection(generation)] : []),
     section(generation, () => getJson("/api/keys"), (data) => {
       view.keys = data.data || [];
       view.keysById = new Map(view.keys.map((k) => [k.key_id, k]));
@@ -372,6 +373,31 @@ function clearFigures(error) {
 }
 
 /** Run one section's request; render or show its error; "unauthorized" tells refresh to ask again. */
+function reconciliationSection(generation) {
+  return section(generation, async () => {
+    const [data, module] = await Promise.all([getJson("/api/reconciliation"), import("./js/reconciliation.js")]);
+    return { data, module };
+  }, ({ data, module }) => module.renderReconciliation($("reconciliation"), data),
+  (err) => fill($("reconciliation"), placeholder(`Could not load the reconciliation: ${err.message}`, { error: true, retry: refresh })));
+}
+
+function loadReconciliationWhenShown() {
+  const panel = $("reconciliation");
+  const show = () => {
+    if (view.reconciliationShown) return;
+    view.reconciliationShown = true;
+    reconciliationSection(view.generation);
+  };
+  if (!("IntersectionObserver" in window)) return show();
+  const seen = new IntersectionObserver((entries) => {
+    if (entries.some((entry) => entry.isIntersecting)) {
+      seen.disconnect();
+      show();
+    }
+  });
+  seen.observe(panel);
+}
+
 async function section(generation, load, render, fail) {
   try {
     const data = await load();
@@ -683,6 +709,7 @@ function start() {
   bindTheme();
   bindDialog();
   refresh();
+  loadReconciliationWhenShown();
 }
 
 start();
