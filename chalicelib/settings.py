@@ -46,6 +46,9 @@ class Settings:
     # live 1m reads: OpenAI rounds (6 calls each) a minute, per API token and for the whole stage
     live_rounds_per_token: int = 4
     live_rounds_total: int = 10
+    # month-end forecasts (chalicelib.forecast): the run rate's window and the weekday season
+    forecast_window_days: int = 28
+    forecast_season_weeks: int = 4
 
 
 def _int(name: str, default: int, minimum: int = 0) -> int:
@@ -125,6 +128,8 @@ def load_settings() -> Settings:
         reconcile_gap_percent=_percent("RECONCILE_GAP_PERCENT", 5.0),
         live_rounds_per_token=_int("LIVE_ROUNDS_PER_TOKEN", 4, 1),
         live_rounds_total=_int("LIVE_ROUNDS_TOTAL", 10, 1),
+        forecast_window_days=_int("FORECAST_WINDOW_DAYS", 28, 1),
+        forecast_season_weeks=_int("FORECAST_SEASON_WEEKS", 4, 0),
     )
 
 
