@@ -64,7 +64,8 @@ class Method:
             "name": "run_rate_weekday",
             "window_days": self.window_days,
             "season_weeks": self.season_weeks,
-            "range": f"±{self.z} standard deviations of the window's daily residuals x sqrt(days left)",
+            "range": f"±{self.z} x the window's daily residual deviation s x sqrt(h + h^2/n): h days "
+            "ahead, n days in the window",
         }
 
 
