@@ -14,6 +14,7 @@ import { loadHealth, renderHealth } from "./js/health.js";
 import { PERIODS, DAY, defaultBucket, isoDay, range } from "./js/periods.js";
 import { renderNotices, renderPools } from "./js/pools.js";
 import { renderReconciliation } from "./js/reconciliation.js";
+import { FORECAST_KEYS, renderForecast } from "./js/forecast.js";
 import { DataTable } from "./js/table.js";
 
 const CONFIG = window.TRACKER_CONFIG || {};
@@ -296,6 +297,8 @@ async function refresh() {
     }, (err) => fill($("models-table"), placeholder(`Could not load usage by model: ${err.message}`, { error: true, retry: refresh }))),
     section(generation, () => getJson("/api/reconciliation"), (data) => renderReconciliation($("reconciliation"), data),
       (err) => fill($("reconciliation"), placeholder(`Could not load the reconciliation: ${err.message}`, { error: true, retry: refresh }))),
+    section(generation, () => getJson("/api/forecast", { group_by: "api_key_id", top: FORECAST_KEYS }), (data) => renderForecast($("forecast"), $("forecast-meta"), data),
+      (err) => fill($("forecast"), placeholder(`Could not load the forecast: ${err.message}`, { error: true, retry: refresh }))),
     section(generation, () => getJson("/api/keys"), (data) => {
       view.keys = data.data || [];
       view.keysById = new Map(view.keys.map((k) => [k.key_id, k]));

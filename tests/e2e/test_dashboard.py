@@ -32,7 +32,7 @@ CSV_ONLY = {
     "Unpriced tokens",
     "Basis",
 }  # the CSV's columns the table shows inside others
-STATIC_BUDGET_GZIP_BYTES = 60_000
+STATIC_BUDGET_GZIP_BYTES = 62_000  # 60 KB + the forecast panel (js/forecast.js, 1.3 KB gzipped)
 
 
 # -- reading the page -----------------------------------------------------------------------------
