@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.periods import DAY, day_label, day_start, next_month_start
@@ -92,9 +93,10 @@ class MonthClock:
         """`YYYY-MM`."""
         return self.today[:7]
 
-    def days_left(self) -> list[str]:
-        """Every day after today to the month's end."""
-        return list(_days_between(_next(self.today), self.last_day))
+    @property
+    def days_after_today(self) -> int:
+        """How many days of the month come after today."""
+        return int(self.last_day[8:]) - int(self.today[8:])
 
     @property
     def days_in_month(self) -> int:
@@ -143,9 +145,16 @@ def _back(day: str, count: int) -> str:
     return (date.fromisoformat(day) - timedelta(days=count)).isoformat()
 
 
+@lru_cache(maxsize=4096)
 def weekday(day: str) -> int:
     """Monday = 0 ... Sunday = 6."""
     return date.fromisoformat(day).weekday()
+
+
+@lru_cache(maxsize=64)
+def _window(today: str, count: int) -> tuple[str, ...]:
+    """The `count` complete days before `today` (worked out once per report, not once per group)."""
+    return tuple(_days_between(_back(today, count), _back(today, 1))) if count > 0 else ()
 
 
 def history_start(today: str, method: Method) -> str:
@@ -188,12 +197,13 @@ def forecast_month(
     month_to_date = sum(
         (amount for day, amount in daily.items() if clock.first_day <= day <= clock.today), ZERO
     )
-    window_all = list(_days_between(_back(clock.today, method.window_days), _back(clock.today, 1)))
-    window = _from_first_spend(window_all, daily) if method.window_days > 0 else []
+    window = _from_first_spend(_window(clock.today, method.window_days), daily)
     weight = sum((factors[weekday(day)] for day in window), ZERO)
     rate = sum((daily.get(day, ZERO) for day in window), ZERO) / weight if weight > 0 else ZERO
     expected = [(clock.today, rate * factors[weekday(clock.today)] * (ONE - clock.elapsed))]
-    expected += [(day, rate * factors[weekday(day)]) for day in clock.days_left()]
+    expected += [
+        (day, rate * factors[weekday(day)]) for day in _window(_next(clock.last_day), clock.days_after_today)
+    ]
     point = month_to_date + sum((amount for _, amount in expected), ZERO)
     spread = _residual_sd(daily, window, rate, factors)
     horizon = (ONE - clock.elapsed) + len(expected) - 1
