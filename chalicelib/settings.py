@@ -64,6 +64,13 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def _int_up_to(name: str, default: int, minimum: int, maximum: int) -> int:
+    value = _int(name, default, minimum)
+    if value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
+    return value
+
+
 def _percent(name: str, default: float) -> float:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -128,8 +135,9 @@ def load_settings() -> Settings:
         reconcile_gap_percent=_percent("RECONCILE_GAP_PERCENT", 5.0),
         live_rounds_per_token=_int("LIVE_ROUNDS_PER_TOKEN", 4, 1),
         live_rounds_total=_int("LIVE_ROUNDS_TOTAL", 10, 1),
-        forecast_window_days=_int("FORECAST_WINDOW_DAYS", 28, 1),
-        forecast_season_weeks=_int("FORECAST_SEASON_WEEKS", 4, 0),
+        # bounded: a forecast reads this much daily history per request (the daily rollups hold it)
+        forecast_window_days=_int_up_to("FORECAST_WINDOW_DAYS", 28, 1, 90),
+        forecast_season_weeks=_int_up_to("FORECAST_SEASON_WEEKS", 4, 0, 13),
     )
 
 

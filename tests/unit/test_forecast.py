@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
+
+from chalicelib.errors import ConfigError
 from chalicelib.forecast import (
     FLAT,
     Method,
@@ -15,6 +18,7 @@ from chalicelib.forecast import (
     weekday_factors,
 )
 from chalicelib.periods import DAY, HOUR, day_label, day_start
+from chalicelib.settings import load_settings
 from simulator.org import OrgSpec, SyntheticOrg
 
 NOV_20_NOON = day_start("2026-11-20") + 12 * HOUR  # a Friday
@@ -129,3 +133,26 @@ def test_backtest_the_forecast_made_on_day_10_lands_within_the_stated_error_of_t
     mean_abs = sum(abs(error) for error in errors.values() if error is not None) / len(errors)
     with capsys.disabled():
         print(f"backtest mean absolute error {mean_abs:.2f}% (bound {BACKTEST_MAX_ERROR}%)")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("FORECAST_WINDOW_DAYS", "0"),
+        ("FORECAST_WINDOW_DAYS", "91"),
+        ("FORECAST_SEASON_WEEKS", "14"),
+        ("FORECAST_SEASON_WEEKS", "x"),
+    ],
+)
+def test_forecast_settings_out_of_bounds_are_refused(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        load_settings()
+
+
+def test_forecast_settings_make_the_method(monkeypatch):
+    monkeypatch.setenv("FORECAST_WINDOW_DAYS", "14")
+    monkeypatch.setenv("FORECAST_SEASON_WEEKS", "0")
+    method = Method.of(load_settings())
+    assert (method.window_days, method.season_weeks) == (14, 0)
+    assert history_start("2026-11-20", method) == "2026-11-06"
