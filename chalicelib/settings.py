@@ -64,8 +64,7 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
-def _int_up_to(name: str, default: int, minimum: int, maximum: int) -> int:
-    value = _int(name, default, minimum)
+def _at_most(name: str, value: int, maximum: int) -> int:
     if value > maximum:
         raise ConfigError(f"{name} must be at most {maximum}, got {value}")
     return value
@@ -136,8 +135,8 @@ def load_settings() -> Settings:
         live_rounds_per_token=_int("LIVE_ROUNDS_PER_TOKEN", 4, 1),
         live_rounds_total=_int("LIVE_ROUNDS_TOTAL", 10, 1),
         # bounded: a forecast reads this much daily history per request (the daily rollups hold it)
-        forecast_window_days=_int_up_to("FORECAST_WINDOW_DAYS", 28, 1, 90),
-        forecast_season_weeks=_int_up_to("FORECAST_SEASON_WEEKS", 4, 0, 13),
+        forecast_window_days=_at_most("FORECAST_WINDOW_DAYS", _int("FORECAST_WINDOW_DAYS", 28, 1), 90),
+        forecast_season_weeks=_at_most("FORECAST_SEASON_WEEKS", _int("FORECAST_SEASON_WEEKS", 4, 0), 13),
     )
 
 
