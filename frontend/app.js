@@ -2,8 +2,8 @@
 // dialog, theme, CSV export. Rendering lives in js/*; every name from the API goes in as text.
 // Health and alerts banners: js/health.js, js/alerts.js. Admin mode (js/admin.js) is imported only
 // when /api/whoami says the token is an admin's: the role always comes from the API. The
-// reconciliation panel (js/reconciliation.js) sits below the fold: its module and its data load
-// when it first scrolls into view, then with every refresh.
+// reconciliation and forecast panels sit below the fold: their modules and data load when they
+// first scroll into view, then with every refresh (LAZY_PANELS).
 
 import { AlertsView } from "./js/alerts.js";
 import { ApiError, apiBase, getJson, token } from "./js/api.js";
@@ -46,7 +46,7 @@ const view = {
   lastLoad: 0,
   timer: null,
   authPending: null,
-  reconciliationShown: false, // below the fold: loaded once it has been in view
+  shown: new Set(), // the LAZY_PANELS that have been in view
   role: null,
   admin: null,
 };
@@ -296,7 +296,7 @@ async function refresh() {
       view.models = data;
       renderModels();
     }, (err) => fill($("models-table"), placeholder(`Could not load usage by model: ${err.message}`, { error: true, retry: refresh }))),
-    ...(view.reconciliationShown ? [reconciliationSection(generation)] : []),
+    ...[...view.shown].map((id) => LAZY_PANELS[id](generation)),
     section(generation, () => getJson("/api/keys"), (data) => {
       view.keys = data.data || [];
       view.keysById = new Map(view.keys.map((k) => [k.key_id, k]));
@@ -373,29 +373,38 @@ function clearFigures(error) {
 }
 
 /** Run one section's request; render or show its error; "unauthorized" tells refresh to ask again. */
-function reconciliationSection(generation) {
-  return section(generation, async () => {
+// Panels below the fold: each loads its module and its data when it first scrolls into view, then
+// with every refresh (`view.shown` holds their element ids).
+const LAZY_PANELS = {
+  reconciliation: (generation) => section(generation, async () => {
     const [data, module] = await Promise.all([getJson("/api/reconciliation"), import("./js/reconciliation.js")]);
     return { data, module };
   }, ({ data, module }) => module.renderReconciliation($("reconciliation"), data),
-  (err) => fill($("reconciliation"), placeholder(`Could not load the reconciliation: ${err.message}`, { error: true, retry: refresh })));
-}
+  (err) => fill($("reconciliation"), placeholder(`Could not load the reconciliation: ${err.message}`, { error: true, retry: refresh }))),
+  forecast: (generation) => section(generation, async () => {
+    const module = await import("./js/forecast.js");
+    const data = await getJson("/api/forecast", { group_by: "api_key_id", top: module.FORECAST_KEYS });
+    return { data, module };
+  }, ({ data, module }) => module.renderForecast($("forecast"), $("forecast-meta"), data),
+  (err) => fill($("forecast"), placeholder(`Could not load the forecast: ${err.message}`, { error: true, retry: refresh }))),
+};
 
-function loadReconciliationWhenShown() {
-  const panel = $("reconciliation");
-  const show = () => {
-    if (view.reconciliationShown) return;
-    view.reconciliationShown = true;
-    reconciliationSection(view.generation);
+function loadPanelsWhenShown() {
+  const show = (id) => {
+    if (view.shown.has(id)) return;
+    view.shown.add(id);
+    LAZY_PANELS[id](view.generation);
   };
-  if (!("IntersectionObserver" in window)) return show();
+  const ids = Object.keys(LAZY_PANELS);
+  if (!("IntersectionObserver" in window)) return ids.forEach(show);
   const seen = new IntersectionObserver((entries) => {
-    if (entries.some((entry) => entry.isIntersecting)) {
-      seen.disconnect();
-      show();
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      seen.unobserve(entry.target);
+      show(entry.target.id);
     }
   });
-  seen.observe(panel);
+  ids.forEach((id) => seen.observe($(id)));
 }
 
 async function section(generation, load, render, fail) {
@@ -709,7 +718,7 @@ function start() {
   bindTheme();
   bindDialog();
   refresh();
-  loadReconciliationWhenShown();
+  loadPanelsWhenShown();
 }
 
 start();
