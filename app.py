@@ -18,6 +18,7 @@ from chalicelib import query
 from chalicelib.observability import logger
 from chalicelib.query import admin, clock
 from chalicelib.query.alerts import alerts_report
+from chalicelib.query.hygiene import hygiene_report
 from chalicelib.responses import (
     CORS,
     MAX_RESPONSE_BYTES,
@@ -130,6 +131,13 @@ def export() -> Response:
 def alerts() -> Response:
     """What is firing now and the alert history."""
     return json_response(alerts_report(_params(), clock.now()))
+
+
+@app.route("/api/hygiene", methods=["GET"], cors=CORS, content_types=NO_BODY)
+@handled
+def key_hygiene() -> Response:
+    """Keys unused, due for rotation, orphaned or unowned, with their 30-day spend."""
+    return json_response(hygiene_report(_params(), clock.now()))
 
 
 @app.route("/api/whoami", methods=["GET"], cors=CORS, content_types=NO_BODY)

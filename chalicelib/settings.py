@@ -46,6 +46,9 @@ class Settings:
     # live 1m reads: OpenAI rounds (6 calls each) a minute, per API token and for the whole stage
     live_rounds_per_token: int = 4
     live_rounds_total: int = 10
+    # key hygiene (chalicelib.hygiene): a key unused this many days, or older than the rotation age
+    hygiene_unused_days: int = 30
+    hygiene_rotation_days: int = 90
 
 
 def _int(name: str, default: int, minimum: int = 0) -> int:
@@ -125,6 +128,8 @@ def load_settings() -> Settings:
         reconcile_gap_percent=_percent("RECONCILE_GAP_PERCENT", 5.0),
         live_rounds_per_token=_int("LIVE_ROUNDS_PER_TOKEN", 4, 1),
         live_rounds_total=_int("LIVE_ROUNDS_TOTAL", 10, 1),
+        hygiene_unused_days=_int("HYGIENE_UNUSED_DAYS", 30, 1),
+        hygiene_rotation_days=_int("HYGIENE_ROTATION_DAYS", 90, 1),
     )
 
 

@@ -15,6 +15,7 @@ from chalicelib.cli import (
     alerts,
     collect,
     edit,
+    hygiene,
     init,
     keys,
     mappings,
@@ -29,7 +30,7 @@ from chalicelib.errors import InvalidInput, TrackerError
 from chalicelib.observability import log_to_stderr
 from chalicelib.validation import terminal_text
 
-COMMANDS = (init, collect, keys, edit, mappings, alerts, usage, tokens, reports, monitor, reconcile)
+COMMANDS = (init, collect, keys, edit, mappings, alerts, usage, tokens, reports, monitor, reconcile, hygiene)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
