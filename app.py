@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
-from chalice.app import Chalice, CloudWatchEvent, ConvertToMiddleware, Rate, Response
+from chalice.app import Chalice, CloudWatchEvent, ConvertToMiddleware, Cron, Rate, Response
 
 from chalicelib import query
 from chalicelib.observability import logger
@@ -184,3 +184,13 @@ def collect(event: CloudWatchEvent) -> dict[str, Any]:
     from chalicelib.runner import scheduled_collect  # noqa: PLC0415 - only this Lambda needs it
 
     return scheduled_collect(context=event.context).as_dict()
+
+
+# Daily at 06:00 UTC: the weekly digest goes out on Mondays, the monthly one on the 1st (each caught
+# up the next day if missed), once per period through the alert ledger (chalicelib.digest_send).
+@app.schedule(Cron(0, 6, "*", "*", "?", "*"), name="digest")
+def digest(event: CloudWatchEvent) -> dict[str, Any]:
+    """Every day: send the digests that are due and not yet sent."""
+    from chalicelib.digest_send import scheduled_digest  # noqa: PLC0415 - only this Lambda needs it
+
+    return scheduled_digest().as_dict()

@@ -49,6 +49,8 @@ class Settings:
     # key hygiene (chalicelib.hygiene): a key unused this many days, or older than the rotation age
     hygiene_unused_days: int = 30
     hygiene_rotation_days: int = 90
+    # digests (chalicelib.digest): a budget used this much (percent) now is "at risk"
+    digest_budget_risk_percent: float = 80.0
 
 
 def _int(name: str, default: int, minimum: int = 0) -> int:
@@ -130,6 +132,7 @@ def load_settings() -> Settings:
         live_rounds_total=_int("LIVE_ROUNDS_TOTAL", 10, 1),
         hygiene_unused_days=_int("HYGIENE_UNUSED_DAYS", 30, 1),
         hygiene_rotation_days=_int("HYGIENE_ROTATION_DAYS", 90, 1),
+        digest_budget_risk_percent=_percent("DIGEST_BUDGET_RISK_PERCENT", 80.0),
     )
 
 

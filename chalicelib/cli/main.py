@@ -14,6 +14,7 @@ from chalicelib import __version__
 from chalicelib.cli import (
     alerts,
     collect,
+    digest,
     edit,
     hygiene,
     init,
@@ -30,7 +31,21 @@ from chalicelib.errors import InvalidInput, TrackerError
 from chalicelib.observability import log_to_stderr
 from chalicelib.validation import terminal_text
 
-COMMANDS = (init, collect, keys, edit, mappings, alerts, usage, tokens, reports, monitor, reconcile, hygiene)
+COMMANDS = (
+    init,
+    collect,
+    keys,
+    edit,
+    mappings,
+    alerts,
+    usage,
+    tokens,
+    reports,
+    monitor,
+    reconcile,
+    hygiene,
+    digest,
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
