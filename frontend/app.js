@@ -11,7 +11,6 @@ import { download, toCsv } from "./js/csv.js";
 import { $, fill, h, placeholder } from "./js/dom.js";
 import { clock, date, day, dec, int, parseTime, relative, usd, usdNumber, when } from "./js/format.js";
 import { loadHealth, renderHealth } from "./js/health.js";
-import { HygieneView } from "./js/hygiene.js";
 import { PERIODS, DAY, defaultBucket, isoDay, range } from "./js/periods.js";
 import { renderNotices, renderPools } from "./js/pools.js";
 import { renderReconciliation } from "./js/reconciliation.js";
@@ -55,7 +54,9 @@ const modelsTable = new DataTable($("models-table"), { empty: "No usage in this 
 const compareTable = new DataTable($("compare-table"), { empty: "Pick keys, then Compare." });
 const chart = new UsageChart($("chart"), { onHover: (i) => showReadout(i) });
 const alertsView = new AlertsView({ banner: $("alerts-banner"), table: $("alerts-table"), filters: $("alert-filters"), meta: $("alerts-meta") });
-const hygieneView = new HygieneView({ table: $("hygiene-table"), meta: $("hygiene-meta") });
+let hygiene;
+const loadHygiene = async () => $("hygiene").open && (hygiene ||= new (await import("./js/hygiene.js")).HygieneView()).load();
+$("hygiene").ontoggle = () => loadHygiene().catch(() => {});
 
 // ---------------------------------------------------------------- state <-> URL and controls
 
@@ -278,7 +279,7 @@ async function refresh() {
   const tasks = [
     section(generation, () => loadHealth(), (body) => renderHealth($("health-banner"), body, nowSeconds()), () => {}),
     section(generation, () => alertsView.load(), () => {}, () => {}),
-    section(generation, () => hygieneView.load(), () => {}, () => {}),
+    section(generation, loadHygiene, () => {}, () => {}),
     section(generation, () => getJson("/api/whoami"), (who) => {
       view.role = who.role;
     }, () => {

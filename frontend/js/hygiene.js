@@ -1,9 +1,10 @@
 // The key hygiene panel, from GET /api/hygiene: each key unused, due for rotation, whose owner left
 // or whose service account is gone, or that nobody owns, with its 30-day spend (the Keys view's).
-// Names are other people's input: they go in as text (dom.js `h`), never as HTML.
+// Names are other people's input: they go in as text (dom.js `h`), never as HTML. app.js imports this
+// module only once the panel is opened: hygiene is a weekly chore, not part of the first paint.
 
 import { getJson } from "./api.js";
-import { fill, h, placeholder } from "./dom.js";
+import { $, fill, h, placeholder } from "./dom.js";
 import { date, dec, int, parseTime, usd } from "./format.js";
 import { DataTable } from "./table.js";
 
@@ -49,9 +50,9 @@ function columns() {
   ];
 }
 
-/** The hygiene panel; `load()` fetches and renders it. */
+/** The hygiene panel (#hygiene-table, #hygiene-meta); `load()` fetches and renders it. */
 export class HygieneView {
-  constructor({ table, meta }) {
+  constructor(table = $("hygiene-table"), meta = $("hygiene-meta")) {
     this.meta = meta;
     this.table = new DataTable(table, { empty: "No key needs attention." });
     this.data = null;

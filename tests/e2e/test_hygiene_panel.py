@@ -1,5 +1,5 @@
-"""The key hygiene panel in a real browser against the local stack: the keys /api/hygiene lists, in
-its order (biggest 30-day spender first), with their findings and dollars, names shown as text."""
+"""The key hygiene panel in a real browser against the local stack: opened, it shows the keys
+/api/hygiene lists, in its order (biggest 30-day spender first), with their findings and dollars, names shown as text."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ FINDING_TEXT = {
 def test_the_hygiene_panel_lists_the_apis_findings_with_their_30_day_spend(page, open_dashboard, e2e_stack):
     open_dashboard(page)
     answer = e2e_stack.api_get("/api/hygiene")
+    expect(page.locator("#hygiene-table tbody tr")).to_have_count(0)  # loaded only once opened
+    page.locator("#hygiene summary").click()
     assert answer["data"], "the simulator's directory has keys to rotate and a deleted key nobody owns"
 
     rows = page.locator("#hygiene-table tbody tr")
