@@ -1,5 +1,6 @@
 """The key hygiene panel in a real browser against the local stack: opened, it shows the keys
-/api/hygiene lists, in its order (biggest 30-day spender first), with their findings and dollars, names shown as text."""
+/api/hygiene lists, in its order (biggest 30-day spender first), with their findings and dollars,
+names shown as text."""
 
 from __future__ import annotations
 
