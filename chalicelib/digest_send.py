@@ -180,11 +180,15 @@ class DigestSender:
         return report
 
 
+def _now() -> int:
+    return int(time.time())
+
+
 def scheduled_digest(now: int | None = None) -> DigestRunReport:
     """The daily `digest` Lambda: metrics flushed whatever happens."""
     with run_context():
         try:
-            report = DigestSender(get_settings()).run(now or int(time.time()))
+            report = DigestSender(get_settings()).run(now or _now())
             logger.info("digests run", extra={"digests": report.as_dict()})
             return report
         finally:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import aws, store
+from chalicelib import aws, digest_send, store
 from chalicelib.alerts import SnsPublisher
 from chalicelib.cli import digest as cli_digest
 from chalicelib.cli import main as cli_main
@@ -278,3 +278,18 @@ def test_digest_preview_prints_the_digest_and_refuses_an_unknown_team(
     assert cli_main.main(["digest", "preview", "--team", "nobody"]) == 2
     assert "team" in capsys.readouterr().err
     assert cli_main.main(["digest", "preview", "--period", "year"]) == 2
+
+
+def test_the_digest_lambda_of_app_py_sends_what_is_due(
+    fresh_ledger: Filled, sqs_subscriber, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    monkeypatch.setattr(digest_send, "_now", lambda: MONDAY)
+    client = api_helpers.chalice_client(tmp_path)
+
+    answer = client.lambda_.invoke(
+        "digest", client.events.generate_cw_event("aws.events", "Scheduled Event", {}, [])
+    )
+
+    assert answer.payload["due"] == ["digest-week-2026-11-09"]
+    assert answer.payload["published"] == 3
+    assert len(sqs_subscriber.drain(expected=3)) == 3
