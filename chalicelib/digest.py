@@ -13,7 +13,8 @@ month its calendar month) against the period before it:
     hygiene     the key hygiene findings (chalicelib.hygiene) of the scope's keys
 
 A team digest counts the keys whose identity has that team; the organization digest counts every
-cell. Wording (text, chat) is chalicelib.digest_messages'; reading and sending chalicelib.digest_send's.
+cell. Each list but the movers and hygiene keeps its first TOP_ROWS rows; `counts` says how many
+there were. Wording (text, chat) is chalicelib.digest_messages'; reading and sending chalicelib.digest_send's.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ PeriodKind = Literal["week", "month"]
 PERIOD_KINDS: tuple[PeriodKind, ...] = ("week", "month")
 TOP_MOVERS = 5
 TOP_HYGIENE = 10
+TOP_ROWS = 20  # budgets, unmapped keys, models, pool days: a digest stays one readable SNS message
 ZERO = Decimal(0)
 
 
@@ -204,6 +206,17 @@ def build_digest(inputs: DigestInputs, team: str | None = None) -> dict[str, Any
     ]
     findings = [item for item in inputs.hygiene if team is None or item.team == team]
     org = team is None
+    lists = {
+        "budgets_at_risk": sorted(budgets, key=lambda row: (-float(row["percent"]), row["key_id"])),
+        "unmapped_keys": _unmapped(sides[True], identities) if org else [],
+        "unclassified_models": [
+            {"model": model, "tokens": tokens}
+            for model, tokens in sorted(unclassified.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+        if org
+        else [],
+        "pools_exhausted": _pools_exhausted(inputs) if org else [],
+    }
     return {
         "scope": {"kind": "organization" if org else "team", "team": team},
         "period": period.as_json(),
@@ -220,15 +233,8 @@ def build_digest(inputs: DigestInputs, team: str | None = None) -> dict[str, Any
         },
         "movers_up": up,
         "movers_down": down,
-        "budgets_at_risk": sorted(budgets, key=lambda row: (-float(row["percent"]), row["key_id"])),
-        "unmapped_keys": _unmapped(sides[True], identities) if org else [],
-        "unclassified_models": [
-            {"model": model, "tokens": tokens}
-            for model, tokens in sorted(unclassified.items(), key=lambda kv: (-kv[1], kv[0]))
-        ]
-        if org
-        else [],
-        "pools_exhausted": _pools_exhausted(inputs) if org else [],
+        **{name: rows[:TOP_ROWS] for name, rows in lists.items()},
+        "counts": {name: len(rows) for name, rows in lists.items()},
         "hygiene": {
             "counts": counts(findings),
             "keys": [item.as_json() for item in findings[:TOP_HYGIENE]],

@@ -53,6 +53,11 @@ def _key(row: Mapping[str, Any]) -> str:
     return row["key_id"] if name == row["key_id"] else f"{name} ({row['key_id']})"
 
 
+def _more(digest: Mapping[str, Any], name: str) -> list[str]:
+    extra = int(digest["counts"][name]) - len(digest[name])
+    return [f"  ... and {extra} more"] if extra > 0 else []
+
+
 def text_lines(digest: Mapping[str, Any]) -> list[str]:
     """The plain-text body, line by line (also what `digest preview` prints)."""
     spend, period, previous = digest["spend"], digest["period"], digest["previous"]
@@ -79,12 +84,14 @@ def text_lines(digest: Mapping[str, Any]) -> list[str]:
         f"({row['used']} / {row['limit']} {row['budget']['unit']})"
         for row in digest["budgets_at_risk"]
     ] or ["  (none)"]
+    lines += _more(digest, "budgets_at_risk")
     if digest["scope"]["team"] is None:
         lines += ["", "Unmapped keys with usage:"]
         lines += [
             f"  {row['key_id']}: {_usd(row['cost_usd'])}, {row['total_tokens']:,} tokens"
             for row in digest["unmapped_keys"]
         ] or ["  (none)"]
+        lines += _more(digest, "unmapped_keys")
         lines += ["", "Unclassified models:"]
         lines += [f"  {row['model']}: {row['tokens']:,} tokens" for row in digest["unclassified_models"]] or [
             "  (none)"
@@ -94,6 +101,7 @@ def text_lines(digest: Mapping[str, Any]) -> list[str]:
             f"  {row['day']} {row['pool']}: {row['used']:,} of {row['cap']:,} tokens"
             for row in digest["pools_exhausted"]
         ] or ["  (none)"]
+        lines += _more(digest, "pools_exhausted")
     hygiene = digest["hygiene"]
     counted = ", ".join(f"{code} {n}" for code, n in hygiene["counts"].items() if n)
     lines += ["", f"Key hygiene: {counted or 'nothing to do'}"]

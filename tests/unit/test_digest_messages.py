@@ -4,6 +4,7 @@ Chatbot custom notification, the JSON document, and a subject SNS accepts."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 
 from chalicelib.alert_messages import MessageContext
@@ -62,6 +63,12 @@ def test_the_digest_sums_the_week_against_the_week_before() -> None:
     assert [(r["key_id"], r["change_usd"]) for r in digest["movers_down"]] == [("key_b", "-3")]
     assert digest["unmapped_keys"] == [{"key_id": "key_x", "cost_usd": "0.7", "total_tokens": 700}]
     assert digest["unclassified_models"] == [{"model": "mystery-model-9", "tokens": 700}]
+    assert digest["counts"] == {
+        "budgets_at_risk": 0,
+        "unmapped_keys": 1,
+        "unclassified_models": 1,
+        "pools_exhausted": 0,
+    }
     team = build_digest(_inputs(), "research")
     assert (team["spend"]["cost_usd"], team["spend"]["previous_cost_usd"]) == ("6", "1.5")
 
@@ -90,3 +97,17 @@ def test_one_publish_carries_text_chatbot_and_json() -> None:
     assert document["schema"] == "openai-usage-tracker.digest/1"
     assert document["digest"] == digest
     assert message.attributes == {"kind": "digest", "severity": "info", "alert_id": document["digest_id"]}
+
+
+def test_long_lists_are_cut_and_say_how_many_more() -> None:
+    inputs = _inputs()
+    strays = [
+        ("2026-11-10", Cell(f"key_s{i:02d}", "gpt-4o-2024-08-06", "p"), Usage(input_tokens=i + 1))
+        for i in range(25)
+    ]
+    digest = build_digest(replace(inputs, cells=[*inputs.cells, *strays]))
+
+    assert len(digest["unmapped_keys"]) == 20
+    assert digest["counts"]["unmapped_keys"] == 26
+    message = render(digest, "d", MessageContext("", "test", NOW))
+    assert "  ... and 6 more" in json.loads(message.structured)["email"]
