@@ -53,6 +53,12 @@ def _key(row: Mapping[str, Any]) -> str:
     return row["key_id"] if name == row["key_id"] else f"{name} ({row['key_id']})"
 
 
+def _amounts(row: Mapping[str, Any]) -> str:
+    if row["budget"]["unit"] == "usd":
+        return f"{_usd(row['used'])} / {_usd(row['limit'])}"
+    return f"{Decimal(row['used']):,.0f} / {Decimal(row['limit']):,.0f} tokens"
+
+
 def _more(digest: Mapping[str, Any], name: str) -> list[str]:
     extra = int(digest["counts"][name]) - len(digest[name])
     return [f"  ... and {extra} more"] if extra > 0 else []
@@ -80,8 +86,7 @@ def text_lines(digest: Mapping[str, Any]) -> list[str]:
         ] or ["  (none)"]
     lines += ["", "Budgets at risk:"]
     lines += [
-        f"  {_key(row)}: {row['percent']:.1f}% of its {row['budget']['period']} budget "
-        f"({row['used']} / {row['limit']} {row['budget']['unit']})"
+        f"  {_key(row)}: {row['percent']:.1f}% of its {row['budget']['period']} budget ({_amounts(row)})"
         for row in digest["budgets_at_risk"]
     ] or ["  (none)"]
     lines += _more(digest, "budgets_at_risk")

@@ -43,7 +43,28 @@ def _inputs() -> DigestInputs:
         ],
         settlement=Settlement(costs_as_of=NOW + 3 * DAY),
         identities={"key_a": _identity("key_a", "research"), "key_b": _identity("key_b", None)},
-        budgets=[],
+        budgets=[
+            {
+                "key_id": "key_a",
+                "budget": {"amount": "5", "unit": "usd", "period": "monthly"},
+                "budget_status": {
+                    "used": "6",
+                    "limit": "5",
+                    "percent": 120.0,
+                    "period_start": "2026-11-01T00:00:00Z",
+                },
+            },
+            {
+                "key_id": "key_b",
+                "budget": {"amount": "100000", "unit": "tokens", "period": "monthly"},
+                "budget_status": {
+                    "used": "1500",
+                    "limit": "100000",
+                    "percent": 1.5,
+                    "period_start": "2026-11-01T00:00:00Z",
+                },
+            },
+        ],
         hygiene=[],
         caps={"large": 250_000, "mini": 2_500_000},
     )
@@ -63,8 +84,9 @@ def test_the_digest_sums_the_week_against_the_week_before() -> None:
     assert [(r["key_id"], r["change_usd"]) for r in digest["movers_down"]] == [("key_b", "-3")]
     assert digest["unmapped_keys"] == [{"key_id": "key_x", "cost_usd": "0.7", "total_tokens": 700}]
     assert digest["unclassified_models"] == [{"model": "mystery-model-9", "tokens": 700}]
+    assert [(r["key_id"], r["percent"]) for r in digest["budgets_at_risk"]] == [("key_a", 120.0)]
     assert digest["counts"] == {
-        "budgets_at_risk": 0,
+        "budgets_at_risk": 1,
         "unmapped_keys": 1,
         "unclassified_models": 1,
         "pools_exhausted": 0,
@@ -86,6 +108,7 @@ def test_one_publish_carries_text_chatbot_and_json() -> None:
     assert bodies["email"] == bodies["default"]
     assert "Spend   $7.70 against $5.50 in 2026-W45 (+40.0%)" in bodies["email"]
     assert "  Key a (key_a): $6.00 (was $1.50, +$4.50)" in bodies["email"]
+    assert "  Key a (key_a): 120.0% of its monthly budget ($6.00 / $5.00)" in bodies["email"]
     chat = json.loads(bodies["https"])
     assert (chat["version"], chat["source"], chat["id"]) == (
         "1.0",
