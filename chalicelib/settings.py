@@ -49,6 +49,11 @@ class Settings:
     # month-end forecasts (chalicelib.forecast): the run rate's window and the weekday season
     forecast_window_days: int = 28
     forecast_season_weeks: int = 4
+    # key hygiene (chalicelib.hygiene): a key unused this many days, or older than the rotation age
+    hygiene_unused_days: int = 30
+    hygiene_rotation_days: int = 90
+    # digests (chalicelib.digest): a budget used this much (percent) now is "at risk"
+    digest_budget_risk_percent: float = 80.0
 
 
 def _int(name: str, default: int, minimum: int = 0) -> int:
@@ -137,6 +142,9 @@ def load_settings() -> Settings:
         # bounded: a forecast reads this much daily history per request (the daily rollups hold it)
         forecast_window_days=_at_most("FORECAST_WINDOW_DAYS", _int("FORECAST_WINDOW_DAYS", 28, 1), 90),
         forecast_season_weeks=_at_most("FORECAST_SEASON_WEEKS", _int("FORECAST_SEASON_WEEKS", 4, 0), 13),
+        hygiene_unused_days=_int("HYGIENE_UNUSED_DAYS", 30, 1),
+        hygiene_rotation_days=_int("HYGIENE_ROTATION_DAYS", 90, 1),
+        digest_budget_risk_percent=_percent("DIGEST_BUDGET_RISK_PERCENT", 80.0),
     )
 
 

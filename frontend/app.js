@@ -56,6 +56,9 @@ const modelsTable = new DataTable($("models-table"), { empty: "No usage in this 
 const compareTable = new DataTable($("compare-table"), { empty: "Pick keys, then Compare." });
 const chart = new UsageChart($("chart"), { onHover: (i) => showReadout(i) });
 const alertsView = new AlertsView({ banner: $("alerts-banner"), table: $("alerts-table"), filters: $("alert-filters"), meta: $("alerts-meta") });
+let hygiene;
+const loadHygiene = async () => $("hygiene").open && (hygiene ||= new (await import("./js/hygiene.js")).HygieneView()).load();
+$("hygiene").ontoggle = () => loadHygiene().catch(() => {});
 
 // ---------------------------------------------------------------- state <-> URL and controls
 
@@ -278,6 +281,7 @@ async function refresh() {
   const tasks = [
     section(generation, () => loadHealth(), (body) => renderHealth($("health-banner"), body, nowSeconds()), () => {}),
     section(generation, () => alertsView.load(), () => {}, () => {}),
+    section(generation, loadHygiene, () => {}, () => {}),
     section(generation, () => getJson("/api/whoami"), (who) => {
       view.role = who.role;
     }, () => {
