@@ -9,6 +9,8 @@ ledger (chalicelib.store.alerts) remembers which have. The rules, evaluated afte
                   threshold of the budget: tokens (input + output) or dollars (`cost_usd`)
 - unclassified_model  per model in no pool list and day, once
 - unmapped_key    per key id with no name anywhere, once (keyed by the day it was first seen)
+- budget_forecast per key with a monthly dollar budget and month, once: the month-end forecast
+                  reaches the budget before the month ends (chalicelib.forecast_alerts)
 - spend_anomaly, dormant_key, new_model   per key (spikes also per owner and project) and day, once:
                   the leaked-key rules of chalicelib.anomaly
 
@@ -41,6 +43,7 @@ AlertKind = Literal[
     "unclassified_model",
     "unmapped_key",
     "test",
+    "budget_forecast",  # chalicelib.forecast_alerts
     # anomaly and leaked-key alerts (chalicelib.anomaly)
     "spend_anomaly",
     "dormant_key",

@@ -44,8 +44,9 @@ def _severity(record: AlertRecord) -> Severity:
 
 
 def _key_of(record: AlertRecord) -> str | None:
-    """The key an alert is about: budget:<id>, unmapped:<id>, dormant:<id>, new_model:<id>, spike:key:<id>."""
-    if record.kind in ("key_budget", "unmapped_key", "dormant_key", "new_model"):
+    """The key an alert is about: budget:<id>, unmapped:<id>, budget-forecast:<id>, dormant:<id>,
+    new_model:<id>, spike:key:<id>."""
+    if record.kind in ("key_budget", "unmapped_key", "budget_forecast", "dormant_key", "new_model"):
         return record.subject.partition(":")[2]
     if record.kind == "spend_anomaly" and record.subject.startswith("spike:key:"):
         return record.subject.removeprefix("spike:key:")

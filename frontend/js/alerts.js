@@ -14,6 +14,7 @@ export const KIND_TEXT = {
   unclassified_model: "Unclassified model",
   unmapped_key: "Unmapped key",
   collector_failing: "Collector",
+  budget_forecast: "Budget forecast",
   spend_anomaly: "Spend spike",
   dormant_key: "Dormant key woke",
   new_model: "New model for a key",
