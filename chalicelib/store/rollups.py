@@ -22,7 +22,7 @@ import json
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -96,13 +96,26 @@ def _decimal_text(value: object) -> str:
     raise TypeError(f"cannot store {type(value).__name__} in an aggregate")
 
 
+# Positions of the money counters in `Usage.to_list()` order (stored as decimal strings).
+_MONEY_AT: tuple[int, ...] = tuple(i for i, spec in enumerate(fields(Usage)) if spec.type == "Decimal")
+
+
+def _usage_of(values: list[Any]) -> Usage:
+    """`Usage.from_list` for a JSON aggregate member, where counts are already ints: only the money
+    strings need converting (decoding a 90-day, 1,000-key view is 90,000 of these)."""
+    for at in _MONEY_AT:
+        if at < len(values):
+            values[at] = Decimal(values[at])
+    return Usage(*values)
+
+
 def _members(item: dict[str, Any]) -> dict[str, Usage]:
     packed = item.get("z")
     if packed is None:
         return {}
     raw = bytes(packed)  # boto3 returns a Binary, which converts to bytes
     document: dict[str, list[Any]] = json.loads(zlib.decompress(raw))
-    return {member: Usage.from_list(values) for member, values in document.items()}
+    return {member: _usage_of(values) for member, values in document.items()}
 
 
 @dataclass
