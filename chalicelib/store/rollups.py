@@ -18,6 +18,7 @@ recomputed day are deleted.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
 from collections import defaultdict
@@ -118,6 +119,28 @@ def _members(item: dict[str, Any]) -> dict[str, Usage]:
     return {member: _usage_of(values) for member, values in document.items()}
 
 
+Item = dict[str, Any]
+
+
+def members(item: Item) -> dict[str, Usage]:
+    """The members of one aggregate item as `aggregate_items` returns it."""
+    return _members(item)
+
+
+def fingerprint(items: Iterable[Item]) -> bytes:
+    """A digest of aggregate items' keys and stored bytes: equal digests, equal contents (what the
+    API's report memo keys on, so no writer has to tell it that the data changed)."""
+    digest = hashlib.blake2b(digest_size=20)
+    for item in items:
+        for part in (str(item["pk"]), str(item["sk"]), str(item.get("expires_at", ""))):
+            digest.update(part.encode())
+            digest.update(b"\0")
+        packed = bytes(item.get("z") or b"")
+        digest.update(len(packed).to_bytes(8, "big"))
+        digest.update(packed)
+    return digest.digest()
+
+
 @dataclass
 class _Desired:
     """Items a day should consist of, keyed by (pk, sk), with their comparable content."""
@@ -215,22 +238,26 @@ class RollupStore(TableBacked):
         return {(str(item["pk"]), str(item["sk"])): item for item in found}
 
     # -- reads -------------------------------------------------------------------------------
+    def aggregate_items(self, kind: Literal["AD", "AH"], dim: Dimension, first: str, last: str) -> list[Item]:
+        """The stored aggregate items of `dim`, undecoded (`members` decodes one), for the inclusive
+        range of day (`AD`) or hour (`AH`) labels."""
+        return list(
+            query_all(
+                self.table,
+                KeyConditionExpression=Key("pk").eq(f"{kind}#{dim}") & Key("sk").between(first, last),
+            )
+        )
+
     def daily_aggregates(self, dim: Dimension, first_day: str, last_day: str) -> dict[str, dict[str, Usage]]:
         """Per day (inclusive range), the usage of every member of `dim`."""
-        items = query_all(
-            self.table,
-            KeyConditionExpression=Key("pk").eq(f"AD#{dim}") & Key("sk").between(first_day, last_day),
-        )
+        items = self.aggregate_items("AD", dim, first_day, last_day)
         return {str(item["sk"]): _members(item) for item in items}
 
     def hourly_aggregates(
         self, dim: Dimension, first_hour: str, last_hour: str
     ) -> dict[str, dict[str, Usage]]:
         """Per hour (inclusive range of `YYYY-MM-DDTHH` labels), the usage of every member of `dim`."""
-        items = query_all(
-            self.table,
-            KeyConditionExpression=Key("pk").eq(f"AH#{dim}") & Key("sk").between(first_hour, last_hour),
-        )
+        items = self.aggregate_items("AH", dim, first_hour, last_hour)
         return {str(item["sk"]): _members(item) for item in items}
 
     def daily_detail(self, first_day: str, last_day: str) -> Iterator[tuple[str, Cell, Usage]]:
@@ -272,4 +299,6 @@ __all__ = [
     "Dimension",
     "RollupStore",
     "aggregate",
+    "fingerprint",
+    "members",
 ]
