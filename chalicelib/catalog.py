@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_right
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from functools import lru_cache
@@ -59,13 +59,30 @@ _FT_COSTS = "ft-"  # Costs line items: ft-<base snapshot>, <kind>
 PRICE_FIELDS: tuple[str, ...] = (
     "input",
     "cached_input",
+    "cache_write_30m",
+    "cache_write_12h",
     "output",
     "audio_input",
+    "cached_audio_input",
     "audio_output",
+    "image_input",
+    "cached_image_input",
+    "image_output",
     "per_image",
     "per_1m_characters",
     "per_minute",
+    "per_1k_calls",
+    "per_session",
+    "per_gb_day",
 )
+# Per-call items are priced under their own keys, whatever model a row names.
+TOOL_PRICES = {
+    "web_searches": ("tool:web_search", "per_1k_calls"),
+    "file_searches": ("tool:file_search", "per_1k_calls"),
+    "code_interpreter_sessions": ("tool:code_interpreter", "per_session"),
+}
+VECTOR_STORAGE_PRICE = "tool:vector_storage"
+TIERS = ("batch", "flex", "priority")
 _ENTRY_META = frozenset({"effective_from", "note"})
 
 
@@ -265,11 +282,20 @@ class ModelPrice:
     input: Decimal | None = None
     cached_input: Decimal | None = None
     output: Decimal | None = None
+    cache_write_30m: Decimal | None = None
+    cache_write_12h: Decimal | None = None
     audio_input: Decimal | None = None
+    cached_audio_input: Decimal | None = None
     audio_output: Decimal | None = None
+    image_input: Decimal | None = None
+    cached_image_input: Decimal | None = None
+    image_output: Decimal | None = None
     per_image: Decimal | None = None
     per_1m_characters: Decimal | None = None
     per_minute: Decimal | None = None
+    per_1k_calls: Decimal | None = None
+    per_session: Decimal | None = None
+    per_gb_day: Decimal | None = None
 
 
 def _price_value(value: object, where: str) -> Decimal | None:
@@ -337,11 +363,23 @@ def _apply_override(
 
 
 @dataclass(frozen=True)
+class TierMultiplier:
+    """A dated price multiplier of one processing tier (batch, flex, priority) on model prices."""
+
+    effective_from: date
+    multiplier: Decimal
+
+
+_NO_TIERS: MappingProxyType[str, tuple[TierMultiplier, ...]] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
 class PriceTable:
     """Dated prices by family or exact model name. Build with `PriceTable.load(overrides_json)`."""
 
     as_of: date
     entries: MappingProxyType[str, tuple[ModelPrice, ...]]
+    tiers: MappingProxyType[str, tuple[TierMultiplier, ...]] = field(default_factory=lambda: _NO_TIERS)
 
     @classmethod
     def load(cls, overrides_json: str = "") -> PriceTable:
@@ -363,55 +401,147 @@ class PriceTable:
                 return entry
         return None
 
-    def estimate_usd(self, model: str, usage: Usage, on: date) -> Decimal | None:
+    def multiplier(self, on: date, *, batch: bool = False, service_tier: str | None = None) -> Decimal | None:
+        """The factor on list prices for a row's processing: batch wins over its tier; the default
+        (and any unlisted) tier is 1; None when a listed tier has no multiplier yet on `on`."""
+        tier = "batch" if batch else (service_tier or "").strip().lower()
+        entries = self.tiers.get(tier)
+        if entries is None:
+            return Decimal(1)
+        index = bisect_right([entry.effective_from for entry in entries], _as_day(on)) - 1
+        return entries[index].multiplier if index >= 0 else None
+
+    def estimate_usd(
+        self, model: str, usage: Usage, on: date, *, batch: bool = False, service_tier: str | None = None
+    ) -> Decimal | None:
         """List-price dollars for `usage` of `model` on day `on`, or None when unpriced.
 
-        `input_tokens` counts all input (cached and audio included) and `output_tokens` all output
-        (audio included), as the Usage API reports them: cached tokens bill at `cached_input` (or
-        `input` when the model has no cache price), audio at the audio prices, the rest of the input
-        at `input` and of the output at `output`. Images, characters and seconds bill at their units.
-        A non-zero quantity whose unit has no price makes the whole estimate None: the caller
-        counts those tokens as unpriced, never as $0.
+        Token fields as the SDK defines them: `input_tokens` is all input, of which `cached_tokens`
+        (its audio and image parts at their cached prices, the rest at `cached_input`, else `input`)
+        and cache writes (`cache_write_30m`/`_12h`, else `input`); the uncached rest splits into
+        audio (`audio_input`), image (`image_input`, else `input`) and text (`input`). Output:
+        audio (`audio_output`), image (`image_output`, else `output`), text (`output`). Images,
+        characters and seconds bill at their units. The sum is multiplied by the tier's dated
+        multiplier (batch and flex about half, priority about double). Per-call items (web and file
+        searches, code interpreter sessions, vector storage GB-days) bill at their own `tool:*`
+        entries, whatever the model. A non-zero quantity whose unit has no price makes the whole
+        estimate None: the caller counts those tokens as unpriced, never as $0.
         """
-        price = self.price_for(model, on)
-        if price is None:
-            return None
-        text_input = max(usage.input_tokens - usage.cached_tokens - usage.audio_input_tokens, 0)
-        text_output = max(usage.output_tokens - usage.audio_output_tokens, 0)
-        cached_rate = price.cached_input if price.cached_input is not None else price.input
-        terms: tuple[tuple[int, Decimal | None, Decimal], ...] = (
-            (text_input, price.input, MILLION),
-            (usage.cached_tokens, cached_rate, MILLION),
-            (usage.audio_input_tokens, price.audio_input, MILLION),
-            (text_output, price.output, MILLION),
-            (usage.audio_output_tokens, price.audio_output, MILLION),
-            (usage.images, price.per_image, Decimal(1)),
-            (usage.characters, price.per_1m_characters, MILLION),
-            (usage.seconds, price.per_minute, SECONDS_PER_MINUTE),
-        )
+        day = _as_day(on)
         total = Decimal(0)
-        for quantity, rate, per in terms:
-            if not quantity:
-                continue
+        model_terms = _model_terms(usage)
+        if any(quantity for quantity, _, _ in model_terms):
+            price = self.price_for(model, day)
+            factor = self.multiplier(day, batch=batch, service_tier=service_tier)
+            if price is None or factor is None:
+                return None
+            subtotal = _sum_terms(price, model_terms)
+            if subtotal is None:
+                return None
+            total += _MONEY_CONTEXT.multiply(subtotal, factor)
+        for counter, (key, unit) in TOOL_PRICES.items():
+            calls = getattr(usage, counter)
+            if calls:
+                rate = self._tool_rate(key, unit, day)
+                if rate is None:
+                    return None
+                per = Decimal(1000) if unit == "per_1k_calls" else Decimal(1)
+                total += _MONEY_CONTEXT.divide(_MONEY_CONTEXT.multiply(Decimal(calls), rate), per)
+        if usage.vector_store_byte_hours:
+            rate = self._tool_rate(VECTOR_STORAGE_PRICE, "per_gb_day", day)
             if rate is None:
                 return None
-            total += _MONEY_CONTEXT.divide(_MONEY_CONTEXT.multiply(Decimal(quantity), rate), per)
+            total += _MONEY_CONTEXT.multiply(usage.vector_store_gb_days, rate)
         return quantize_usd(total)
+
+    def _tool_rate(self, key: str, unit: str, on: date) -> Decimal | None:
+        entry = _in_force(self.entries.get(key, ()), on)
+        rate: Decimal | None = getattr(entry, unit) if entry is not None else None
+        return rate
+
+
+# (quantity, the price field that bills it, fallbacks in order, per how many units)
+_Term = tuple[int, tuple[str, ...], Decimal]
+
+
+def _model_terms(usage: Usage) -> tuple[_Term, ...]:
+    """What a model's prices bill, each quantity once: parts never exceed their whole (inconsistent
+    rows clamp at zero rather than subtract money)."""
+    cache_writes = usage.cache_write_30m_tokens + usage.cache_write_12h_tokens
+    cached_media = usage.cached_audio_tokens + usage.cached_image_tokens
+    uncached = max(usage.input_tokens - usage.cached_tokens - cache_writes, 0)
+    text_input = max(uncached - usage.audio_input_tokens - usage.image_input_tokens, 0)
+    text_output = max(usage.output_tokens - usage.audio_output_tokens - usage.image_output_tokens, 0)
+    return (
+        (text_input, ("input",), MILLION),
+        (max(usage.cached_tokens - cached_media, 0), ("cached_input", "input"), MILLION),
+        (usage.cached_audio_tokens, ("cached_audio_input", "audio_input"), MILLION),
+        (usage.cached_image_tokens, ("cached_image_input", "cached_input", "input"), MILLION),
+        (usage.cache_write_30m_tokens, ("cache_write_30m", "input"), MILLION),
+        (usage.cache_write_12h_tokens, ("cache_write_12h", "input"), MILLION),
+        (usage.audio_input_tokens, ("audio_input",), MILLION),
+        (usage.image_input_tokens, ("image_input", "input"), MILLION),
+        (text_output, ("output",), MILLION),
+        (usage.audio_output_tokens, ("audio_output",), MILLION),
+        (usage.image_output_tokens, ("image_output", "output"), MILLION),
+        (usage.images, ("per_image",), Decimal(1)),
+        (usage.characters, ("per_1m_characters",), MILLION),
+        (usage.seconds, ("per_minute",), SECONDS_PER_MINUTE),
+    )
+
+
+def _sum_terms(price: ModelPrice, terms: tuple[_Term, ...]) -> Decimal | None:
+    total = Decimal(0)
+    for quantity, names, per in terms:
+        if not quantity:
+            continue
+        rate = next((r for r in (getattr(price, name) for name in names) if r is not None), None)
+        if rate is None:
+            return None
+        total += _MONEY_CONTEXT.divide(_MONEY_CONTEXT.multiply(Decimal(quantity), rate), per)
+    return total
+
+
+def _parse_tiers(raw: object) -> MappingProxyType[str, tuple[TierMultiplier, ...]]:
+    if raw is None:
+        return _NO_TIERS
+    if not isinstance(raw, dict) or set(raw) - set(TIERS):
+        raise ConfigError(f"prices.json: 'tier_multipliers' must be an object with keys among {list(TIERS)}")
+    tiers: dict[str, tuple[TierMultiplier, ...]] = {}
+    for tier, entries in raw.items():
+        where = f"prices.json tier_multipliers.{tier}"
+        if not isinstance(entries, list) or not entries:
+            raise ConfigError(f"{where}: must be a non-empty list of dated entries")
+        parsed = []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise ConfigError(f"{where}: an entry must be an object")
+            factor = _price_value(entry.get("multiplier"), f"{where}.multiplier")
+            if factor is None:
+                raise ConfigError(f"{where}: an entry needs a multiplier")
+            parsed.append(TierMultiplier(_day(entry.get("effective_from"), where), factor))
+        starts = [entry.effective_from for entry in parsed]
+        if starts != sorted(set(starts)):
+            raise ConfigError(f"{where}: entries must have increasing effective_from dates")
+        tiers[tier] = tuple(parsed)
+    return MappingProxyType(tiers)
 
 
 @lru_cache(maxsize=1)
-def _packaged_prices() -> tuple[date, dict[str, tuple[ModelPrice, ...]]]:
+def _packaged_prices() -> tuple[
+    date, dict[str, tuple[ModelPrice, ...]], MappingProxyType[str, tuple[TierMultiplier, ...]]
+]:
     data = _read_data("prices.json")
     raw_prices = data.get("prices")
     if not isinstance(raw_prices, dict) or not raw_prices:
         raise ConfigError("prices.json: 'prices' must be a non-empty object")
     table = {key: _parse_entries(key, raw, "prices.json") for key, raw in raw_prices.items()}
-    return _day(data.get("as_of"), "prices.json as_of"), table
+    return _day(data.get("as_of"), "prices.json as_of"), table, _parse_tiers(data.get("tier_multipliers"))
 
 
 @lru_cache(maxsize=8)
 def _load_table(overrides_json: str) -> PriceTable:
-    as_of, packaged = _packaged_prices()
+    as_of, packaged, tiers = _packaged_prices()
     table = dict(packaged)
     if overrides_json:
         try:
@@ -425,4 +555,4 @@ def _load_table(overrides_json: str) -> PriceTable:
             if not key:
                 raise ConfigError("PRICE_OVERRIDES: a model family name is empty")
             table[key] = _apply_override(table.get(key, ()), key, raw, "PRICE_OVERRIDES")
-    return PriceTable(as_of, MappingProxyType(table))
+    return PriceTable(as_of, MappingProxyType(table), tiers)

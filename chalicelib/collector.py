@@ -5,9 +5,10 @@ values, so repeated, overlapping or interrupted runs all converge to OpenAI's nu
 
 1. The window is whole UTC days from `reread_hours` before now (late revisions) or the last
    successful data-as-of time, whichever is earlier (catch-up, bounded), up to now.
-2. Usage of every kind in 1h buckets grouped by key, model and project, all pages; costs in 1d
-   buckets grouped by key, project and line item (by project and line item where OpenAI refuses
-   key grouping), for the same days.
+2. Usage of every kind in 1h buckets (vector storage, a daily level, in 1d) grouped by key,
+   model and project where the API allows (completions and decisions also by batch and service
+   tier, priced per row), all pages; costs in 1d buckets grouped by key, project and line item
+   (by project and line item where OpenAI refuses key grouping), for the same days.
 3. Per day: hourly cells, daily cells (sum of hours, plus billed dollars), estimated dollars from
    the price table; `RollupStore.replace_day` writes only what changed.
 """
@@ -27,7 +28,7 @@ from chalicelib.money import apportion_day, member_of_line_item
 from chalicelib.openai_api import USAGE_KINDS, OpenAIAdminClient
 from chalicelib.periods import DAY, HOUR, day_label, day_start, floor_day, hour_label
 from chalicelib.store.rollups import UNATTRIBUTED, Cell, DayRollup, RollupStore
-from chalicelib.usage import Usage
+from chalicelib.usage import Usage, canonical
 
 COST_GROUPING_BY_KEY = ("api_key_id", "project_id", "line_item")
 COST_GROUPING_BY_PROJECT = ("project_id", "line_item")
@@ -39,8 +40,11 @@ Json = dict[str, Any]
 class Prices(Protocol):
     """What the collector needs of the price table."""
 
-    def estimate_usd(self, model: str, usage: Usage, on: date) -> Decimal | None:
-        """Estimated cost of `usage` of `model` on a day, or None when the model has no price."""
+    def estimate_usd(
+        self, model: str, usage: Usage, on: date, *, batch: bool = False, service_tier: str | None = None
+    ) -> Decimal | None:
+        """Estimated cost of `usage` of `model` on a day at the row's processing tier, or None
+        when something in it has no price."""
 
 
 @dataclass(frozen=True)
@@ -92,11 +96,45 @@ def _member(row: Json, name: str) -> str:
     return str(value) if value else UNATTRIBUTED
 
 
-def usage_of_row(row: Json) -> Usage:
-    """The counters of one usage result row, whatever its kind; unknown fields are ignored."""
+# The per-call kinds' counters. Their `num_model_requests` are the model requests that called the
+# tool, already counted by completions: not counted again.
+_TOOL_COUNTERS = {
+    "web_search_calls": ("web_searches", "num_requests"),
+    "file_search_calls": ("file_searches", "num_requests"),
+    "code_interpreter_sessions": ("code_interpreter_sessions", "num_sessions"),
+    "vector_stores": ("vector_store_byte_hours", "usage_bytes"),
+}
+# Vector storage is a level (bytes held), which the API samples per day: read in 1d buckets, a
+# day's usage_bytes held for its 24 hours, filed under the day's first hour.
+VECTOR_STORE_WIDTH = "1d"
+HOURS_PER_DAY = 24
+
+
+def usage_of_row(row: Json, kind: str = "completions") -> Usage:
+    """The counters of one usage result row of `kind`; unknown fields are ignored.
+
+    A vector_stores row is a 1d bucket's: its bytes count as held for 24 hours (byte-hours).
+    Token fields follow the SDK (openai 3.51.0): `input_tokens` already includes cached and
+    cache-write tokens, so nothing is added to it. Cache writes without their 30m/12h split count
+    as 30m (the default retention). Rows grouped by batch/service_tier add their tokens to
+    `batch_tokens`, `flex_tokens` or `priority_tokens`.
+    """
+    tool = _TOOL_COUNTERS.get(kind)
+    if tool is not None:
+        name, source = tool
+        factor = HOURS_PER_DAY if kind == "vector_stores" else 1
+        counters: dict[str, Any] = {name: _count(row, source) * factor}
+        return Usage(**counters)
+    write_30m = _count(row, "input_cache_write_30m_tokens")
+    write_12h = _count(row, "input_cache_write_12h_tokens")
+    write_30m += max(_count(row, "input_cache_write_tokens") - write_30m - write_12h, 0)
+    input_tokens = _count(row, "input_tokens")
+    output_tokens = _count(row, "output_tokens")
+    tier = row.get("service_tier")
+    tokens = input_tokens + output_tokens
     return Usage(
-        input_tokens=_count(row, "input_tokens"),
-        output_tokens=_count(row, "output_tokens"),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
         cached_tokens=_count(row, "input_cached_tokens"),
         audio_input_tokens=_count(row, "input_audio_tokens"),
         audio_output_tokens=_count(row, "output_audio_tokens"),
@@ -104,6 +142,15 @@ def usage_of_row(row: Json) -> Usage:
         images=_count(row, "images"),
         characters=_count(row, "characters"),
         seconds=_count(row, "seconds"),
+        cache_write_30m_tokens=write_30m,
+        cache_write_12h_tokens=write_12h,
+        cached_audio_tokens=_count(row, "input_cached_audio_tokens"),
+        cached_image_tokens=_count(row, "input_cached_image_tokens"),
+        image_input_tokens=_count(row, "input_image_tokens"),
+        image_output_tokens=_count(row, "output_image_tokens"),
+        batch_tokens=tokens if row.get("batch") is True else 0,
+        flex_tokens=tokens if tier == "flex" else 0,
+        priority_tokens=tokens if tier == "priority" else 0,
     )
 
 
@@ -114,27 +161,61 @@ def cell_of_row(row: Json) -> Cell:
     )
 
 
-def priced(model: str, usage: Usage, on: date, prices: Prices) -> Usage:
+def _processing(row: Json) -> tuple[bool, str | None]:
+    """A row's batch flag and service tier: what changes its price."""
+    tier = row.get("service_tier")
+    return row.get("batch") is True, tier if isinstance(tier, str) and tier else None
+
+
+def priced(
+    model: str,
+    usage: Usage,
+    on: date,
+    prices: Prices,
+    *,
+    batch: bool = False,
+    service_tier: str | None = None,
+) -> Usage:
     """`usage` with its estimated dollars, or with its tokens counted as unpriced."""
-    estimate = prices.estimate_usd(model, usage, on)
+    estimate = prices.estimate_usd(model, usage, on, batch=batch, service_tier=service_tier)
     if estimate is None:
         return replace(usage, unpriced_tokens=usage.total_tokens)
     return replace(usage, estimated_usd=estimate)
 
 
-def hourly_cells(buckets: Iterable[Json], prices: Prices) -> dict[tuple[str, Cell], Usage]:
-    """Sum usage rows of 1h buckets (any kinds) into (hour label, cell) -> priced Usage."""
-    raw: dict[tuple[str, Cell], Usage] = {}
-    for bucket in buckets:
+def priced_row(row: Json, kind: str, day: str, prices: Prices) -> tuple[Cell, Usage]:
+    """One row's cell and its priced usage, at the row's own batch/tier price."""
+    cell = cell_of_row(row)
+    batch, tier = _processing(row)
+    return cell, priced(
+        cell.model, usage_of_row(row, kind), _date(day), prices, batch=batch, service_tier=tier
+    )
+
+
+KindBucket = tuple[str, Json]
+
+
+def hourly_cells(buckets: Iterable[KindBucket], prices: Prices) -> dict[tuple[str, Cell], Usage]:
+    """Sum usage rows of (kind, 1h bucket) pairs into (hour label, cell) -> priced Usage.
+
+    Rows are summed per cell, kind family and processing tier first and priced as such (a batch
+    row at batch price, a web search at the search price), then the priced parts of a cell add up.
+    """
+    raw: dict[tuple[str, Cell, bool, bool, str | None], Usage] = {}
+    for kind, bucket in buckets:
         hour = hour_label(int(bucket["start_time"]))
+        is_tool = kind in _TOOL_COUNTERS
         for row in bucket.get("results") or []:
-            key = (hour, cell_of_row(row))
-            usage = usage_of_row(row)
+            batch, tier = _processing(row)
+            key = (hour, cell_of_row(row), is_tool, batch, tier)
+            usage = usage_of_row(row, kind)
             raw[key] = raw[key] + usage if key in raw else usage
-    return {
-        (hour, cell): priced(cell.model, usage, _date(hour[:10]), prices)
-        for (hour, cell), usage in raw.items()
-    }
+    cells: dict[tuple[str, Cell], Usage] = {}
+    for (hour, cell, _tool, batch, tier), usage in raw.items():
+        value = priced(cell.model, usage, _date(hour[:10]), prices, batch=batch, service_tier=tier)
+        cells[(hour, cell)] = cells[(hour, cell)] + value if (hour, cell) in cells else value
+    # Rounded as stored before days and aggregates sum them, so every sum equals its stored parts.
+    return {key: canonical(usage) for key, usage in cells.items()}
 
 
 def billed_cells(buckets: Iterable[Json]) -> dict[tuple[str, Cell], Decimal]:
@@ -214,12 +295,13 @@ class Collector:
         self._config = config
         self.cost_grouping = cost_grouping
 
-    def _usage_buckets(self, start: int, end: int, result: CollectionResult) -> Iterator[Json]:
+    def _usage_buckets(self, start: int, end: int, result: CollectionResult) -> Iterator[KindBucket]:
         for kind in USAGE_KINDS:
-            for bucket in self._client.usage_buckets(kind, start, end, bucket_width="1h"):
+            width = VECTOR_STORE_WIDTH if kind == "vector_stores" else "1h"
+            for bucket in self._client.usage_buckets(kind, start, end, bucket_width=width):
                 result.buckets_read += 1
                 result.rows_read += len(bucket.get("results") or [])
-                yield bucket
+                yield kind, bucket
 
     def _cost_buckets(self, start: int, end: int) -> list[Json]:
         if self.cost_grouping == "api_key_id":

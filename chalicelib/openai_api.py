@@ -24,15 +24,24 @@ from chalicelib.errors import (
     OpenAIUnavailable,
 )
 
-USAGE_KINDS: tuple[str, ...] = (
-    "completions",
-    "embeddings",
-    "moderations",
-    "images",
-    "audio_speeches",
-    "audio_transcriptions",
-)
 USAGE_GROUPING: tuple[str, ...] = ("api_key_id", "model", "project_id")
+# Completions and decisions also split by batch and service tier, so each row is priced at its
+# own price; tool kinds group only by what the API allows (openai 3.51.0).
+_PRICED_GROUPING: tuple[str, ...] = (*USAGE_GROUPING, "batch", "service_tier")
+USAGE_GROUPINGS: dict[str, tuple[str, ...]] = {
+    "completions": _PRICED_GROUPING,
+    "decisions": _PRICED_GROUPING,
+    "embeddings": USAGE_GROUPING,
+    "moderations": USAGE_GROUPING,
+    "images": USAGE_GROUPING,
+    "audio_speeches": USAGE_GROUPING,
+    "audio_transcriptions": USAGE_GROUPING,
+    "web_search_calls": USAGE_GROUPING,
+    "file_search_calls": ("api_key_id", "project_id"),
+    "vector_stores": ("project_id",),
+    "code_interpreter_sessions": ("project_id",),
+}
+USAGE_KINDS: tuple[str, ...] = tuple(USAGE_GROUPINGS)
 BUCKET_LIMITS = {"1m": 1440, "1h": 168, "1d": 31}
 COSTS_PAGE_LIMIT = 180
 DIRECTORY_PAGE_LIMIT = 100
@@ -184,10 +193,13 @@ class OpenAIAdminClient:
         end: int,
         *,
         bucket_width: str = "1h",
-        group_by: Sequence[str] = USAGE_GROUPING,
+        group_by: Sequence[str] | None = None,
         filters: dict[str, Sequence[str]] | None = None,
     ) -> Iterator[Json]:
-        """Every bucket of `/organization/usage/{kind}` in [start, end), following all pages."""
+        """Every bucket of `/organization/usage/{kind}` in [start, end), following all pages;
+        grouped by `group_by`, else by the kind's USAGE_GROUPINGS."""
+        if group_by is None:
+            group_by = USAGE_GROUPINGS.get(kind, USAGE_GROUPING)
         params: list[tuple[str, str | int]] = [
             ("start_time", start),
             ("end_time", end),

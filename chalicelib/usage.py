@@ -1,24 +1,39 @@
 """The usage metrics vector: what one key x model x project spent in one hour or day.
 
-`Usage` is immutable and adds with `+`. It is stored in DynamoDB as a compact list of numbers
-(`to_list`/`from_list`, trailing zeros trimmed) so that aggregate items stay small.
+`Usage` is immutable and adds with `+`. It owns its storage codec too: `to_stored` gives a compact
+dict of short, stable names with zeros omitted (`{"i": 1200, "o": 340, "e": "0.0004"}`), so adding
+a field can never misread an item written before it; `from_stored` reads that form and the older
+positional list (`to_list` of the first twelve fields, trailing zeros trimmed) that items written
+before the named form still hold.
 """
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from typing import Any
 
 ZERO = Decimal(0)
+BYTE_HOURS_PER_GB_DAY = Decimal(24 * 1_000_000_000)
 
 
 @dataclass(frozen=True, slots=True)
 class Usage:
     """Counters of one rollup cell. Money is Decimal USD; `unpriced_tokens` counts tokens of models
-    without a price, whose cost is missing from `estimated_usd` (never counted as $0)."""
+    without a price, whose cost is missing from `estimated_usd` (never counted as $0).
 
-    input_tokens: int = 0  # all input, cached included (as OpenAI reports it)
+    Token splits follow the SDK (openai 3.51.0): `input_tokens` is all input, so cached and
+    cache-write tokens are parts of it, never added to it; the `audio_input_tokens` and
+    `image_input_tokens` parts are uncached, the `cached_audio_tokens` and `cached_image_tokens`
+    parts of `cached_tokens`. `batch_tokens`, `flex_tokens` and `priority_tokens` are the input +
+    output tokens of rows with batch=true / service_tier flex / priority. Tool counters
+    (`web_searches`, `file_searches`, `code_interpreter_sessions`, `vector_store_byte_hours`) are
+    their own measures, never tokens.
+    """
+
+    input_tokens: int = 0  # all input: uncached + cached + cache writes, text + audio + image
     output_tokens: int = 0
     cached_tokens: int = 0
     audio_input_tokens: int = 0
@@ -30,32 +45,61 @@ class Usage:
     estimated_usd: Decimal = ZERO
     billed_usd: Decimal = ZERO
     unpriced_tokens: int = 0
+    cache_write_30m_tokens: int = 0
+    cache_write_12h_tokens: int = 0
+    cached_audio_tokens: int = 0
+    cached_image_tokens: int = 0
+    image_input_tokens: int = 0
+    image_output_tokens: int = 0
+    batch_tokens: int = 0
+    flex_tokens: int = 0
+    priority_tokens: int = 0
+    web_searches: int = 0
+    file_searches: int = 0
+    code_interpreter_sessions: int = 0
+    vector_store_byte_hours: int = 0  # usage_bytes summed over 1h buckets
 
     @property
     def total_tokens(self) -> int:
         """Input + output tokens: what the complimentary pools count."""
         return self.input_tokens + self.output_tokens
 
+    @property
+    def vector_store_gb_days(self) -> Decimal:
+        """Vector storage in GB-days (1 GB = 1e9 bytes), the unit OpenAI prices it in."""
+        return Decimal(self.vector_store_byte_hours) / BYTE_HOURS_PER_GB_DAY
+
     def __add__(self, other: Usage) -> Usage:
-        return Usage(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+        return Usage(*map(operator.add, _values(self), _values(other)))
 
     def is_zero(self) -> bool:
         """True when every counter is zero."""
         return self == ZERO_USAGE
 
-    def to_list(self) -> list[int | Decimal]:
-        """Compact storage form: the counters in field order, trailing zeros dropped."""
-        values: list[int | Decimal] = [getattr(self, f.name) for f in fields(self)]
-        while values and not values[-1]:
-            values.pop()
-        return values
+    def to_stored(self) -> dict[str, int | Decimal]:
+        """Compact storage form: short stable names (STORED_NAMES), zero counters omitted."""
+        return {short: value for short, value in zip(_SHORT_NAMES, _values(self), strict=True) if value}
+
+    @classmethod
+    def from_stored(cls, stored: Any) -> Usage:
+        """Inverse of `to_stored`; also reads the legacy positional list. Tolerates DynamoDB's
+        Decimal and JSON's decimal strings for every number; unknown names are ignored (a newer
+        writer's field an older reader does not know)."""
+        if isinstance(stored, list):
+            return cls.from_list(stored)
+        parsed: dict[str, Any] = {}
+        for short, value in stored.items():
+            name = _LONG_NAMES.get(short)
+            if name is not None:
+                parsed[name] = Decimal(value) if name in MONEY_FIELDS else int(value)
+        return cls(**parsed)
 
     @classmethod
     def from_list(cls, values: list[Any]) -> Usage:
-        """Inverse of `to_list`; tolerates DynamoDB's Decimal for every number."""
+        """The legacy positional form: LEGACY_ORDER's fields in order, trailing zeros dropped."""
         parsed: dict[str, Any] = {
-            name: Decimal(value) if is_money else int(value)
-            for (name, is_money), value in zip(_FIELD_KINDS, values, strict=False)
+            name: Decimal(value) if name in MONEY_FIELDS else int(value)
+            for name, value in zip(LEGACY_ORDER, values, strict=False)
         }
         return cls(**parsed)
 
@@ -69,8 +113,59 @@ class Usage:
         return out
 
 
+MONEY_FIELDS = frozenset({"estimated_usd", "billed_usd"})
+# The positional order items written before the named form hold: never change it.
+LEGACY_ORDER: tuple[str, ...] = (
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "audio_input_tokens",
+    "audio_output_tokens",
+    "requests",
+    "images",
+    "characters",
+    "seconds",
+    "estimated_usd",
+    "billed_usd",
+    "unpriced_tokens",
+)
+# Stored names: stable forever (a rename would misread stored items); add new ones, never reuse.
+STORED_NAMES: dict[str, str] = {
+    "input_tokens": "i",
+    "output_tokens": "o",
+    "cached_tokens": "c",
+    "audio_input_tokens": "ai",
+    "audio_output_tokens": "ao",
+    "requests": "r",
+    "images": "im",
+    "characters": "ch",
+    "seconds": "s",
+    "estimated_usd": "e",
+    "billed_usd": "b",
+    "unpriced_tokens": "u",
+    "cache_write_30m_tokens": "w30",
+    "cache_write_12h_tokens": "w12",
+    "cached_audio_tokens": "ca",
+    "cached_image_tokens": "ci",
+    "image_input_tokens": "ii",
+    "image_output_tokens": "io",
+    "batch_tokens": "bt",
+    "flex_tokens": "ft",
+    "priority_tokens": "pt",
+    "web_searches": "ws",
+    "file_searches": "fs",
+    "code_interpreter_sessions": "cis",
+    "vector_store_byte_hours": "vbh",
+}
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Usage))
+_SHORT_NAMES: tuple[str, ...] = tuple(STORED_NAMES[name] for name in FIELD_NAMES)
+_LONG_NAMES: dict[str, str] = {short: name for name, short in STORED_NAMES.items()}
+
+
+_values: Callable[[Usage], tuple[Any, ...]] = operator.attrgetter(*FIELD_NAMES)
+
+
 ZERO_USAGE = Usage()
-_FIELD_KINDS: tuple[tuple[str, bool], ...] = tuple((f.name, f.type == "Decimal") for f in fields(Usage))
 
 
 def sum_usage(items: Any) -> Usage:

@@ -499,8 +499,9 @@ def run(demo: Demo, *, check_only: bool, env_file: Path = ENV_FILE, steps: Seque
                     check(demo)
                 else:
                     write_env_file(demo, env_file)
-                    print(banner(demo), flush=True)
+                    # The USR1 handler is in place before the banner tells anyone to send it.
                     with _toggle_on_usr1(demo):
+                        print(banner(demo), flush=True)
                         code = _wait(demo)
             except (KeyboardInterrupt, Shutdown):
                 print("\nstopping...", flush=True)

@@ -181,6 +181,31 @@ def footer(report: Mapping[str, Any], days: int) -> str:
     return f"{first} .. {last} (UTC, {span}, today included); cost {basis}; data as of {as_of}"
 
 
+# Per-call measures, each in its own unit (never folded into tokens): shown as extra columns when
+# the period has any.
+TOOL_MEASURES = (
+    ("web_searches", "WEB SEARCHES"),
+    ("file_searches", "FILE SEARCHES"),
+    ("code_interpreter_sessions", "SESSIONS"),
+    ("vector_store_gb_days", "STORAGE GB-DAYS"),
+)
+
+
+def tool_headers(total: Mapping[str, Any]) -> list[str]:
+    """The headers of the per-call measures the period has (none when it used no tools)."""
+    return [header for name, header in TOOL_MEASURES if total.get(name)]
+
+
+def tool_cells(metrics: Mapping[str, Any], total: Mapping[str, Any]) -> list[str]:
+    """A row's per-call measures, in the columns `tool_headers(total)` chose."""
+    cells = []
+    for name, _ in TOOL_MEASURES:
+        if total.get(name):
+            value = metrics.get(name) or 0
+            cells.append(f"{value:,.3f}" if name == "vector_store_gb_days" else f"{value:,}")
+    return cells
+
+
 def _total_share(total: Mapping[str, Any], field: str) -> str:
     whole = Decimal(total["cost_usd"]) if field == "cost" else Decimal(total["total_tokens"])
     return "100.0%" if whole else "-"
@@ -340,6 +365,7 @@ def _all_keys_lines(records: list[dict[str, Any]], report: Mapping[str, Any], da
                 percent(record["share_cost"]),
                 budget_text(record["budget"], record["budget_status"]),
                 shown(record["top_model"]["model"] if record["top_model"] else None),
+                *tool_cells(record, report["total"]),
             ]
         )
     total = report["total"]
@@ -358,10 +384,11 @@ def _all_keys_lines(records: list[dict[str, Any]], report: Mapping[str, Any], da
             _total_share(total, "cost"),
             "",
             "",
+            *tool_cells(total, total),
         ]
     )
     headers = ["NAME", "OWNER", "TEAM", "IN", "OUT", "CACHED", "REQUESTS", "BILLED", "ESTIMATED", "COST",
-               "SHARE", "BUDGET", "TOP MODEL"]  # fmt: skip
+               "SHARE", "BUDGET", "TOP MODEL", *tool_headers(total)]  # fmt: skip
     lines = text_table(headers, rows)
     lines.append(footer(report, days))
     lines.append("IN/OUT/CACHED: tokens; BUDGET: this day's or month's use of the key's own budget")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.cli.common import add_command, emit
 from chalicelib.cli.keys import text_table
 from chalicelib.cli.period import SINCE_HELP, check_period, period_from_args, top_count
-from chalicelib.cli.reports import option_names
+from chalicelib.cli.reports import option_names, tool_cells, tool_headers
 from chalicelib.money import cost_text
 from chalicelib.periods import iso
 from chalicelib.query.selection import BUCKET_WIDTHS, DEFAULT_TOP, DIMENSIONS, MAX_TOP, NONE
@@ -113,11 +113,13 @@ def _lines(report: dict[str, Any]) -> list[str]:
             cost_text(row["cost_usd"], row["unpriced_tokens"]),
             f"{row['share_cost'] * 100:.1f}%",
             ",".join(row["flags"]) or "-",
+            *tool_cells(row, report["total"]),
         ]
         for row in report["groups"][:MAX_TEXT_ROWS]
     ]
     total = report["total"]
-    lines = text_table(["GROUP", "TOKENS", "REQUESTS", "COST", "SHARE", "FLAGS"], rows)
+    headers = ["GROUP", "TOKENS", "REQUESTS", "COST", "SHARE", "FLAGS", *tool_headers(total)]
+    lines = text_table(headers, rows)
     if len(report["groups"]) > MAX_TEXT_ROWS:
         lines.append(f"... {len(report['groups']) - MAX_TEXT_ROWS} more groups (use --json)")
     lines.append(

@@ -9,7 +9,9 @@ written; the CLI's `export` has no cap.
 Columns: the period (UTC), the group's ids with their names, tokens, requests, billed, estimated and
 effective cost (chalicelib.money: billed when the day is settled, else estimated; so `cost_usd` sums
 to the report's total), the tokens without a price (`unpriced_tokens`: their cost is missing, never
-$0), where the cost comes from (`billed` or `estimated`) and whether the line is still provisional.
+$0), where the cost comes from (`billed` or `estimated`) and whether the line is still provisional,
+then the other measures (MEASURE_COLUMNS: cache writes, audio/image and batch/flex/priority tokens,
+web and file searches, code interpreter sessions, vector storage GB-days).
 Text cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) are prefixed
 with `'`: key and project names are user input.
 """
@@ -42,6 +44,23 @@ METRIC_COLUMNS = (
 )
 # After the flags, so earlier columns keep their places: the tokens whose cost is missing (never $0).
 UNPRICED_COLUMNS = ("unpriced_tokens",)
+# The measures beyond plain tokens, after the flags so earlier columns keep their places: token
+# splits that change the price, and per-call items as their own units (searches, sessions, GB-days).
+MEASURE_COLUMNS = (
+    "cache_write_30m_tokens",
+    "cache_write_12h_tokens",
+    "audio_input_tokens",
+    "audio_output_tokens",
+    "image_input_tokens",
+    "image_output_tokens",
+    "batch_tokens",
+    "flex_tokens",
+    "priority_tokens",
+    "web_searches",
+    "file_searches",
+    "code_interpreter_sessions",
+    "vector_store_gb_days",
+)
 GROUP_COLUMNS: dict[Dimension, tuple[str, ...]] = {
     "api_key_id": ("api_key_id", "key_name", "key_owner", "key_team"),
     "owner": ("owner",),
@@ -70,7 +89,15 @@ def header(selection: Selection) -> list[str]:
     columns = ["period_start_utc", "period_end_utc"]
     for dim in selection.group_by:
         columns += GROUP_COLUMNS[dim]
-    return [*columns, *METRIC_COLUMNS, "cost_source", "provisional", "flags", *UNPRICED_COLUMNS]
+    return [
+        *columns,
+        *METRIC_COLUMNS,
+        "cost_source",
+        "provisional",
+        "flags",
+        *UNPRICED_COLUMNS,
+        *MEASURE_COLUMNS,
+    ]
 
 
 def _group_cells(dim: Dimension, row: dict[str, Any]) -> list[str]:
@@ -114,6 +141,7 @@ def csv_lines(selection: Selection, agg: Aggregate) -> list[Sequence[str]]:
                     "yes" if provisional else "no",
                     ";".join(flags),
                     *(str(metrics[name]) for name in UNPRICED_COLUMNS),
+                    *(str(metrics[name]) for name in MEASURE_COLUMNS),
                 ]
             )
     return lines

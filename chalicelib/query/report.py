@@ -95,6 +95,9 @@ _DECIMAL_FIELDS = frozenset(("estimated_usd", "billed_usd"))
 _AT = {name: i for i, name in enumerate(_FIELDS)}
 _INPUT, _OUTPUT, _CACHED = _AT["input_tokens"], _AT["output_tokens"], _AT["cached_tokens"]
 _REQUESTS, _UNPRICED = _AT["requests"], _AT["unpriced_tokens"]
+# Per-call measures: their own columns, never tokens (GB-days derived from byte-hours).
+_TOOL_AT = {name: _AT[name] for name in ("web_searches", "file_searches", "code_interpreter_sessions")}
+_BYTE_HOURS = _AT["vector_store_byte_hours"]
 _BILLED, _ESTIMATED = _AT["billed_usd"], _AT["estimated_usd"]
 FLAG_BITS: dict[Flag, int] = {flag: 1 << i for i, flag in enumerate(FLAG_ORDER)}
 
@@ -184,6 +187,7 @@ class Totals:
             for name, value in zip(_FIELDS, self.values, strict=True)
         }
         out["total_tokens"] = self.total_tokens
+        out["vector_store_gb_days"] = gb_days(self.values[_BYTE_HOURS])
         out["cost_usd"] = _money(self.cost)
         return out
 
@@ -200,8 +204,17 @@ class Totals:
             "billed_usd": _money(values[_BILLED]),
             "estimated_usd": _money(values[_ESTIMATED]),
             "cost_usd": _money(self.cost),
+            **{name: values[at] for name, at in _TOOL_AT.items()},
+            "vector_store_gb_days": gb_days(values[_BYTE_HOURS]),
         }
 
+
+def gb_days(byte_hours: int) -> float:
+    """Vector storage byte-hours as GB-days (1 GB = 1e9 bytes), a JSON number to 6 decimals."""
+    return round(byte_hours / BYTE_HOURS_PER_GB_DAY_INT, 6)
+
+
+BYTE_HOURS_PER_GB_DAY_INT = 24 * 1_000_000_000
 
 BUCKET_METRICS = (
     "input_tokens",
@@ -213,6 +226,10 @@ BUCKET_METRICS = (
     "billed_usd",
     "estimated_usd",
     "cost_usd",
+    "web_searches",
+    "file_searches",
+    "code_interpreter_sessions",
+    "vector_store_gb_days",
 )
 """The metrics of a bucket row (a group's whole Row is in `groups`)."""
 

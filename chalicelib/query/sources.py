@@ -18,11 +18,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from typing import Literal
 
 from chalicelib.catalog import PriceTable
-from chalicelib.collector import cell_of_row, priced, usage_of_row
+from chalicelib.collector import priced_row
 from chalicelib.openai_api import USAGE_KINDS, OpenAIAdminClient
 from chalicelib.periods import DAY, day_label, day_start, hour_label, hour_start
 from chalicelib.query.live import gated_records
@@ -146,16 +145,19 @@ class LiveCache:
 LIVE_CACHE = LiveCache()
 
 
+# Vector storage is a level (bytes held), measured per hour: it has no per-minute meaning.
+LIVE_KINDS = tuple(kind for kind in USAGE_KINDS if kind != "vector_stores")
+
+
 def fetch_live(client: OpenAIAdminClient, start: int, end: int, prices: PriceTable) -> tuple[Record, ...]:
     """Every usage kind at 1m width in [start, end), grouped by key, model and project, priced."""
     records: list[Record] = []
-    for kind in USAGE_KINDS:
+    for kind in LIVE_KINDS:
         for bucket in client.usage_buckets(kind, start, end, bucket_width="1m"):
             bucket_start = int(bucket["start_time"])
             day = day_label(bucket_start)
             for row in bucket.get("results") or []:
-                cell = cell_of_row(row)
-                usage = priced(cell.model, usage_of_row(row), date.fromisoformat(day), prices)
+                cell, usage = priced_row(row, kind, day, prices)
                 records.append(
                     Record(bucket_start - bucket_start % 60, day, usage, cell.key, cell.model, cell.project)
                 )

@@ -1,11 +1,12 @@
 """Usage rollups: hourly and daily detail per key x model x project, and per-dimension aggregates.
 
-Items (values are `Usage.to_list()` lists; hourly items carry `expires_at` for TTL):
+Items (values are `Usage.to_stored()` dicts of short names; items written before the named form
+hold positional lists, which `Usage.from_stored` still reads; hourly items carry `expires_at`):
 
     pk HD#<day>      sk <hh>#<key>#<project>#<model>    hourly detail, one item per cell
     pk DD#<month>    sk <day>#<key>#<project>#<model>   daily detail, one item per cell
-    pk AH#<dim>      sk <day>T<hh>   z: zlib(JSON {member: list})  hourly aggregate of one dimension
-    pk AD#<dim>      sk <day>        z: zlib(JSON {member: list})  daily aggregate of one dimension
+    pk AH#<dim>      sk <day>T<hh>   z: zlib(JSON {member: dict})  hourly aggregate of one dimension
+    pk AD#<dim>      sk <day>        z: zlib(JSON {member: dict})  daily aggregate of one dimension
 
 `dim` is key, model or project. A 30-day view by one dimension is one Query of 30 items; the
 detail partitions serve filtered and combined groupings. Aggregate members are one compressed JSON
@@ -23,7 +24,7 @@ import json
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -82,11 +83,11 @@ def aggregate(cells: Iterable[tuple[Cell, Usage]], dim: Dimension) -> dict[str, 
 
 
 def _values(item: dict[str, Any]) -> Usage:
-    return Usage.from_list(list(item.get("v", [])))
+    return Usage.from_stored(item.get("v") or [])
 
 
 def _encode_members(members: dict[str, Usage]) -> bytes:
-    document = {member: canonical(usage).to_list() for member, usage in sorted(members.items())}
+    document = {member: canonical(usage).to_stored() for member, usage in sorted(members.items())}
     text = json.dumps(document, separators=(",", ":"), default=_decimal_text)
     return zlib.compress(text.encode(), 6)
 
@@ -97,26 +98,13 @@ def _decimal_text(value: object) -> str:
     raise TypeError(f"cannot store {type(value).__name__} in an aggregate")
 
 
-# Positions of the money counters in `Usage.to_list()` order (stored as decimal strings).
-_MONEY_AT: tuple[int, ...] = tuple(i for i, spec in enumerate(fields(Usage)) if spec.type == "Decimal")
-
-
-def _usage_of(values: list[Any]) -> Usage:
-    """`Usage.from_list` for a JSON aggregate member, where counts are already ints: only the money
-    strings need converting (decoding a 90-day, 1,000-key view is 90,000 of these)."""
-    for at in _MONEY_AT:
-        if at < len(values):
-            values[at] = Decimal(values[at])
-    return Usage(*values)
-
-
 def _members(item: dict[str, Any]) -> dict[str, Usage]:
     packed = item.get("z")
     if packed is None:
         return {}
     raw = bytes(packed)  # boto3 returns a Binary, which converts to bytes
-    document: dict[str, list[Any]] = json.loads(zlib.decompress(raw))
-    return {member: _usage_of(values) for member, values in document.items()}
+    document: dict[str, Any] = json.loads(zlib.decompress(raw))
+    return {member: Usage.from_stored(values) for member, values in document.items()}
 
 
 Item = dict[str, Any]
@@ -149,7 +137,7 @@ class _Desired:
     members: dict[tuple[str, str], dict[str, Usage]] = field(default_factory=dict)
 
     def detail(self, pk: str, sk: str, usage: Usage, expires_at: int | None) -> None:
-        item: dict[str, Any] = {"pk": pk, "sk": sk, "v": canonical(usage).to_list()}
+        item: dict[str, Any] = {"pk": pk, "sk": sk, "v": canonical(usage).to_stored()}
         if expires_at is not None:
             item["expires_at"] = expires_at
         self.items[(pk, sk)] = item
@@ -171,7 +159,7 @@ def _already_stored(
     if existing is None or existing.get("expires_at") != desired.get("expires_at"):
         return False
     if members is None:
-        return _values(existing) == Usage.from_list(desired["v"])
+        return _values(existing) == Usage.from_stored(desired["v"])
     return _members(existing) == members
 
 

@@ -114,6 +114,35 @@ export function metricColumns(measure) {
   ];
 }
 
+function gbDaysColumn(id, label) {
+  const value = (row) => Number(row[id] || 0);
+  const show = (n) => n.toFixed(3); // the CSV says what the cell shows (1 MB-day resolution)
+  return {
+    id,
+    label,
+    num: true,
+    sort: value,
+    render: (row) => show(value(row)),
+    csv: (row) => show(value(row)),
+    total: (rows) => {
+      const sum = rows.reduce((acc, row) => acc + value(row), 0);
+      return { render: show(sum), csv: show(sum) };
+    },
+  };
+}
+
+// Per-call measures, each in its own unit (never folded into tokens); only those the rows have.
+const TOOL_COLUMNS = [
+  () => intColumn("web_searches", "Web searches"),
+  () => intColumn("file_searches", "File searches"),
+  () => intColumn("code_interpreter_sessions", "Code sessions"),
+  () => gbDaysColumn("vector_store_gb_days", "Storage GB-days"),
+];
+
+export function toolColumns(rows) {
+  return TOOL_COLUMNS.map((make) => make()).filter((column) => rows.some((row) => Number(row[column.id] || 0) !== 0));
+}
+
 function textColumn(id, label, value) {
   return {
     id,
@@ -208,7 +237,7 @@ export function groupColumns(group, measure, rows, keysById) {
       ...[textColumn("owner", "Owner", (row) => row.key && row.key.owner), textColumn("team", "Team", (row) => row.key && row.key.team)].filter(filled),
     );
   }
-  columns.push(...metricColumns(measure));
+  columns.push(...metricColumns(measure), ...toolColumns(rows));
   columns[columns.findIndex((c) => c.id === defaultSortColumn(measure))].defaultSort = true;
   if (group === "api_key_id" && filled(budgetColumn(keysById))) columns.push(budgetColumn(keysById));
   if (rows.some((row) => notes(row).length)) columns.push(notesColumn());
@@ -221,6 +250,7 @@ export function modelColumns(measure, rows) {
     nameColumn("model"),
     textColumn("pool", "Pool", (row) => row.group && row.group.pool),
     ...metricColumns(measure),
+    ...toolColumns(rows),
   ];
   columns[columns.findIndex((c) => c.id === defaultSortColumn(measure))].defaultSort = true;
   if (rows.some((row) => notes(row).length)) columns.push(notesColumn());

@@ -347,8 +347,9 @@ def test_with_dollars_the_tables_sort_by_dollars(page, e2e_stack):
 
     page.click("label[for='metric-cost']")
 
-    expect(page.locator("#groups-table th[data-col='share']")).to_have_attribute("aria-sort", "descending")
-    expect(page.locator("#groups-table th[data-col='share']")).to_have_text("Share of $")
+    # The Cost $ column (billed where settled, else estimated: the API's cost_usd) leads the sort.
+    expect(page.locator("#groups-table th[data-col='cost_usd']")).to_have_attribute("aria-sort", "descending")
+    expect(page.locator("#groups-table th[data-col='cost_usd']")).to_have_text("Cost $")
     shown = page.eval_on_selector_all(
         "#groups-table tbody tr",
         "rows => rows.map(r => r.querySelector('.mono')).filter(Boolean).map(m => m.textContent)",

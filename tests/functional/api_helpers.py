@@ -41,7 +41,8 @@ from simulator.org import SyntheticOrg
 from simulator.pytest_plugin import SIM_ADMIN_KEY, SIM_NOW, SIM_SPEC
 from simulator.server import SimulatorServer
 from tests.conftest import unique_name
-from tests.functional.collector_helpers import FIELDS, make_client, make_collector
+from tests.functional.collector_helpers import COUNTERS as TRUTH_COUNTERS
+from tests.functional.collector_helpers import make_client, make_collector, truth_rows
 
 DASHBOARD = "https://dashboard.example.com"
 CHALICE_CONFIG = {"version": "2.0", "app_name": "openai-usage-tracker", "stages": {"test": {}}}
@@ -213,30 +214,20 @@ def empty_api(usage_table: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 
 
 # -- ground truth ---------------------------------------------------------------------------------
-TRUTH_DIMS = ("api_key_id", "model", "project_id")
-
-
 def truth_cells(
     org: SyntheticOrg, start: int, end: int, step: int = DAY
 ) -> dict[tuple[str, str, str, str], dict[str, int]]:
     """(day, key, model, project) -> counters, straight from the simulator's ledger, a day (`step`)
-    at a time."""
+    at a time. Vector storage, a daily level, is in whole-day steps only (the live path skips it)."""
     cells: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for day_ts in range(start, end, step):
         for kind in USAGE_KINDS:
-            for (key, model, project), metrics in org.usage_truth(
-                kind, day_ts, day_ts + step, TRUTH_DIMS
-            ).items():
-                target = cells[
-                    (
-                        day_label(day_ts),
-                        str(key or "unattributed"),
-                        str(model or "unattributed"),
-                        str(project or "unattributed"),
-                    )
-                ]
-                for name, value in metrics.items():
-                    target[FIELDS[name]] += value
+            if kind == "vector_stores" and step != DAY:
+                continue
+            for cell, values in truth_rows(org, kind, day_ts, day_ts + step):
+                target = cells[(day_label(day_ts), cell.key, cell.model, cell.project)]
+                for name, value in values.items():
+                    target[name] += value
     return cells
 
 
@@ -282,7 +273,7 @@ def grouped_truth(
     return {group: dict(values) for group, values in out.items() if any(values.values())}
 
 
-COUNTERS = ("input_tokens", "output_tokens", "cached_tokens", "requests", "images", "characters", "seconds")
+COUNTERS = TRUTH_COUNTERS  # every measure of Usage but money: tokens, their splits, tool measures
 
 
 def counters_of(row: dict[str, Any]) -> dict[str, int]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import fields
 from decimal import Decimal
 
-from chalicelib.catalog import PriceTable
+from chalicelib.catalog import PriceTable, quantize_usd
 from chalicelib.collector import Collector, CollectorConfig
 from chalicelib.money import member_of_line_item
 from chalicelib.openai_api import USAGE_KINDS, OpenAIAdminClient
@@ -16,18 +18,57 @@ from simulator.org import SyntheticOrg
 from simulator.pytest_plugin import SIM_ADMIN_KEY
 from simulator.server import SimulatorServer
 
-FIELDS = {
+# The SDK's counter names -> Usage fields, per kind family (openai 3.51.0). Derived token fields
+# (input_uncached/text, cached text, the cache-write total, output text) are parts already counted.
+TOKEN_FIELDS = {
     "input_tokens": "input_tokens",
     "output_tokens": "output_tokens",
     "input_cached_tokens": "cached_tokens",
     "input_audio_tokens": "audio_input_tokens",
     "output_audio_tokens": "audio_output_tokens",
     "num_model_requests": "requests",
+    "input_cache_write_30m_tokens": "cache_write_30m_tokens",
+    "input_cache_write_12h_tokens": "cache_write_12h_tokens",
+    "input_cached_audio_tokens": "cached_audio_tokens",
+    "input_cached_image_tokens": "cached_image_tokens",
+    "input_image_tokens": "image_input_tokens",
+    "output_image_tokens": "image_output_tokens",
+}
+PLAIN_FIELDS = {
+    "input_tokens": "input_tokens",
+    "num_model_requests": "requests",
     "images": "images",
     "characters": "characters",
     "seconds": "seconds",
 }
-COUNTERS = tuple(FIELDS.values())
+# kind -> (group_by, the SDK's counter -> (Usage field, multiplier))
+TRUTH_KINDS: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, int]]]] = {
+    **{
+        kind: (
+            ("api_key_id", "model", "project_id", "batch", "service_tier"),
+            {name: (field, 1) for name, field in TOKEN_FIELDS.items()},
+        )
+        for kind in ("completions", "decisions")
+    },
+    **{
+        kind: (
+            ("api_key_id", "model", "project_id"),
+            {name: (field, 1) for name, field in PLAIN_FIELDS.items()},
+        )
+        for kind in ("embeddings", "moderations", "images", "audio_speeches", "audio_transcriptions")
+    },
+    "web_search_calls": (("api_key_id", "model", "project_id"), {"num_requests": ("web_searches", 1)}),
+    "file_search_calls": (("api_key_id", "project_id"), {"num_requests": ("file_searches", 1)}),
+    "code_interpreter_sessions": (("project_id",), {"num_sessions": ("code_interpreter_sessions", 1)}),
+    "vector_stores": (
+        ("project_id",),
+        {"usage_bytes": ("vector_store_byte_hours", 24)},
+    ),  # a day's level x 24 h
+}
+COUNTERS = tuple(
+    f.name for f in fields(Usage) if f.name not in ("estimated_usd", "billed_usd", "unpriced_tokens")
+)
+TIER_MEASURES = {"flex": "flex_tokens", "priority": "priority_tokens"}
 
 
 def make_client(server: SimulatorServer, **kwargs: object) -> OpenAIAdminClient:
@@ -47,19 +88,40 @@ def counters(usage: Usage) -> dict[str, int]:
     return {name: getattr(usage, name) for name in COUNTERS}
 
 
+def truth_rows(org: SyntheticOrg, kind: str, start: int, end: int) -> Iterator[tuple[Cell, dict[str, int]]]:
+    """One kind's ground truth over [start, end) as (cell, Usage field -> value), from the ledger."""
+    group_by, names = TRUTH_KINDS[kind]
+    for group, metrics in org.usage_truth(kind, start, end, group_by=group_by, every_field=True).items():
+        member = dict(zip(group_by, group, strict=True))
+        cell = Cell(
+            str(member.get("api_key_id") or "unattributed"),
+            str(member.get("model") or "unattributed"),
+            str(member.get("project_id") or "unattributed"),
+        )
+        values: dict[str, int] = defaultdict(int)
+        for name, value in metrics.items():
+            if name in names:
+                field, factor = names[name]
+                values[field] += value * factor
+        tokens = metrics.get("input_tokens", 0) + metrics.get("output_tokens", 0)
+        if member.get("batch") is True:
+            values["batch_tokens"] += tokens
+        tier_measure = TIER_MEASURES.get(str(member.get("service_tier")))
+        if tier_measure:
+            values[tier_measure] += tokens
+        yield cell, values
+
+
 def truth_counters(org: SyntheticOrg, start: int, end: int) -> dict[tuple[str, Cell], dict[str, int]]:
-    """Ground truth per (day, cell) of every usage counter, straight from the simulator's ledger."""
+    """Ground truth per (day, cell) of every usage measure, straight from the simulator's ledger."""
     truth: dict[tuple[str, Cell], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    assert set(TRUTH_KINDS) == set(USAGE_KINDS)  # a kind the collector reads is checked here too
     for day_ts in range(start, end, DAY):
-        for kind in USAGE_KINDS:
-            rows = org.usage_truth(kind, day_ts, day_ts + DAY, group_by=("api_key_id", "model", "project_id"))
-            for (key, model, project), metrics in rows.items():
-                cell = Cell(
-                    str(key or "unattributed"), str(model or "unattributed"), str(project or "unattributed")
-                )
+        for kind in TRUTH_KINDS:
+            for cell, values in truth_rows(org, kind, day_ts, day_ts + DAY):
                 target = truth[(day_label(day_ts), cell)]
-                for name, value in metrics.items():
-                    target[FIELDS[name]] += value
+                for field, value in values.items():
+                    target[field] += value
     return {key: value for key, value in truth.items() if any(value.values())}
 
 
@@ -74,7 +136,9 @@ def truth_billed(org: SyntheticOrg, start: int, end: int) -> dict[tuple[str, Cel
                 member_of_line_item(str(line_item)),
                 str(project or "unattributed"),
             )
-            billed[(day_label(day_ts), cell)] += amount
+            # Each amount at the tracker's resolution (1e-12 USD, as parse_amount reads it), then summed:
+            # long decimals such as vector storage's would otherwise differ by a rounding step.
+            billed[(day_label(day_ts), cell)] += quantize_usd(amount)
     return {key: value.quantize(MONEY_QUANTUM) for key, value in billed.items() if value}
 
 

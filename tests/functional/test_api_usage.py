@@ -248,6 +248,10 @@ def test_buckets_list_the_top_groups_and_one_other_row_that_add_up_to_the_ground
             "billed_usd",
             "estimated_usd",
             "cost_usd",
+            "web_searches",  # per-call measures (issue 11)
+            "file_searches",
+            "code_interpreter_sessions",
+            "vector_store_gb_days",
         }
 
 

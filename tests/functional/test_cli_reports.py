@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -438,3 +439,70 @@ def test_monitor_key_live_json_is_one_object_per_line(budgets, capsys, monkeypat
     assert code == 0
     (line,) = out.splitlines()
     assert json.loads(line)["budget_status"]["percent"] == 25.0
+
+
+# -- per-call measures (issue 11) -------------------------------------------------------------
+TOOL_HEADERS = ["WEB SEARCHES", "FILE SEARCHES", "SESSIONS", "STORAGE GB-DAYS"]
+
+
+def _table(out: str) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of a text table (columns are two or more spaces apart, cells never empty)."""
+    header, *rows = out.splitlines()
+    return re.split(r"\s{2,}", header), [re.split(r"\s{2,}", row) for row in rows]
+
+
+def _tool_cells(row: dict[str, Any]) -> list[str]:
+    return [
+        f"{row['web_searches']:,}",
+        f"{row['file_searches']:,}",
+        f"{row['code_interpreter_sessions']:,}",
+        f"{row['vector_store_gb_days']:,.3f}",
+    ]
+
+
+def test_usage_shows_searches_sessions_and_storage_in_their_own_columns(api, capsys):
+    first, end = day_label(WEEK["start_time"]), day_label(TODAY + DAY)  # --end is exclusive
+    code, out, err = run(capsys, "usage", "--start", first, "--end", end, "--group-by", "project_id")
+    report = api.json("/api/usage", {**WEEK, "group_by": "project_id"})
+
+    assert code == 0, err
+    header, rows = _table(out.split("\ntotal ")[0])
+    assert header[-4:] == TOOL_HEADERS
+    shown = {row[0]: row[-4:] for row in rows}
+    assert shown == {group["label"]: _tool_cells(group) for group in report["groups"]}
+    assert all(
+        report["total"][name] for name in ("web_searches", "file_searches", "code_interpreter_sessions")
+    )
+
+
+def test_all_keys_shows_each_keys_searches_as_the_api_counts_them(api, capsys):
+    code, out, err = run(capsys, "all-keys", "--days", "7")
+    report = api.json("/api/usage", {**WEEK, "group_by": "api_key_id"})
+
+    assert code == 0, err
+    header, rows = _table("\n".join(out.splitlines()[:-2]))  # the footer lines are prose
+    tools = [header.index(name) for name in TOOL_HEADERS if name in header]
+    assert header[tools[0]] == "WEB SEARCHES"
+    # The TOTAL row has empty cells (owner, team): it is the sum, checked by the API's tests.
+    by_label = {row[0]: [row[i] for i in tools] for row in rows if not row[0].startswith("TOTAL")}
+    for group in report["groups"]:
+        expected = dict(zip(TOOL_HEADERS, _tool_cells(group), strict=True))
+        assert by_label[group["label"]] == [expected[header[i]] for i in tools]
+
+
+def test_the_csv_export_carries_every_measure_and_its_columns_sum_to_the_total(api, capsys):
+    code, out, err = run(capsys, "export", "--days", "7", "--format", "csv", "--group-by", "project_id")
+    total = api.json("/api/usage", {**WEEK, "group_by": "none"})["total"]
+
+    assert code == 0, err
+    lines = list(csv.DictReader(io.StringIO(out)))
+    measures = [
+        *("web_searches", "file_searches", "code_interpreter_sessions"),
+        *("batch_tokens", "flex_tokens", "priority_tokens"),
+        *("cache_write_30m_tokens", "cache_write_12h_tokens", "image_input_tokens"),
+    ]
+    for name in measures:
+        assert sum(int(line[name]) for line in lines) == total[name] > 0, name
+    gb_days = sum(Decimal(line["vector_store_gb_days"]) for line in lines)
+    assert abs(gb_days - Decimal(str(total["vector_store_gb_days"]))) < Decimal("0.00001") * len(lines)
+    assert total["vector_store_gb_days"] > 0

@@ -127,7 +127,7 @@ def test_apply_stage_merges_like_chalice_and_leaves_out_powertools(tmp_path):
 
 def test_the_runtime_variables_are_every_variable_chalicelib_reads():
     read: set[str] = set()
-    pattern = re.compile(r'(?:environ\.get|_int|_csv)\(\s*"([A-Z][A-Z0-9_]+)"')
+    pattern = re.compile(r'(?:environ\.get|_int|_csv|_percent)\(\s*"([A-Z][A-Z0-9_]+)"')
     for module in (settings, secrets):
         read |= set(pattern.findall(Path(module.__file__ or "").read_text(encoding="utf-8")))
     read |= {secrets.ENV_VAR, secrets.SECRET_ENV_VAR, secrets.PARAMETER_ENV_VAR}

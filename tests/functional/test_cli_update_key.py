@@ -92,8 +92,8 @@ def test_update_key_clears_a_budget_and_an_empty_value_clears_a_field(capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--budget", "-3"], "error: --budget: must be a positive number"),
-        (["--budget", "1.5"], "error: --budget: a token budget must be a whole number"),
+        (["--budget", "-3"], "error: --budget: must be greater than 0"),
+        (["--budget", "1.5"], "error: --budget: must be a whole number"),
         (["--name", "  "], "error: --name: must be a non-empty string"),
         (["--budget-unit", "usd"], "error: --budget-unit: --budget-unit and --budget-period need --budget"),
         ([], "error: update-key: nothing to change"),

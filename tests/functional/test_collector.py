@@ -15,10 +15,13 @@ from simulator.org import OrgSpec, SyntheticOrg
 from simulator.pytest_plugin import SIM_NOW
 from simulator.server import SimulatorServer
 from tests.functional.collector_helpers import (
+    COUNTERS,
     assert_store_matches_truth,
+    counters,
     make_client,
     make_collector,
     stored_daily,
+    truth_counters,
 )
 
 pytestmark = pytest.mark.usefixtures("usage_table")
@@ -42,6 +45,49 @@ def test_a_sixty_day_backfill_over_many_pages_equals_the_ground_truth(sixty_day_
     assert result.days[0] == "2026-09-22"
     assert result.days[-1] == "2026-11-20"
     assert_store_matches_truth(org, start, floor_day(SIM_NOW) + DAY)
+
+
+@pytest.fixture
+def every_kind_server() -> SimulatorServer:
+    """A small 60-day organization whose traffic has every kind and every token split."""
+    org = SyntheticOrg(OrgSpec(seed=12, keys=8, projects=3, users=4, days=60, now=SIM_NOW))
+    with SimulatorServer(org) as server:
+        yield server
+
+
+def test_a_sixty_day_backfill_of_every_kind_equals_the_ground_truth_for_every_measure(every_kind_server):
+    org = every_kind_server.org
+    start = floor_day(SIM_NOW) - 59 * DAY
+    end = floor_day(SIM_NOW) + DAY
+    truth = truth_counters(org, start, end)
+    # The organization uses every kind and every measure, so each comparison below can fail.
+    unused = [name for name in COUNTERS if not any(cell[name] for cell in truth.values())]
+    assert unused == []
+
+    make_collector(every_kind_server).backfill(start, end, SIM_NOW)
+
+    stored = stored_daily(start, end)
+    assert {key: counters(usage) for key, usage in stored.items() if any(counters(usage).values())} == truth
+    # One page per kind and costs per 7-day chunk: 12 calls a chunk (9 chunks for 60 days).
+    assert every_kind_server.total_calls == 12 * 9
+    # Per-call items are priced at their own prices ($2.50 per 1k file searches, $0.03 a session,
+    # $0.10 a GB-day), not at a model's: cells of the project-level tools hold only them.
+    tool_cells = [
+        usage
+        for (_, cell), usage in stored.items()
+        if cell.model == "unattributed" and usage.total_tokens == 0
+    ]
+    assert any(usage.file_searches for usage in tool_cells)
+    assert any(usage.code_interpreter_sessions for usage in tool_cells)
+    assert any(usage.vector_store_byte_hours for usage in tool_cells)
+    for usage in tool_cells:
+        expected = (
+            Decimal("0.0025") * usage.file_searches
+            + Decimal("0.03") * usage.code_interpreter_sessions
+            + Decimal("0.10") * usage.vector_store_gb_days
+        )
+        assert abs(usage.estimated_usd - expected) < Decimal("1e-9")  # stored at 1e-10 USD
+        assert usage.unpriced_tokens == 0
 
 
 def test_a_second_run_over_unchanged_data_writes_nothing(sim_server):

@@ -515,3 +515,90 @@ def test_an_aware_datetime_is_read_as_its_utc_day() -> None:
     price = PriceTable.load().price_for("o3", local)
     assert price is not None
     assert price.effective_from == date(2025, 4, 16)
+
+
+# --- every dimension that changes the price (issue 12) ---------------------------------------------
+
+
+def test_a_batch_flex_or_priority_request_is_estimated_at_its_own_price() -> None:
+    # gpt-5-mini: $0.25 in, $2.00 out per 1M. 1M in + 1M out = $2.25 at list price.
+    table = PriceTable.load()
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+    model = "gpt-5-mini-2025-08-07"
+    assert table.estimate_usd(model, usage, DAY) == Decimal("2.25")
+    assert table.estimate_usd(model, usage, DAY, service_tier="default") == Decimal("2.25")
+    assert table.estimate_usd(model, usage, DAY, batch=True) == Decimal("1.125")
+    assert table.estimate_usd(model, usage, DAY, service_tier="flex") == Decimal("1.125")
+    assert table.estimate_usd(model, usage, DAY, service_tier="priority") == Decimal("4.5")
+    # Batch wins over the tier a batch row carries.
+    assert table.estimate_usd(model, usage, DAY, batch=True, service_tier="priority") == Decimal("1.125")
+
+
+def test_tier_multipliers_are_dated_price_data() -> None:
+    table = PriceTable.load()
+    assert table.multiplier(date(2025, 4, 16), service_tier="flex") is None  # before flex existed
+    assert table.multiplier(date(2025, 4, 17), service_tier="flex") == Decimal("0.5")
+    assert table.multiplier(DAY, service_tier="scale") == 1  # unlisted tiers bill at list price
+    # A row of a tier with no multiplier yet cannot be priced: unpriced, never list price.
+    assert table.estimate_usd("o3", Usage(input_tokens=10), date(2025, 4, 16), service_tier="flex") is None
+
+
+def test_cache_write_tokens_bill_at_their_own_rates_and_are_part_of_input() -> None:
+    # gpt-5.1 with cache-write prices: input $1.25, cached $0.125, 30m writes $1.50, 12h writes $2.50.
+    table = PriceTable.load('{"gpt-5.1": {"cache_write_30m": "1.50", "cache_write_12h": "2.50"}}')
+    usage = Usage(
+        input_tokens=1_000_000,  # 400k uncached + 300k cached + 200k 30m writes + 100k 12h writes
+        cached_tokens=300_000,
+        cache_write_30m_tokens=200_000,
+        cache_write_12h_tokens=100_000,
+    )
+    # 0.4 x 1.25 + 0.3 x 0.125 + 0.2 x 1.50 + 0.1 x 2.50 = 0.5 + 0.0375 + 0.3 + 0.25
+    assert table.estimate_usd("gpt-5.1-2025-11-13", usage, DAY) == Decimal("1.0875")
+    # Without cache-write prices, writes bill at the input price (never free, never twice).
+    # 0.4 x 1.25 + 0.3 x 0.125 + 0.3 x 1.25 = 0.9125
+    assert PriceTable.load().estimate_usd("gpt-5.1-2025-11-13", usage, DAY) == Decimal("0.9125")
+
+
+def test_image_and_cached_audio_tokens_bill_at_their_prices() -> None:
+    # gpt-image-1: text $5 in / $1.25 cached; image $10 in / $2.50 cached; $40 out per 1M.
+    usage = Usage(
+        input_tokens=1_000_000,  # 300k text + 400k image uncached, 100k text + 200k image cached
+        cached_tokens=300_000,
+        cached_image_tokens=200_000,
+        image_input_tokens=400_000,
+        output_tokens=100_000,
+        image_output_tokens=100_000,
+    )
+    # 0.3 x 5 + 0.1 x 1.25 + 0.2 x 2.50 + 0.4 x 10 + 0.1 x 40 = 1.5 + 0.125 + 0.5 + 4 + 4
+    assert PriceTable.load().estimate_usd("gpt-image-1", usage, DAY) == Decimal("10.125")
+    # gpt-realtime: cached audio without its own price bills at audio input ($32 per 1M).
+    audio = Usage(input_tokens=1_000, cached_tokens=1_000, cached_audio_tokens=1_000)
+    assert PriceTable.load().estimate_usd("gpt-realtime", audio, DAY) == Decimal("0.032")
+
+
+def test_per_call_items_bill_at_their_own_prices_whatever_the_model() -> None:
+    table = PriceTable.load()
+    # $10 per 1k web searches, $2.50 per 1k file searches, $0.03 a session, $0.10 per GB-day.
+    assert table.estimate_usd("gpt-5", Usage(web_searches=3), DAY) == Decimal("0.03")
+    assert table.estimate_usd("unattributed", Usage(file_searches=4), DAY) == Decimal("0.01")
+    assert table.estimate_usd("unattributed", Usage(code_interpreter_sessions=5), DAY) == Decimal("0.15")
+    two_gb_days = Usage(vector_store_byte_hours=2 * 24 * 1_000_000_000)
+    assert table.estimate_usd("unattributed", two_gb_days, DAY) == Decimal("0.2")
+    # Tool calls are not discounted by a model's tier.
+    assert table.estimate_usd("gpt-5", Usage(web_searches=3), DAY, batch=True) == Decimal("0.03")
+
+
+def test_an_item_without_a_price_is_unpriced_never_zero() -> None:
+    assert PriceTable.load().estimate_usd("gpt-5", Usage(web_searches=1), date(2024, 1, 1)) is None
+
+
+def test_a_stage_can_override_a_per_call_price() -> None:
+    table = PriceTable.load('{"tool:web_search": {"per_1k_calls": "25"}}')
+    assert table.estimate_usd("gpt-5", Usage(web_searches=2), DAY) == Decimal("0.05")
+
+
+def test_tier_multipliers_must_be_dated_numbers() -> None:
+    with pytest.raises(ConfigError, match="multiplier"):
+        catalog._parse_tiers({"flex": [{"effective_from": "2025-04-17"}]})
+    with pytest.raises(ConfigError, match="keys among"):
+        catalog._parse_tiers({"turbo": [{"effective_from": "2025-04-17", "multiplier": "3"}]})

@@ -22,7 +22,9 @@ T0 = day_start("2026-11-20")
 class PerTokenPrices:
     """One micro-dollar per token for every model but `unknown-model`."""
 
-    def estimate_usd(self, model: str, usage: Usage, on: date) -> Decimal | None:
+    def estimate_usd(
+        self, model: str, usage: Usage, on: date, *, batch: bool = False, service_tier: str | None = None
+    ) -> Decimal | None:
         if model == "unknown-model":
             return None
         return Decimal(usage.total_tokens) / Decimal(1_000_000)
@@ -63,7 +65,7 @@ def test_hourly_cells_sum_rows_of_the_same_cell_and_price_them():
         {"start_time": T0, "end_time": T0 + HOUR, "results": [completions_row("key_a", "m", "p", 10)]},
         {"start_time": T0 + HOUR, "end_time": T0 + 2 * HOUR, "results": []},
     ]
-    cells = hourly_cells(buckets, PerTokenPrices())
+    cells = hourly_cells([("completions", bucket) for bucket in buckets], PerTokenPrices())
     assert list(cells) == [("2026-11-20T00", Cell("key_a", "m", "p"))]
     usage = cells[("2026-11-20T00", Cell("key_a", "m", "p"))]
     assert usage.input_tokens == 110
@@ -75,7 +77,8 @@ def test_a_model_without_price_counts_as_unpriced_never_as_zero_dollars():
     buckets = [
         {"start_time": T0, "end_time": T0 + HOUR, "results": [completions_row("k", "unknown-model", "p", 40)]}
     ]
-    usage = hourly_cells(buckets, PerTokenPrices())[("2026-11-20T00", Cell("k", "unknown-model", "p"))]
+    cells = hourly_cells([("completions", bucket) for bucket in buckets], PerTokenPrices())
+    usage = cells[("2026-11-20T00", Cell("k", "unknown-model", "p"))]
     assert usage.estimated_usd == 0
     assert usage.unpriced_tokens == 60
 
@@ -141,3 +144,125 @@ def test_incremental_window_rereads_whole_days_and_catches_up_after_an_outage():
     assert incremental_window(now, now - 5 * DAY, config) == (T0 - 5 * DAY, now)
     assert incremental_window(now, now - 90 * DAY, config) == (T0 - 31 * DAY, now)
     assert incremental_window(now, None, config) == (T0 - 2 * DAY, now)
+
+
+# --- openai 3.51.0 token fields, batch/tier rows and per-call kinds --------------------------------
+
+
+def sdk_completions_row(**fields: object) -> dict:
+    """A completions row in the SDK's current shape: input = uncached text/audio/image + cached
+    + cache writes; output = text + audio + image."""
+    row = {
+        "object": "organization.usage.completions.result",
+        "input_tokens": 1_000,
+        "input_uncached_tokens": 500,
+        "input_text_tokens": 300,
+        "input_audio_tokens": 120,
+        "input_image_tokens": 80,
+        "input_cached_tokens": 350,
+        "input_cached_text_tokens": 300,
+        "input_cached_audio_tokens": 30,
+        "input_cached_image_tokens": 20,
+        "input_cache_write_tokens": 150,
+        "input_cache_write_30m_tokens": 100,
+        "input_cache_write_12h_tokens": 50,
+        "output_tokens": 400,
+        "output_text_tokens": 300,
+        "output_audio_tokens": 60,
+        "output_image_tokens": 40,
+        "num_model_requests": 5,
+        "api_key_id": "key_a",
+        "model": "gpt-5.1-2025-11-13",
+        "project_id": "proj_1",
+        "batch": None,
+        "service_tier": None,
+    }
+    row.update(fields)
+    return row
+
+
+def test_usage_of_row_keeps_every_sdk_token_field_and_never_counts_a_token_twice():
+    usage = usage_of_row(sdk_completions_row())
+    assert usage == Usage(
+        input_tokens=1_000,
+        output_tokens=400,
+        cached_tokens=350,
+        cached_audio_tokens=30,
+        cached_image_tokens=20,
+        cache_write_30m_tokens=100,
+        cache_write_12h_tokens=50,
+        audio_input_tokens=120,
+        image_input_tokens=80,
+        audio_output_tokens=60,
+        image_output_tokens=40,
+        requests=5,
+    )
+    assert usage.total_tokens == 1_400  # input + output: the parts are inside input, not added
+
+
+def test_cache_writes_without_their_retention_split_count_as_30_minute_writes():
+    row = sdk_completions_row(input_cache_write_30m_tokens=None, input_cache_write_12h_tokens=None)
+    usage = usage_of_row(row)
+    assert (usage.cache_write_30m_tokens, usage.cache_write_12h_tokens) == (150, 0)
+
+
+def test_batch_flex_and_priority_rows_count_their_tokens_in_their_own_measure():
+    assert usage_of_row(sdk_completions_row(batch=True)).batch_tokens == 1_400
+    assert usage_of_row(sdk_completions_row(service_tier="flex")).flex_tokens == 1_400
+    assert usage_of_row(sdk_completions_row(service_tier="priority")).priority_tokens == 1_400
+    plain = usage_of_row(sdk_completions_row(batch=False, service_tier="default"))
+    assert (plain.batch_tokens, plain.flex_tokens, plain.priority_tokens) == (0, 0, 0)
+
+
+def test_decisions_rows_count_as_tokens_like_completions():
+    row = sdk_completions_row(object="organization.usage.decisions.result")
+    assert usage_of_row(row, "decisions") == usage_of_row(sdk_completions_row(), "completions")
+
+
+def test_per_call_kinds_are_their_own_measures_never_tokens_or_requests():
+    web = {"object": "organization.usage.web_searches.result", "num_requests": 7, "num_model_requests": 3}
+    files = {"object": "organization.usage.file_searches.result", "num_requests": 4}
+    sessions = {"object": "organization.usage.code_interpreter_sessions.result", "num_sessions": 2}
+    storage = {"object": "organization.usage.vector_stores.result", "usage_bytes": 5_000_000_000}
+    assert usage_of_row(web, "web_search_calls") == Usage(web_searches=7)
+    assert usage_of_row(files, "file_search_calls") == Usage(file_searches=4)
+    assert usage_of_row(sessions, "code_interpreter_sessions") == Usage(code_interpreter_sessions=2)
+    # A day's sample (1d bucket) is held all day: 5 GB x 24 h = 5 GB-days.
+    assert usage_of_row(storage, "vector_stores") == Usage(vector_store_byte_hours=120_000_000_000)
+    assert usage_of_row(storage, "vector_stores").vector_store_gb_days == 5
+
+
+class TierAwarePrices:
+    """$1 per token at list price, times 0.5 for batch or flex and 2 for priority; $1 a search."""
+
+    def estimate_usd(
+        self, model: str, usage: Usage, on: date, *, batch: bool = False, service_tier: str | None = None
+    ) -> Decimal | None:
+        factor = Decimal("0.5") if batch or service_tier == "flex" else Decimal(1)
+        factor *= 2 if service_tier == "priority" else 1
+        return Decimal(usage.total_tokens) * factor + usage.web_searches
+
+
+def test_hourly_cells_price_each_batch_and_tier_row_at_its_own_price_before_summing():
+    rows = [
+        {"input_tokens": 10, "output_tokens": 0, "model": "m", "batch": False, "service_tier": "default"},
+        {"input_tokens": 10, "output_tokens": 0, "model": "m", "batch": True, "service_tier": "default"},
+        {"input_tokens": 10, "output_tokens": 0, "model": "m", "batch": False, "service_tier": "flex"},
+        {"input_tokens": 10, "output_tokens": 0, "model": "m", "batch": False, "service_tier": "priority"},
+    ]
+    searches = [{"num_requests": 3, "model": "m"}]
+    buckets = [
+        ("completions", {"start_time": T0, "results": rows}),
+        ("web_search_calls", {"start_time": T0, "results": searches}),
+    ]
+    usage = hourly_cells(buckets, TierAwarePrices())[
+        ("2026-11-20T00", Cell("unattributed", "m", "unattributed"))
+    ]
+    assert usage.estimated_usd == Decimal(10 + 5 + 5 + 20 + 3)
+    assert (usage.input_tokens, usage.batch_tokens, usage.flex_tokens, usage.priority_tokens) == (
+        40,
+        10,
+        10,
+        10,
+    )
+    assert usage.web_searches == 3

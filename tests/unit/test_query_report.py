@@ -168,6 +168,10 @@ BUCKET_FIELDS = (
     "billed_usd",
     "estimated_usd",
     "cost_usd",
+    "web_searches",  # per-call measures (issue 11): their own fields, never tokens
+    "file_searches",
+    "code_interpreter_sessions",
+    "vector_store_gb_days",
 )
 
 
