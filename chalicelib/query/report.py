@@ -147,6 +147,11 @@ class Totals:
         return totals
 
     @classmethod
+    def of_usage(cls, usage: Usage, cost: Decimal, mask: int) -> Totals:
+        """An accumulator holding one Usage's numbers, its cost and flag bits (FLAG_BITS)."""
+        return cls.of(_values_of(usage), cost, mask)
+
+    @classmethod
     def sum_of(cls, parts: list[Totals]) -> Totals:
         """The sum of many accumulators, column by column: one `sum` per counter instead of one
         tuple addition per part (a 90-day, 1,000-key view sums 90,000 parts). Exact, as `merge` is:
