@@ -12,12 +12,14 @@ import os
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
-from chalice.app import Chalice, CloudWatchEvent, ConvertToMiddleware, Rate, Response
+from chalice.app import Chalice, CloudWatchEvent, ConvertToMiddleware, Cron, Rate, Response
 
 from chalicelib import query
 from chalicelib.observability import logger
 from chalicelib.query import admin, clock
 from chalicelib.query.alerts import alerts_report
+from chalicelib.query.forecast import forecast_report
+from chalicelib.query.hygiene import hygiene_report
 from chalicelib.responses import (
     CORS,
     MAX_RESPONSE_BYTES,
@@ -132,6 +134,20 @@ def alerts() -> Response:
     return json_response(alerts_report(_params(), clock.now()))
 
 
+@app.route("/api/forecast", methods=["GET"], cors=CORS, content_types=NO_BODY)
+@handled
+def forecast() -> Response:
+    """Month-end spend forecasts with their range, per group and for the organization."""
+    return json_response(forecast_report(_params(), clock.now()))
+
+
+@app.route("/api/hygiene", methods=["GET"], cors=CORS, content_types=NO_BODY)
+@handled
+def key_hygiene() -> Response:
+    """Keys unused, due for rotation, orphaned or unowned, with their 30-day spend."""
+    return json_response(hygiene_report(_params(), clock.now()))
+
+
 @app.route("/api/whoami", methods=["GET"], cors=CORS, content_types=NO_BODY)
 @handled
 def whoami() -> Response:
@@ -176,3 +192,13 @@ def collect(event: CloudWatchEvent) -> dict[str, Any]:
     from chalicelib.runner import scheduled_collect  # noqa: PLC0415 - only this Lambda needs it
 
     return scheduled_collect(context=event.context).as_dict()
+
+
+# Daily at 06:00 UTC: the weekly digest goes out on Mondays, the monthly one on the 1st (each caught
+# up the next day if missed), once per period through the alert ledger (chalicelib.digest_send).
+@app.schedule(Cron(0, 6, "*", "*", "?", "*"), name="digest")
+def digest(event: CloudWatchEvent) -> dict[str, Any]:
+    """Every day: send the digests that are due and not yet sent."""
+    from chalicelib.digest_send import scheduled_digest  # noqa: PLC0415 - only this Lambda needs it
+
+    return scheduled_digest().as_dict()

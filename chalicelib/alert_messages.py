@@ -196,6 +196,27 @@ def _unmapped_lines(alert: Alert) -> tuple[str, list[str]]:
     return title, [lead, "", *_fields(pairs), "", "Its models today:"]
 
 
+def _budget_forecast_lines(alert: Alert) -> tuple[str, list[str]]:
+    d = alert.detail
+    title = f"Key {d['name']} on track to exceed its monthly budget by {d['on_track_to_exceed']}"
+    lead = (
+        f"At its recent daily rate, the API key {d['name']} ({d['api_key_id']}) will reach its monthly "
+        f"budget of {_usd(d['limit'])} on {d['on_track_to_exceed']}, before the month ends."
+    )
+    method = d["method"]
+    pairs = [
+        ("Key", f"{d['name']} ({d['api_key_id']})"),
+        ("Person", d.get("owner") or "-"),
+        ("Team", d.get("team") or "-"),
+        ("Month so far", _usd(d["month_to_date"])),
+        ("Month-end forecast", f"{_usd(d['forecast'])} (range {_usd(d['low'])} to {_usd(d['high'])})"),
+        ("Budget", f"{_usd(d['limit'])} a month"),
+        ("Daily rate", f"{_usd(d['daily_rate'])} (last {method['window_days']} days, weekday-adjusted)"),
+        ("Data as of", _when(d.get("data_as_of"))),
+    ]
+    return title, [lead, "", *_fields(pairs), "", "Models of this key this month:"]
+
+
 def _test_lines(alert: Alert, context: MessageContext) -> tuple[str, list[str]]:
     title = f"Test alert from the {context.stage} stage"
     lead = "This is a test message from `python -m chalicelib.cli alerts test`: the subscription works."
@@ -225,6 +246,8 @@ def render(alert: Alert, context: MessageContext) -> StoredMessage:
         raw_title, lines = _unclassified_lines(alert)
     elif alert.kind == "unmapped_key":
         raw_title, lines = _unmapped_lines(alert)
+    elif alert.kind == "budget_forecast":
+        raw_title, lines = _budget_forecast_lines(alert)
     else:
         raw_title, lines = _test_lines(alert, context)
     title = subject_line(raw_title)

@@ -9,6 +9,8 @@ ledger (chalicelib.store.alerts) remembers which have. The rules, evaluated afte
                   threshold of the budget: tokens (input + output) or dollars (`cost_usd`)
 - unclassified_model  per model in no pool list and day, once
 - unmapped_key    per key id with no name anywhere, once (keyed by the day it was first seen)
+- budget_forecast per key with a monthly dollar budget and month, once: the month-end forecast
+                  reaches the budget before the month ends (chalicelib.forecast_alerts)
 
 A threshold is crossed when used * 100 >= limit * threshold. When one evaluation finds several
 thresholds of one subject crossed for the first time (usage jumped from 40% to 90% between runs),
@@ -33,7 +35,13 @@ from chalicelib.store.directory import Budget, KeyIdentity
 from chalicelib.usage import Usage
 
 AlertKind = Literal[
-    "pool_threshold", "pool_forecast", "key_budget", "unclassified_model", "unmapped_key", "test"
+    "pool_threshold",
+    "pool_forecast",
+    "key_budget",
+    "unclassified_model",
+    "unmapped_key",
+    "test",
+    "budget_forecast",  # chalicelib.forecast_alerts
 ]
 Severity = Literal["info", "warning", "critical"]
 ONCE = "once"

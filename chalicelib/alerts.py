@@ -74,6 +74,8 @@ from chalicelib.alert_rules import (
     unmapped_alerts,
 )
 from chalicelib.errors import ConfigError
+from chalicelib.forecast import Method
+from chalicelib.forecast_alerts import monthly_usd_budget, on_track_alerts
 from chalicelib.money import Settlement
 from chalicelib.observability import logger, metrics
 from chalicelib.periods import DAY, day_label, day_start, month_label, next_month_start
@@ -83,6 +85,7 @@ from chalicelib.pools import (
     build_pool_report,
     load_pool_inputs,
 )
+from chalicelib.query.forecast import key_forecasts
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store.alerts import AlertLedger, AlertRecord, StoredMessage
 from chalicelib.store.directory import DirectoryStore, resolve
@@ -217,6 +220,7 @@ class AlertEngine:
         alerts = pool_alerts(report, thresholds) + unclassified_alerts(report)
         alerts += unmapped_alerts(self._unmapped_sightings(inputs, newly_unmapped), data_as_of=now)
         alerts += self._budget_alerts(inputs, thresholds)
+        alerts += self._forecast_alerts(inputs)
         return alerts
 
     def _unmapped_sightings(self, inputs: PoolInputs, newly: Sequence[str]) -> list[UnmappedSighting]:
@@ -250,6 +254,16 @@ class AlertEngine:
             inputs.now, budgeted, key_days, thresholds, cost=day_cost(settlement), data_as_of=inputs.now
         )
 
+    def _forecast_alerts(self, inputs: PoolInputs) -> list[Alert]:
+        budgeted = {key: ident for key, ident in inputs.identities.items() if monthly_usd_budget(ident)}
+        if not budgeted:
+            return []
+        by_key = self.meta.checkpoint().cost_grouping != "project_id"
+        settlement = Settlement(costs_as_of=inputs.now, billed_by_key=by_key)  # as _budget_alerts
+        method = Method.of(self.settings)
+        clock, forecasts = key_forecasts(inputs.now, self.rollups, settlement, method)
+        return on_track_alerts(clock, budgeted, forecasts, method, data_as_of=inputs.now)
+
     def _with_budget_contributors(self, alert: Alert, now: int) -> Alert:
         """A budget alert with the key's models over its budget period (read only for an alert being
         recorded: one Query of the period's daily detail)."""
@@ -274,7 +288,7 @@ class AlertEngine:
         for alert, state in plan(alerts, recorded):
             message: StoredMessage | None = None
             if state == "pending":
-                if alert.kind == "key_budget":
+                if alert.kind in ("key_budget", "budget_forecast"):
                     alert = self._with_budget_contributors(alert, now)  # noqa: PLW2901 - enriched copy
                 message = render(alert, context)
             created = self.ledger.record(

@@ -46,6 +46,14 @@ class Settings:
     # live 1m reads: OpenAI rounds (6 calls each) a minute, per API token and for the whole stage
     live_rounds_per_token: int = 4
     live_rounds_total: int = 10
+    # month-end forecasts (chalicelib.forecast): the run rate's window and the weekday season
+    forecast_window_days: int = 28
+    forecast_season_weeks: int = 4
+    # key hygiene (chalicelib.hygiene): a key unused this many days, or older than the rotation age
+    hygiene_unused_days: int = 30
+    hygiene_rotation_days: int = 90
+    # digests (chalicelib.digest): a budget used this much (percent) now is "at risk"
+    digest_budget_risk_percent: float = 80.0
 
 
 def _int(name: str, default: int, minimum: int = 0) -> int:
@@ -58,6 +66,12 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _at_most(name: str, value: int, maximum: int) -> int:
+    if value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
     return value
 
 
@@ -125,6 +139,12 @@ def load_settings() -> Settings:
         reconcile_gap_percent=_percent("RECONCILE_GAP_PERCENT", 5.0),
         live_rounds_per_token=_int("LIVE_ROUNDS_PER_TOKEN", 4, 1),
         live_rounds_total=_int("LIVE_ROUNDS_TOTAL", 10, 1),
+        # bounded: a forecast reads this much daily history per request (the daily rollups hold it)
+        forecast_window_days=_at_most("FORECAST_WINDOW_DAYS", _int("FORECAST_WINDOW_DAYS", 28, 1), 90),
+        forecast_season_weeks=_at_most("FORECAST_SEASON_WEEKS", _int("FORECAST_SEASON_WEEKS", 4, 0), 13),
+        hygiene_unused_days=_int("HYGIENE_UNUSED_DAYS", 30, 1),
+        hygiene_rotation_days=_int("HYGIENE_ROTATION_DAYS", 90, 1),
+        digest_budget_risk_percent=_percent("DIGEST_BUDGET_RISK_PERCENT", 80.0),
     )
 
 

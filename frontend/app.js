@@ -1,7 +1,9 @@
 // The dashboard: state in the URL hash, one refresh that loads every section in parallel, the token
 // dialog, theme, CSV export. Rendering lives in js/*; every name from the API goes in as text.
 // Health and alerts banners: js/health.js, js/alerts.js. Admin mode (js/admin.js) is imported only
-// when /api/whoami says the token is an admin's: the role always comes from the API.
+// when /api/whoami says the token is an admin's: the role always comes from the API. The
+// reconciliation and forecast panels sit below the fold: their modules and data load when they
+// first scroll into view, then with every refresh (LAZY_PANELS).
 
 import { AlertsView } from "./js/alerts.js";
 import { ApiError, apiBase, getJson, token } from "./js/api.js";
@@ -13,7 +15,6 @@ import { clock, date, day, dec, int, parseTime, relative, usd, usdNumber, when }
 import { loadHealth, renderHealth } from "./js/health.js";
 import { PERIODS, DAY, defaultBucket, isoDay, range } from "./js/periods.js";
 import { renderNotices, renderPools } from "./js/pools.js";
-import { renderReconciliation } from "./js/reconciliation.js";
 import { DataTable } from "./js/table.js";
 
 const CONFIG = window.TRACKER_CONFIG || {};
@@ -45,6 +46,7 @@ const view = {
   lastLoad: 0,
   timer: null,
   authPending: null,
+  shown: new Set(), // the LAZY_PANELS that have been in view
   role: null,
   admin: null,
 };
@@ -54,6 +56,9 @@ const modelsTable = new DataTable($("models-table"), { empty: "No usage in this 
 const compareTable = new DataTable($("compare-table"), { empty: "Pick keys, then Compare." });
 const chart = new UsageChart($("chart"), { onHover: (i) => showReadout(i) });
 const alertsView = new AlertsView({ banner: $("alerts-banner"), table: $("alerts-table"), filters: $("alert-filters"), meta: $("alerts-meta") });
+let hygiene;
+const loadHygiene = async () => $("hygiene").open && (hygiene ||= new (await import("./js/hygiene.js")).HygieneView()).load();
+$("hygiene").ontoggle = () => loadHygiene().catch(() => {});
 
 // ---------------------------------------------------------------- state <-> URL and controls
 
@@ -276,6 +281,7 @@ async function refresh() {
   const tasks = [
     section(generation, () => loadHealth(), (body) => renderHealth($("health-banner"), body, nowSeconds()), () => {}),
     section(generation, () => alertsView.load(), () => {}, () => {}),
+    section(generation, loadHygiene, () => {}, () => {}),
     section(generation, () => getJson("/api/whoami"), (who) => {
       view.role = who.role;
     }, () => {
@@ -294,8 +300,7 @@ async function refresh() {
       view.models = data;
       renderModels();
     }, (err) => fill($("models-table"), placeholder(`Could not load usage by model: ${err.message}`, { error: true, retry: refresh }))),
-    section(generation, () => getJson("/api/reconciliation"), (data) => renderReconciliation($("reconciliation"), data),
-      (err) => fill($("reconciliation"), placeholder(`Could not load the reconciliation: ${err.message}`, { error: true, retry: refresh }))),
+    ...[...view.shown].map((id) => LAZY_PANELS[id](generation)),
     section(generation, () => getJson("/api/keys"), (data) => {
       view.keys = data.data || [];
       view.keysById = new Map(view.keys.map((k) => [k.key_id, k]));
@@ -372,6 +377,40 @@ function clearFigures(error) {
 }
 
 /** Run one section's request; render or show its error; "unauthorized" tells refresh to ask again. */
+// Panels below the fold: each loads its module and its data when it first scrolls into view, then
+// with every refresh (`view.shown` holds their element ids).
+const LAZY_PANELS = {
+  reconciliation: (generation) => section(generation, async () => {
+    const [data, module] = await Promise.all([getJson("/api/reconciliation"), import("./js/reconciliation.js")]);
+    return { data, module };
+  }, ({ data, module }) => module.renderReconciliation($("reconciliation"), data),
+  (err) => fill($("reconciliation"), placeholder(`Could not load the reconciliation: ${err.message}`, { error: true, retry: refresh }))),
+  forecast: (generation) => section(generation, async () => {
+    const module = await import("./js/forecast.js");
+    const data = await getJson("/api/forecast", { group_by: "api_key_id", top: module.FORECAST_KEYS });
+    return { data, module };
+  }, ({ data, module }) => module.renderForecast($("forecast"), $("forecast-meta"), data),
+  (err) => fill($("forecast"), placeholder(`Could not load the forecast: ${err.message}`, { error: true, retry: refresh }))),
+};
+
+function loadPanelsWhenShown() {
+  const show = (id) => {
+    if (view.shown.has(id)) return;
+    view.shown.add(id);
+    LAZY_PANELS[id](view.generation);
+  };
+  const ids = Object.keys(LAZY_PANELS);
+  if (!("IntersectionObserver" in window)) return ids.forEach(show);
+  const seen = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      seen.unobserve(entry.target);
+      show(entry.target.id);
+    }
+  });
+  ids.forEach((id) => seen.observe($(id)));
+}
+
 async function section(generation, load, render, fail) {
   try {
     const data = await load();
@@ -683,6 +722,7 @@ function start() {
   bindTheme();
   bindDialog();
   refresh();
+  loadPanelsWhenShown();
 }
 
 start();

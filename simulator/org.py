@@ -153,6 +153,7 @@ class SyntheticOrg:
         self.traffic = Traffic(self.spec.seed, self.directory, self.spec.models, self.origin, self.spike_day)
         self.ledger = Ledger(self.traffic, self.spec.settle_minutes * 60)
         self._now = self.spec.now
+        self.departed_user_ids: set[str] = set()  # users removed from the organization (remove_user)
         self._costs: LruCache[int, dict[CostKey, CostValue]] = LruCache(1024)
         self._keys: LruCache[tuple[str, tuple[str, ...], UsageFilters], list[GroupKey | None]] = LruCache(64)
 
@@ -181,8 +182,14 @@ class SyntheticOrg:
         return [p for p in projects if include_archived or p.archived_at is None]
 
     def users(self) -> list[User]:
-        """Organization users, oldest first."""
-        return sorted(self.directory.users, key=lambda u: (u.added_at, u.id))
+        """Organization users, oldest first (those removed with `remove_user` are no longer listed)."""
+        users = [u for u in self.directory.users if u.id not in self.departed_user_ids]
+        return sorted(users, key=lambda u: (u.added_at, u.id))
+
+    def remove_user(self, user_id: str) -> None:
+        """The user leaves the organization: no longer listed, while the keys they own stay listed
+        with them as owner (the case key hygiene reports as `owner_departed`)."""
+        self.departed_user_ids.add(user_id)
 
     def api_keys(self, project_id: str) -> list[ApiKey]:
         """The listed keys of a project (the deleted key is never listed)."""

@@ -14,7 +14,10 @@ from chalicelib import __version__
 from chalicelib.cli import (
     alerts,
     collect,
+    digest,
     edit,
+    forecast,
+    hygiene,
     init,
     keys,
     mappings,
@@ -29,7 +32,22 @@ from chalicelib.errors import InvalidInput, TrackerError
 from chalicelib.observability import log_to_stderr
 from chalicelib.validation import terminal_text
 
-COMMANDS = (init, collect, keys, edit, mappings, alerts, usage, tokens, reports, monitor, reconcile)
+COMMANDS = (
+    init,
+    collect,
+    keys,
+    edit,
+    mappings,
+    alerts,
+    usage,
+    tokens,
+    reports,
+    monitor,
+    reconcile,
+    forecast,
+    hygiene,
+    digest,
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1

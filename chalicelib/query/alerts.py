@@ -51,7 +51,7 @@ def alert_json(record: AlertRecord) -> dict[str, Any]:
         value = body.get(name)
         body[name] = iso(value) if value else None
     body["severity"] = _severity(record)
-    keyed = record.kind in ("key_budget", "unmapped_key")
+    keyed = record.kind in ("key_budget", "unmapped_key", "budget_forecast")
     body["key_id"] = record.subject.partition(":")[2] if keyed else None
     body["title"] = body["title"] or f"{record.kind.replace('_', ' ')}: {record.subject}"
     return body

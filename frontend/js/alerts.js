@@ -14,6 +14,7 @@ export const KIND_TEXT = {
   unclassified_model: "Unclassified model",
   unmapped_key: "Unmapped key",
   collector_failing: "Collector",
+  budget_forecast: "Budget forecast",
 };
 const SEVERITY_CLASS = { critical: "chip bad", warning: "chip warn", info: "chip" };
 const SEVERITY_RANK = { critical: 3, warning: 2, info: 1 };

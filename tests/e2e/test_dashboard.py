@@ -179,6 +179,7 @@ def test_the_reconciliation_panel_shows_the_billed_days_of_the_api(page, open_da
     newest = answer["days"][-1]
 
     first = page.locator("#reconciliation tbody tr").first
+    page.locator("#reconciliation").scroll_into_view_if_needed()  # below the fold: it loads when shown
     expect(first).to_contain_text(newest["day"])
     cells = first.locator("td").all_text_contents()
     assert shown_money(cells[1]) == cents(newest["billed_usd"])

@@ -9,6 +9,8 @@ import yaml
 from app import app
 from chalicelib.query.alerts import ALERT_PARAMS, KINDS, STATES
 from chalicelib.query.compare import COMPARE_PARAMS
+from chalicelib.query.forecast import GROUPINGS as FORECAST_GROUPINGS
+from chalicelib.query.forecast import PARAMS as FORECAST_PARAMS
 from chalicelib.query.reconciliation import RECONCILE_PARAMS
 from chalicelib.query.selection import DIMENSIONS, USAGE_PARAMS
 from chalicelib.responses import ERRORS
@@ -56,6 +58,7 @@ def test_the_query_parameters_of_the_spec_are_those_the_code_accepts():
     assert _params("/api/keys", "GET") == set()
     assert _params("/api/alerts", "GET") == set(ALERT_PARAMS)
     assert _params("/api/whoami", "GET") == set()
+    assert _params("/api/forecast", "GET") == set(FORECAST_PARAMS)
     assert _params("/api/tokens", "GET") == set()
 
 
@@ -68,6 +71,11 @@ def test_the_alert_filters_of_the_spec_are_the_codes():
 def test_the_group_by_values_of_the_spec_are_the_codes():
     group_by = _resolve(SPEC["components"]["parameters"]["GroupBy"])
     assert set(group_by["schema"]["items"]["enum"]) == {*DIMENSIONS, "none"}
+
+
+def test_the_forecast_groupings_of_the_spec_are_the_codes():
+    params = {p["name"]: p for p in SPEC["paths"]["/api/forecast"]["get"]["parameters"]}
+    assert params["group_by"]["schema"]["enum"] == list(FORECAST_GROUPINGS)
 
 
 def test_every_error_code_the_code_can_answer_is_in_the_spec():

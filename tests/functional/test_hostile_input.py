@@ -47,6 +47,7 @@ HOSTILE_TEXT = {
 }
 HOSTILE_AMOUNTS = ["1e999999999", "1e-999999999", "1E+999999999999999999", "NaN", "Infinity", "-1", "0"]
 READ_ROUTES = ["/api/keys", "/api/pools", "/api/usage", "/api/export", "/api/compare", "/api/health"]
+READ_ROUTES += ["/api/hygiene"]  # key hygiene shows stored names too
 
 
 @pytest.fixture(autouse=True)

@@ -226,3 +226,17 @@ def test_users_list_shape(api, sim_org):
         assert user["id"].startswith("user-")
         assert user["role"] in ("owner", "reader")
     assert users[0]["role"] == "owner"
+
+
+def test_a_removed_user_is_no_longer_listed_while_their_keys_still_name_them(api, sim_org):
+    key = next(k for k in sim_org.directory.keys if k.listed and k.user_id)
+    sim_org.remove_user(key.user_id)
+
+    users = api.ok("/organization/users")["data"]
+    listed = api.ok(f"/organization/projects/{key.project_id}/api_keys")["data"]
+
+    assert key.user_id not in {user["id"] for user in users}
+    assert len(users) == sim_org.spec.users - 1
+    owner = next(k for k in listed if k["id"] == key.id)["owner"]
+    assert owner["type"] == "user"
+    assert owner["user"]["id"] == key.user_id

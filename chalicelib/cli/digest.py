@@ -1,0 +1,53 @@
+"""`digest preview`: the weekly or monthly digest the schedule sends, printed without sending it.
+
+    digest preview [--period week|month] [--team T]   the last complete week (or month) of the
+                     organization, or of one team, against the period before (chalicelib.digest)
+
+Text (the e-mail body) by default, the digest object with `--json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import TYPE_CHECKING
+
+from chalicelib.cli.common import add_command, emit
+from chalicelib.digest import PERIOD_KINDS
+from chalicelib.digest_messages import text_lines, title
+from chalicelib.digest_send import preview
+
+if TYPE_CHECKING:
+    from chalicelib.cli.common import Subparsers
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add `digest preview`."""
+    parser = add_command(
+        subparsers,
+        "digest",
+        summary="preview the weekly or monthly digest",
+        handler=lambda _a: _usage(parser),
+    )
+    actions = parser.add_subparsers(dest="digest_command", metavar="ACTION")
+    show = actions.add_parser("preview", help="print the digest of the last complete period, not sent")
+    show.add_argument("--period", choices=PERIOD_KINDS, default="week", help="week (default) or month")
+    show.add_argument("--team", default=None, help="one team's digest instead of the organization's")
+    show.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    show.set_defaults(handler=run_preview)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    """Print the digest."""
+    digest = preview(args.period, _now(), args.team)
+    emit(args, digest, [title(digest), "", *text_lines(digest)])
+    return 0
