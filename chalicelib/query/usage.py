@@ -126,6 +126,7 @@ def _aggregate_or_memo(
 ) -> tuple[Aggregate | None, int | None, tuple[_MemoKey, Names, dict[str, Any] | None] | None]:
     """`aggregate_for`; with `memo`, a stored aggregate read first looks for its finished report in
     REPORT_MEMO (chalicelib.query.memo): then the aggregate is None and the report is returned."""
+    always = tuple(always)  # read twice: in the memo key and by aggregate()
     checkpoint = stores.meta.checkpoint()
     records: Iterable[Record]
     if selection.bucket_width == "1m":
@@ -151,7 +152,7 @@ def _aggregate_or_memo(
         key = (
             stores.rollups.table.name,
             selection,
-            tuple(always),
+            always,
             read.fingerprint,
             checkpoint.costs_as_of,
             checkpoint.cost_grouping,
