@@ -9,18 +9,21 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from bench.costs import MB_PER_VCPU, RunCost, lambda_seconds
 
 MAX_INCREMENTAL_CALLS = 12
 MAX_BOOKKEEPING_WRITES = 5  # "a few": the lease (put, delete) and the checkpoint make 3
+ROOT = Path(__file__).resolve().parent.parent
 TARGET_LAMBDA_MB = 256
 MAX_INCREMENTAL_SECONDS = 60.0
 MAX_BACKFILL_CHUNK_SECONDS = 15 * 60.0
 MAX_QUERY_REQUESTS = 10
 MAX_QUERY_BYTES = 1024 * 1024
-MAX_QUERY_P50_MS = 150.0
+MAX_QUERY_P50_MS = 150.0  # deployed, up to 1,000 keys (issue 14)
+MAX_QUERY_P50_MS_10K = 500.0  # deployed, at 10,000 keys
 MAX_IMPORT_RATIO = 1.5
 MAX_PACKAGE_BYTES = 3 * 1024 * 1024
 MAX_MONTHLY_USD = 3.0
@@ -135,7 +138,7 @@ def size_checks(size: Mapping[str, Any]) -> list[Check]:
             backfill_rss < TARGET_LAMBDA_MB,
         )
     )
-    checks += _query_checks(size.get("queries"))
+    checks += _query_checks(size.get("queries"), int(size.get("keys", 0)))
     checks.append(_largest_response(size.get("queries")))
     bill = size.get("bill")
     if bill:
@@ -157,17 +160,42 @@ def size_checks(size: Mapping[str, Any]) -> list[Check]:
     return checks
 
 
-def _query_checks(queries: Mapping[str, Any] | None) -> list[Check]:
-    thirty = [r for r in (queries or {}).get("routes", []) if r["period_days"] == 30]
-    if not thirty:
-        return [Check("30-day dashboard query", "<= 10 requests, <= 1 MB, p50 < 150 ms", "-", None)]
+def api_memory_mb() -> int:
+    """The API Lambda's memory in the committed .chalice/config.json (what a request runs at)."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    functions = config.get("lambda_functions", {})
+    api = functions.get("api_handler", {})
+    return int(api.get("lambda_memory_size", config.get("lambda_memory_size", 128)))
+
+
+def deployed_ms(route: Mapping[str, Any], memory_mb: int) -> float:
+    """A request's p50 on the deployed API Lambda (issue 14): its CPU slowed to the function's share
+    of a vCPU (memory / 1769 MB, at most one), plus the waiting time measured here."""
+    share = min(1.0, memory_mb / MB_PER_VCPU)
+    cpu = float(route["cpu_p50_ms"])
+    return cpu / share + max(0.0, float(route["p50_ms"]) - cpu)
+
+
+def query_target_ms(keys: int) -> float:
+    """Issue 14's p50 bound: 150 ms deployed up to 1,000 keys, 500 ms at 10,000."""
+    return MAX_QUERY_P50_MS if keys <= 1000 else MAX_QUERY_P50_MS_10K
+
+
+def _query_checks(queries: Mapping[str, Any] | None, keys: int = 0) -> list[Check]:
+    routes = list((queries or {}).get("routes", []))
+    limit = query_target_ms(keys)
+    memory = api_memory_mb()
+    target = f"<= 10 requests, <= 1 MB read, p50 <= {limit:.0f} ms deployed ({memory} MB)"
+    if not routes:
+        return [Check("Dashboard queries", target, "-", None)]
     checks: list[Check] = []
-    for route in thirty:
+    for route in routes:
         reads = route["dynamodb"]
         failed = route["status"] != 200
         requests_ok = reads["requests"] <= MAX_QUERY_REQUESTS
         bytes_ok = reads["bytes_read"] <= MAX_QUERY_BYTES
-        p50_ok = route["p50_ms"] < MAX_QUERY_P50_MS
+        deployed = deployed_ms(route, memory)
+        p50_ok = deployed <= limit
         why = []
         if failed:
             why.append(f"HTTP {route['status']} {_error_text(route.get('error'))}")
@@ -181,15 +209,18 @@ def _query_checks(queries: Mapping[str, Any] | None) -> list[Check]:
             )
         if not p50_ok:
             why.append(
-                f"p50 {route['p50_ms']:.0f} ms of which {route['cpu_p50_ms']:.0f} ms CPU in this process"
+                f"~{deployed:.0f} ms deployed: local p50 {route['p50_ms']:.0f} ms of which "
+                f"{route['cpu_p50_ms']:.0f} ms CPU in this process"
                 + ("" if failed else f" (a {_kb(route['response_bytes'])} response)")
             )
         checks.append(
             Check(
                 f"Dashboard {route['name']}",
-                "<= 10 requests, <= 1 MB read, p50 < 150 ms",
+                target,
                 f"{reads['requests']} requests, {_kb(reads['bytes_read'])} ({reads['read_units']:,.1f} RCU), "
-                f"p50 {route['p50_ms']:.0f} ms / p95 {route['p95_ms']:.0f} ms",
+                f"~{deployed:.0f} ms deployed (local p50 {route['p50_ms']:.0f} ms / "
+                f"p95 {route['p95_ms']:.0f} ms, CPU {route['cpu_p50_ms']:.0f} ms; "
+                f"cold {route['cold_ms']:.0f} ms)",
                 not failed and requests_ok and bytes_ok and p50_ok,
                 "; ".join(why),
             )
@@ -432,6 +463,7 @@ def _collector_section(results: Mapping[str, Any]) -> list[str]:
 
 def _query_section(results: Mapping[str, Any]) -> list[str]:
     lines = ["", "## Dashboard queries (`chalice.test.Client`)", ""]
+    memory = api_memory_mb()
     for n, size in results["sizes"].items():
         queries = size.get("queries")
         if not queries:
@@ -449,6 +481,8 @@ def _query_section(results: Mapping[str, Any]) -> list[str]:
             "p50 ms",
             "p95 ms",
             "CPU p50 ms",
+            f"deployed p50 ms ({memory} MB)",
+            "cold ms",
         ]
         rows = []
         for r in queries["routes"]:
@@ -465,6 +499,8 @@ def _query_section(results: Mapping[str, Any]) -> list[str]:
                     f"{r['p50_ms']:.0f}",
                     f"{r['p95_ms']:.0f}",
                     f"{r['cpu_p50_ms']:.0f}",
+                    f"{deployed_ms(r, memory):.0f}",
+                    f"{r['cold_ms']:.0f}",
                 ]
             )
         lines += [*_table(header, rows), ""]

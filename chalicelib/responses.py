@@ -32,6 +32,7 @@ origin needs a redeploy, like the collect schedule.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -274,6 +275,29 @@ def api_middleware(request: Request, get_response: Callable[[Request], Response]
         # live 1m reads are budgeted per token: by its hash, never the token itself
         with live.caller(hash_token(bearer_token(header)) if role else "anonymous"):
             response = _reshape(get_response(request))
+        response = _conditional(request, response)
     except Exception as exc:
         response = to_response(exc)
     return _apply_cors(request, response, CORS)
+
+
+READ_CACHE_CONTROL = "private, no-cache"  # a browser keeps it but asks again: data moves every run
+
+
+def _conditional(request: Request, response: Response) -> Response:
+    """An `ETag` (a digest of the body) and `Cache-Control` on every successful GET, and 304 with no
+    body when `If-None-Match` names that ETag: a refresh of unchanged data transfers nothing."""
+    if request.method != "GET" or response.status_code != 200:
+        return response
+    body = response.body
+    if not isinstance(body, str | bytes):
+        return response
+    data = body.encode("utf-8", "replace") if isinstance(body, str) else body
+    etag = f'"{hashlib.blake2b(data, digest_size=16).hexdigest()}"'
+    headers = {**(response.headers or {}), "ETag": etag, "Cache-Control": READ_CACHE_CONTROL}
+    asked = {tag.strip() for tag in (request.headers.get("if-none-match") or "").split(",")}
+    if etag in asked or "*" in asked:
+        kept = {k: v for k, v in headers.items() if k.lower() not in ("content-type", "content-disposition")}
+        return Response(body="", status_code=304, headers=kept)
+    response.headers = headers
+    return response

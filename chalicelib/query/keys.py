@@ -27,7 +27,7 @@ from chalicelib.directory import (
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.money import Settlement, cost_of
 from chalicelib.periods import DAY, day_label, day_start, floor_day, iso
-from chalicelib.query.report import Flag, Totals
+from chalicelib.query.report import FLAG_BITS, Totals
 from chalicelib.query.selection import MAX_KEY_ID_LENGTH
 from chalicelib.query.usage import Stores
 from chalicelib.store.directory import (
@@ -101,16 +101,17 @@ def _budget_json(budget: Budget | None) -> dict[str, Any] | None:
 
 
 def _sum(days: Mapping[str, Usage], first: str, settlement: Settlement) -> Totals:
-    totals = Totals()
+    # summed column by column (Totals.sum_of): at 1,000 keys the list adds up 31,000 key-days
+    parts: list[Totals] = []
     for day, usage in days.items():
         if day < first:
             continue
         settled = settlement.settled(day)
-        flags: list[Flag] = [] if settled else ["provisional"]
+        mask = 0 if settled else FLAG_BITS["provisional"]
         if usage.unpriced_tokens:
-            flags.append("unpriced")
-        totals.add(usage, cost_of(usage, settled), flags)
-    return totals
+            mask |= FLAG_BITS["unpriced"]
+        parts.append(Totals.of_usage(usage, cost_of(usage, settled), mask))
+    return Totals.sum_of(parts)
 
 
 def _budget_status(budget: Budget | None, days: Mapping[str, Usage], now: int, settlement: Settlement) -> Any:

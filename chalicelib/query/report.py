@@ -139,6 +139,37 @@ class Totals:
         """Add another accumulator."""
         self.add_values(other.values, other.cost, other.mask)
 
+    @classmethod
+    def of(cls, values: tuple[Any, ...], cost: Decimal, mask: int) -> Totals:
+        """An accumulator holding one record's numbers (no addition to zero on the way)."""
+        totals = cls()
+        totals.values, totals.cost, totals.mask = values, cost, mask
+        return totals
+
+    @classmethod
+    def of_usage(cls, usage: Usage, cost: Decimal, mask: int) -> Totals:
+        """An accumulator holding one Usage's numbers, its cost and flag bits (FLAG_BITS)."""
+        return cls.of(_values_of(usage), cost, mask)
+
+    @classmethod
+    def sum_of(cls, parts: list[Totals]) -> Totals:
+        """The sum of many accumulators, column by column: one `sum` per counter instead of one
+        tuple addition per part (a 90-day, 1,000-key view sums 90,000 parts). Exact, as `merge` is:
+        integers and Decimals add without rounding at these magnitudes, in any order."""
+        totals = cls()
+        if not parts:
+            return totals
+        if len(parts) == 1:
+            only = parts[0]
+            return cls.of(only.values, only.cost, only.mask)
+        totals.values = tuple(map(sum, zip(_ZERO_VALUES, *(part.values for part in parts), strict=True)))
+        totals.cost = sum((part.cost for part in parts), Decimal(0))
+        mask = 0
+        for part in parts:
+            mask |= part.mask
+        totals.mask = mask
+        return totals
+
     @property
     def usage(self) -> Usage:
         """The sum as a Usage."""
@@ -418,25 +449,28 @@ def aggregate(
     kept even without usage (a comparison's keys)."""
     grouper = _Grouper(selection, names, settlement)
     cells: dict[int, dict[GroupKey, Totals]] = {start: {} for start in selection.bucket_starts()}
+    # admits() is a no-op without filters: the dashboard's views have none, so skip it per record
+    filtered = bool(selection.api_key_ids or selection.models or selection.project_ids or selection.teams)
     for record in records:
         bucket = cells.get(record.bucket)
-        if bucket is None or not admits(record, selection, names):
+        if bucket is None or (filtered and not admits(record, selection, names)):
             continue
         group, cost, mask = grouper.classify(record)
         totals = bucket.get(group)
         if totals is None:
-            totals = bucket[group] = Totals()
-        totals.add_values(_values_of(record.usage), cost, mask)
-    groups: dict[GroupKey, Totals] = {group: Totals() for group in always}
+            bucket[group] = Totals.of(_values_of(record.usage), cost, mask)
+        else:
+            totals.add_values(_values_of(record.usage), cost, mask)
+    parts: dict[GroupKey, list[Totals]] = {group: [] for group in always}
     for bucket in cells.values():
         for group, totals in bucket.items():
-            into = groups.get(group)
+            into = parts.get(group)
             if into is None:
-                into = groups[group] = Totals()
-            into.merge(totals)
-    total = Totals()
-    for totals in groups.values():
-        total.merge(totals)
+                parts[group] = [totals]
+            else:
+                into.append(totals)
+    groups = {group: Totals.sum_of(of_group) for group, of_group in parts.items()}
+    total = Totals.sum_of(list(groups.values()))
     ranked = [group for group, _ in sorted(groups.items(), key=_order)]
     return Aggregate(selection, names, settlement, grouper.basis(), cells, groups, ranked, total)
 
@@ -468,16 +502,16 @@ def _buckets(agg: Aggregate, top: int) -> list[dict[str, Any]]:
     buckets = []
     for start, cells in agg.cells.items():
         results: list[dict[str, Any]] = []
-        other = Totals()
-        folded = 0
+        folded_parts: list[Totals] = []
         for group in sorted(cells, key=rank.__getitem__):
             totals = cells[group]
             if shown is None or group in shown:
                 results.append({"group": keys[group], **totals.bucket_metrics()})
             else:
-                other.merge(totals)
-                folded += 1
+                folded_parts.append(totals)
+        folded = len(folded_parts)
         if folded:
+            other = Totals.sum_of(folded_parts)
             results.append(
                 {
                     "group": nobody,

@@ -16,7 +16,8 @@ view never costs more than one round of OpenAI calls a minute per period.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Literal
 
 from chalicelib.catalog import PriceTable
@@ -26,7 +27,7 @@ from chalicelib.periods import DAY, day_label, day_start, hour_label, hour_start
 from chalicelib.query.live import gated_records
 from chalicelib.query.report import BASE_DIMENSION, Record
 from chalicelib.query.selection import Selection
-from chalicelib.store.rollups import Dimension, RollupStore
+from chalicelib.store.rollups import Dimension, Item, RollupStore, fingerprint, members
 from chalicelib.usage import Usage
 
 LIVE_CACHE_SECONDS = 60
@@ -82,6 +83,38 @@ def stored_records(selection: Selection, rollups: RollupStore) -> Iterator[Recor
     for label, members in rollups.hourly_aggregates(how, first_hour, last_hour).items():
         for name, usage in members.items():
             yield _aggregate_record(hour_start(label), label[:10], how, name, usage)
+
+
+@dataclass(frozen=True)
+class StoredRead:
+    """A 1h or 1d selection's stored records, decoded only when iterated, and the `fingerprint` of
+    the aggregate items they come from (None for detail reads): the report memo's content key."""
+
+    records: Iterable[Record]
+    fingerprint: bytes | None
+
+
+def _decoded(items: list[Item], dim: Dimension, hourly: bool) -> Iterator[Record]:
+    for item in items:
+        label = str(item["sk"])
+        bucket = hour_start(label) if hourly else day_start(label)
+        day = label[:10]
+        for name, usage in members(item).items():
+            yield _aggregate_record(bucket, day, dim, name, usage)
+
+
+def read_stored(selection: Selection, rollups: RollupStore) -> StoredRead:
+    """`stored_records` with the content fingerprint of an aggregate read (one Query, as there)."""
+    how = plan(selection)
+    if how == "detail":
+        return StoredRead(stored_records(selection, rollups), None)
+    if selection.bucket_width == "1d":
+        first, last = day_label(selection.start), day_label(selection.end - 1)
+        items = rollups.aggregate_items("AD", how, first, last)
+    else:
+        first, last = hour_label(selection.start), hour_label(selection.end - 1)
+        items = rollups.aggregate_items("AH", how, first, last)
+    return StoredRead(_decoded(items, how, selection.bucket_width == "1h"), fingerprint(items))
 
 
 class LiveCache:

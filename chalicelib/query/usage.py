@@ -19,6 +19,7 @@ from chalicelib.errors import ResponseTooLarge
 from chalicelib.money import Settlement
 from chalicelib.openai_api import OpenAIAdminClient
 from chalicelib.query.coverage import coverage
+from chalicelib.query.memo import REPORT_MEMO
 from chalicelib.query.names import NAMES_CACHE
 from chalicelib.query.report import (
     KEY_DIMENSIONS,
@@ -30,7 +31,7 @@ from chalicelib.query.report import (
     report_of,
 )
 from chalicelib.query.selection import Selection, parse_selection
-from chalicelib.query.sources import live_records, stored_records
+from chalicelib.query.sources import live_records, read_stored
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
@@ -40,6 +41,7 @@ from chalicelib.validation import Params
 LIVE_TIMEOUT_SECONDS = 8.0  # API Gateway gives up after 29 s; six kinds must fit well inside
 LIVE_MAX_ATTEMPTS = 2
 LIVE_DEADLINE_SECONDS = 20.0  # all of a live read's calls and waits: an answer before API Gateway's 29 s
+NO_NAMES = Names()  # one object, so reports without names are found in the report memo
 # Lower bounds of a report's parts as JSON, so a prediction never refuses what would fit.
 BUCKET_BYTES = 60
 BUCKET_ROW_BYTES = 170
@@ -66,7 +68,7 @@ def load_names(selection: Selection, directory: DirectoryStore) -> Names:
     wants_keys = bool(selection.teams) or any(dim in KEY_DIMENSIONS for dim in selection.group_by)
     if wants_keys or "project_id" in selection.group_by:
         return NAMES_CACHE.get(directory)
-    return Names()
+    return NO_NAMES
 
 
 def too_large(size: int, max_bytes: int, what: str = "answer") -> ResponseTooLarge:
@@ -105,8 +107,28 @@ def aggregate_for(
 ) -> tuple[Aggregate, int | None]:
     """The records of a parsed selection summed (`always`: groups kept even without usage), and the
     time its data is as of."""
+    agg, data_as_of, _ = _aggregate_or_memo(selection, now, stores, settings, always=always, memo=False)
+    assert agg is not None  # without the memo there is always an aggregate
+    return agg, data_as_of
+
+
+_MemoKey = tuple[Any, ...]
+
+
+def _aggregate_or_memo(
+    selection: Selection,
+    now: int,
+    stores: Stores,
+    settings: Settings,
+    *,
+    always: Iterable[GroupKey],
+    memo: bool,
+) -> tuple[Aggregate | None, int | None, tuple[_MemoKey, Names, dict[str, Any] | None] | None]:
+    """`aggregate_for`; with `memo`, a stored aggregate read first looks for its finished report in
+    REPORT_MEMO (chalicelib.query.memo): then the aggregate is None and the report is returned."""
+    always = tuple(always)  # read twice: in the memo key and by aggregate()
     checkpoint = stores.meta.checkpoint()
-    records: tuple[Record, ...]
+    records: Iterable[Record]
     if selection.bucket_width == "1m":
         records = live_records(
             selection,
@@ -118,13 +140,28 @@ def aggregate_for(
         settlement = Settlement(costs_as_of=None, live=True)
         data_as_of: int | None = now
     else:
-        records = tuple(stored_records(selection, stores.rollups))
+        read = read_stored(selection, stores.rollups)
+        records = read.records
         settlement = Settlement(
             checkpoint.costs_as_of, billed_by_key=checkpoint.cost_grouping != "project_id"
         )
         data_as_of = checkpoint.usage_as_of
     names = load_names(selection, stores.directory)
-    return aggregate(selection, records, names, settlement, always=always), data_as_of
+    kept: tuple[_MemoKey, Names, dict[str, Any] | None] | None = None
+    if memo and selection.bucket_width != "1m" and read.fingerprint is not None:
+        key = (
+            stores.rollups.table.name,
+            selection,
+            always,
+            read.fingerprint,
+            checkpoint.costs_as_of,
+            checkpoint.cost_grouping,
+            checkpoint.usage_as_of,
+        )
+        kept = (key, names, REPORT_MEMO.get(key, names))
+        if kept[2] is not None:
+            return None, data_as_of, kept
+    return aggregate(selection, records, names, settlement, always=always), data_as_of, kept
 
 
 def report_for(
@@ -138,12 +175,18 @@ def report_for(
 ) -> dict[str, Any]:
     """The report of a parsed selection (`always`: groups listed even without usage); refused with
     ResponseTooLarge before it is built when it surely exceeds `max_bytes`."""
-    agg, data_as_of = aggregate_for(selection, now, stores, settings, always=always)
+    agg, data_as_of, kept = _aggregate_or_memo(selection, now, stores, settings, always=always, memo=True)
+    if kept is not None and kept[2] is not None:
+        return kept[2]  # a report passed max_bytes' prediction when it was kept, as it would now
+    assert agg is not None
     if max_bytes is not None:
         size = predicted_bytes(agg)
         if size > max_bytes:
             raise too_large(size, max_bytes)
-    return report_of(agg, data_as_of=data_as_of)
+    report = report_of(agg, data_as_of=data_as_of)
+    if kept is not None:
+        REPORT_MEMO.put(kept[0], kept[1], report)
+    return report
 
 
 def usage_report(

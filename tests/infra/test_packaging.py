@@ -98,7 +98,7 @@ def test_packaged_variant_wires_functions_to_the_stack_and_passes_cfn_lint(
         assert env["ALERTS_TOPIC_ARN"] == {"Ref": "AlertsTopic"}
         assert env["STAGE"] == "prod"
     api = resources["APIHandler"]["Properties"]
-    assert (api["MemorySize"], api["Timeout"]) == (256, 29)
+    assert (api["MemorySize"], api["Timeout"]) == (1769, 29)  # one full vCPU (issue 14)
     assert resources["Collect"]["Properties"]["ReservedConcurrentExecutions"] == 1
     assert resources["ApiHandlerLogGroup"]["Properties"]["LogGroupName"] == {
         "Fn::Sub": "/aws/lambda/${APIHandler}"

@@ -1,0 +1,58 @@
+"""The report memo: finished `/api/usage` reports kept per API container, keyed by what they are
+computed from, so a view asked again (a refresh, another viewer, the dashboard's next load within
+the collector's 15 minutes) costs one read of its aggregate items instead of decoding and summing
+them again.
+
+The key is the selection, the content fingerprint of the aggregate items read
+(chalicelib.store.rollups.fingerprint: their keys and stored bytes), the checkpoint fields a report
+depends on (costs_as_of and cost_grouping decide billed vs estimated, usage_as_of is `data_as_of`)
+and the `Names` object the report was labelled with (chalicelib.query.names keeps one per table for
+a minute, so a mapping edit shows as soon as it does without the memo). Nothing has to invalidate
+it: changed data has a different fingerprint. Detail reads (combined groupings, mixed filters) and
+live 1m reads are not memoized. Entries are bounded (`MEMO_MAX_ENTRIES`, least recently used out).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any
+
+from chalicelib.query.report import Names
+
+MEMO_MAX_ENTRIES = 24  # a 90-day 1,000-key report is a few MB of Python objects
+
+
+class ReportMemo:
+    """Reports by key, each remembered with the Names it was built with."""
+
+    def __init__(self, max_entries: int = MEMO_MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[Hashable, tuple[Names, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, names: Names) -> dict[str, Any] | None:
+        """A copy of the report kept under `key` when it was built with these very `names`."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] is not names:
+                return None
+            self._entries.move_to_end(key)
+        return dict(entry[1])  # callers add top-level fields (coverage); the rest is never mutated
+
+    def put(self, key: Hashable, names: Names, report: dict[str, Any]) -> None:
+        """Keep a copy of `report`."""
+        with self._lock:
+            self._entries[key] = (names, dict(report))
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every report."""
+        with self._lock:
+            self._entries.clear()
+
+
+REPORT_MEMO = ReportMemo()
