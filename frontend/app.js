@@ -9,7 +9,6 @@ import { AlertsView } from "./js/alerts.js";
 import { ApiError, apiBase, getJson, token } from "./js/api.js";
 import { UsageChart, seriesStyle } from "./js/chart.js";
 import { GROUPS, compareModel, groupColumns, modelColumns, rowMatches } from "./js/columns.js";
-import { download, toCsv } from "./js/csv.js";
 import { $, fill, h, placeholder } from "./js/dom.js";
 import { clock, date, day, dec, int, parseTime, relative, usd, usdNumber, when } from "./js/format.js";
 import { loadHealth, renderHealth } from "./js/health.js";
@@ -181,9 +180,7 @@ function changed() {
 // ---------------------------------------------------------------- theme
 
 function effectiveTheme() {
-  const chosen = document.documentElement.dataset.theme;
-  if (chosen) return chosen;
-  return window.matchMedia("(prefers-color-scheme: light)").matches ? "light" : "dark";
+  return document.documentElement.dataset.theme === "light" ? "light" : "dark"; // theme.js sets it
 }
 
 function bindTheme() {
@@ -192,6 +189,7 @@ function bindTheme() {
   button.addEventListener("click", () => {
     const next = effectiveTheme() === "light" ? "dark" : "light";
     document.documentElement.dataset.theme = next;
+    document.documentElement.dataset.themeChosen = "1"; // theme.js stops following the system
     try {
       window.localStorage.setItem("tracker.theme", next);
     } catch {
@@ -666,11 +664,14 @@ async function loadCompare(generation = view.generation) {
 
 // ---------------------------------------------------------------- export
 
-function exportTable(table, stem) {
+// js/csv.js is fetched on the first export, not with the page: most visits never export.
+async function exportTable(table, stem) {
   if (!table.table || !view.range) return;
   const r = view.range;
   const name = `${stem}-${isoDay(r.start)}-to-${isoDay(r.end - 1)}.csv`;
-  download(name, toCsv(table.csvRows()));
+  const rows = table.csvRows();
+  const { download, toCsv } = await import("./js/csv.js");
+  download(name, toCsv(rows));
 }
 
 // ---------------------------------------------------------------- errors

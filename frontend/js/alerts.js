@@ -59,6 +59,11 @@ export class AlertsView {
     this.filters = filters;
     this.table = new DataTable(table, { empty: "No alerts in this window." });
     this.data = null;
+    // The kind filter lists KIND_TEXT's ledger kinds (a collector failure is firing-only, never recorded).
+    const kinds = filters.querySelector("select[name='kind']");
+    for (const [kind, text] of Object.entries(KIND_TEXT)) {
+      if (kind !== "collector_failing") kinds.append(h("option", { value: kind }, text));
+    }
     for (const select of filters.querySelectorAll("select")) select.addEventListener("change", () => this.load().catch(() => {}));
   }
 

@@ -27,6 +27,7 @@ from chalice.test import Client
 from app import app
 from chalicelib import auth, aws, store
 from chalicelib.catalog import pool_of
+from chalicelib.collector import CollectorConfig
 from chalicelib.directory import sync_directory
 from chalicelib.money import member_of_line_item
 from chalicelib.openai_api import USAGE_KINDS
@@ -119,7 +120,12 @@ def fill_from_simulator(server: SimulatorServer, now: int = SIM_NOW, days: int |
     """Backfill every day of the simulator's org (or its last `days`), sync the directory, record a
     successful run."""
     start = server.org.origin if days is None else floor_day(now) - (days - 1) * DAY
-    make_collector(server).backfill(start, floor_day(now) + DAY, now)
+    # The data lives at SIM_NOW, in the past, but DynamoDB Local's TTL sweeper runs on the real clock:
+    # hourly items kept the usual 35 days after their hour would vanish mid-session once the real date
+    # passes them (1h reports then lost days at random). Stored for ten years here; the API still
+    # refuses 1h reads older than HOURLY_RETENTION_DAYS before its clock (SIM_NOW).
+    config = CollectorConfig(hourly_retention_days=3650)
+    make_collector(server, config).backfill(start, floor_day(now) + DAY, now)
     sync_directory(make_client(server), DirectoryStore(), now)
     MetaStore().record_success(
         run_id="api-test",
