@@ -222,6 +222,11 @@ def _key_text(d: Mapping[str, Any]) -> str:
     return key_id if name == key_id else f"{name} ({key_id})"
 
 
+def _key_owner_pairs(d: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The key, its person and its team: the first rows of every per-key leaked-key alert."""
+    return [("Key", _key_text(d)), ("Person", d.get("owner") or "-"), ("Team", d.get("team") or "-")]
+
+
 def _window_text(d: Mapping[str, Any]) -> str:
     return f"{_when(d['window_start'])} to {_when(d['window_end'])[11:]} ({d['window_hours']} h)"
 
@@ -265,9 +270,7 @@ def _dormant_lines(alert: Alert) -> tuple[str, list[str]]:
         "If nobody expected it, revoke or rotate it."
     )
     pairs = [
-        ("Key", _key_text(d)),
-        ("Person", d.get("owner") or "-"),
-        ("Team", d.get("team") or "-"),
+        *_key_owner_pairs(d),
         ("Last used", f"{d['last_used_day']} (then {d['quiet_days']} days without usage)"),
         ("Window", _window_text(d)),
         ("Spend", f"{_usd(d['spend_usd'])} (list-price estimate; $0.00 while dormant)"),
@@ -286,9 +289,7 @@ def _new_model_lines(alert: Alert) -> tuple[str, list[str]]:
         "days before today. If nobody expected it, the key may have leaked."
     )
     pairs = [
-        ("Key", _key_text(d)),
-        ("Person", d.get("owner") or "-"),
-        ("Team", d.get("team") or "-"),
+        *_key_owner_pairs(d),
         *(
             ("New model", f"{row['model']}: {_usd(row['spend_usd'])}, {_num(row['tokens'])} tokens today")
             for row in d["new_models"]
