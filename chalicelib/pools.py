@@ -44,7 +44,14 @@ from typing import Any, Literal
 from chalicelib.catalog import Pool, pool_of
 from chalicelib.periods import DAY, HOUR, day_label, day_start, floor_hour, hour_start, iso
 from chalicelib.settings import Settings
-from chalicelib.store.directory import DirectoryStore, KeyIdentity, UnmappedKey, resolve
+from chalicelib.store.directory import (
+    DirectoryStore,
+    KeyIdentity,
+    KeyMapping,
+    UnmappedKey,
+    build_identities,
+    resolve,
+)
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import Cell, RollupStore
 from chalicelib.usage import Usage
@@ -309,6 +316,13 @@ class PoolReport:
 
 
 # -- building the report (pure) -------------------------------------------------------------------
+def report_as_of(now: int, data_as_of: int | None) -> int:
+    """The moment today's numbers describe: the data's as-of time when it is from today, else now."""
+    if data_as_of is not None and day_start(day_label(now)) <= data_as_of:
+        return min(data_as_of, now)
+    return now
+
+
 @dataclass(frozen=True)
 class PoolInputs:
     """What one report is computed from; `load_pool_inputs` reads it, tests build it.
@@ -333,10 +347,8 @@ class PoolInputs:
 
     @property
     def as_of(self) -> int:
-        """The moment the numbers describe: the data's as-of time when it is from today, else now."""
-        if self.data_as_of is not None and day_start(self.day) <= self.data_as_of:
-            return min(self.data_as_of, self.now)
-        return self.now
+        """The moment the numbers describe (`report_as_of`)."""
+        return report_as_of(self.now, self.data_as_of)
 
 
 def _person(key_id: str, identities: Mapping[str, KeyIdentity]) -> tuple[str, str | None]:
@@ -469,6 +481,15 @@ def _pool_series_from_models(
     return series
 
 
+@dataclass(frozen=True)
+class ReadAlready:
+    """Inputs of `load_pool_inputs` a caller has read: today's `AH#model` hours, mappings, unmapped."""
+
+    model_hours: Mapping[str, Mapping[str, Usage]]
+    mappings: Sequence[KeyMapping]
+    unmapped: Sequence[UnmappedKey]
+
+
 def load_pool_inputs(
     now: int,
     settings: Settings,
@@ -477,9 +498,11 @@ def load_pool_inputs(
     meta: MetaStore | None = None,
     *,
     data_as_of: int | None = None,
+    read: ReadAlready | None = None,
 ) -> PoolInputs:
     """Read what today's report needs. `data_as_of` defaults to the checkpoint's usage as-of time (the
-    alert hook passes its run's time: the checkpoint is written after the hook)."""
+    alert hook passes its run's time: the checkpoint is written after the hook). `read`: parts the
+    caller has read already (chalicelib.query.pools, for its memo key), not read again."""
     day = day_label(now)
     if data_as_of is None and meta is not None:
         data_as_of = meta.checkpoint().usage_as_of
@@ -502,17 +525,21 @@ def load_pool_inputs(
     if sharing and cell_hours is not None:
         pool_hours = _pool_series_from_cells(cell_hours, day, sharing)
     else:
-        pool_hours = _pool_series_from_models(
-            rollups.hourly_aggregates("model", f"{day}T00", f"{day}T23"), day
+        model_hours = (
+            read.model_hours
+            if read is not None
+            else rollups.hourly_aggregates("model", f"{day}T00", f"{day}T23")
         )
+        pool_hours = _pool_series_from_models(model_hours, day)
+    mappings = read.mappings if read is not None else directory.list_mappings()
     return PoolInputs(
         now=now,
         data_as_of=data_as_of,
         daily_cells=dict(daily),
         pool_hours=pool_hours,
         cell_hours=cell_hours,
-        identities=directory.identities(),
-        unmapped=tuple(directory.list_unmapped()),
+        identities=build_identities(mappings, directory.directory()),
+        unmapped=tuple(read.unmapped if read is not None else directory.list_unmapped()),
     )
 
 
@@ -524,10 +551,12 @@ def pool_report(
     meta: MetaStore | None = None,
     *,
     data_as_of: int | None = None,
+    read: ReadAlready | None = None,
 ) -> PoolReport:
     """Today's (UTC day of `now`) pools: `GET /api/pools` is `pool_report(...).as_dict()`."""
     return build_pool_report(
-        load_pool_inputs(now, settings, rollups, directory, meta, data_as_of=data_as_of), settings
+        load_pool_inputs(now, settings, rollups, directory, meta, data_as_of=data_as_of, read=read),
+        settings,
     )
 
 
@@ -540,6 +569,7 @@ __all__ = [
     "PoolName",
     "PoolReport",
     "PoolStatus",
+    "ReadAlready",
     "build_pool_report",
     "classify",
     "counts",
@@ -550,5 +580,6 @@ __all__ = [
     "pool_caps",
     "pool_name",
     "pool_report",
+    "report_as_of",
     "split_over_cap",
 ]

@@ -27,6 +27,7 @@ from chalicelib.directory import (
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.money import Settlement, cost_of
 from chalicelib.periods import DAY, day_label, day_start, floor_day, iso
+from chalicelib.query.memo import VIEW_MEMO
 from chalicelib.query.report import FLAG_BITS, Totals
 from chalicelib.query.selection import MAX_KEY_ID_LENGTH
 from chalicelib.query.usage import Stores
@@ -34,10 +35,13 @@ from chalicelib.store.directory import (
     Budget,
     KeyIdentity,
     KeyMapping,
+    UnmappedKey,
     build_identities,
+    identity_writes,
     resolve,
 )
-from chalicelib.store.rollups import UNATTRIBUTED
+from chalicelib.store.meta import Checkpoint
+from chalicelib.store.rollups import UNATTRIBUTED, Item, fingerprint, label_of, members
 from chalicelib.usage import Usage
 from chalicelib.validation import Params, known_fields, normalize
 
@@ -160,11 +164,11 @@ def _window_start(now: int) -> str:
     return min(day_label(now - (USAGE_DAYS - 1) * DAY), month_start)
 
 
-def _usage(stores: Stores, now: int) -> _Usage:
-    checkpoint = stores.meta.checkpoint()
+def _usage(items: list[Item], checkpoint: Checkpoint) -> _Usage:
     by_key: dict[str, dict[str, Usage]] = {}
-    for day, members in stores.rollups.daily_aggregates("key", _window_start(now), day_label(now)).items():
-        for key_id, usage in members.items():
+    for item in items:
+        day = label_of(item)
+        for key_id, usage in members(item).items():
             by_key.setdefault(key_id, {})[day] = usage
     settlement = Settlement(checkpoint.costs_as_of, billed_by_key=checkpoint.cost_grouping != "project_id")
     return _Usage(by_key, settlement)
@@ -178,18 +182,41 @@ def _order(entry: dict[str, Any]) -> tuple[int, str, str]:
 def list_keys(
     params: Params, now: int, *, stores: Stores | None = None, only: str | None = None
 ) -> dict[str, Any]:
-    """`GET /api/keys` (no parameters): `{"data": [Key]}` (with `only`, just that key's entry)."""
+    """`GET /api/keys` (no parameters): `{"data": [Key]}` (with `only`, just that key's entry).
+
+    The whole list is kept in VIEW_MEMO (chalicelib.query.memo) under what it is computed from: the
+    day of `now` (the 30-day window and the budget periods), the checkpoint (settlement; its
+    `directory_synced_at` moves when a sync rewrites DIR), the fingerprint of the `AD#key` items
+    read, the mappings and unmapped keys as read (small partitions, read every time so that an edit
+    made by any container shows at once) and this process's identity write count. So a warm
+    container skips decoding the window, reading the DIR partition and building 1,000 entries."""
     normalize(params, ())
     stores = stores or Stores.default()
+    writes = identity_writes()  # before the reads: a write racing them moves it for the next request
+    checkpoint = stores.meta.checkpoint()
+    items = stores.rollups.aggregate_items("AD", "key", _window_start(now), day_label(now))
     mappings = {mapping.key_id: mapping for mapping in stores.directory.list_mappings()}
-    synced = stores.directory.directory()
-    identities = build_identities(mappings.values(), synced)
-    usage = _usage(stores, now)
-    key_ids = set(identities) | set(usage.by_key)
+    memo_key: tuple[Any, ...] | None = None
+    unmapped: list[UnmappedKey] = []
     if only is None:
-        key_ids |= {entry.key_id for entry in stores.directory.list_unmapped()}
-    else:
-        key_ids = {only}
+        unmapped = stores.directory.list_unmapped()
+        memo_key = (
+            "keys",
+            stores.rollups.table.name,
+            day_label(now),
+            fingerprint(items),
+            checkpoint,
+            writes,
+            repr(list(mappings.values())),  # repr: Decimal("10") and ("10.0") print differently
+            repr(unmapped),
+        )
+        kept = VIEW_MEMO.get(memo_key)
+        if kept is not None:
+            return kept
+    identities = build_identities(mappings.values(), stores.directory.directory())
+    usage = _usage(items, checkpoint)
+    key_ids = set(identities) | set(usage.by_key) if only is None else {only}
+    key_ids |= {entry.key_id for entry in unmapped}
     key_ids.discard(UNATTRIBUTED)
     data = [
         key_json(
@@ -201,7 +228,10 @@ def list_keys(
         )
         for key_id in key_ids
     ]
-    return {"data": sorted(data, key=_order)}
+    answer = {"data": sorted(data, key=_order)}
+    if memo_key is not None:
+        VIEW_MEMO.put(memo_key, answer)
+    return answer
 
 
 def _one(key_id: str, now: int, stores: Stores) -> dict[str, Any]:

@@ -10,6 +10,10 @@ and the `Names` object the report was labelled with (chalicelib.query.names keep
 a minute, so a mapping edit shows as soon as it does without the memo). Nothing has to invalidate
 it: changed data has a different fingerprint. Detail reads (combined groupings, mixed filters) and
 live 1m reads are not memoized. Entries are bounded (`MEMO_MAX_ENTRIES`, least recently used out).
+
+`VIEW_MEMO` does the same for the two views that are not usage reports, `/api/keys` and
+`/api/pools` (chalicelib.query.keys, chalicelib.query.pools): each builds its own key from what its
+answer is computed from, so this module only keeps answers.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 from chalicelib.query.report import Names
 
 MEMO_MAX_ENTRIES = 24  # a 90-day 1,000-key report is a few MB of Python objects
+VIEW_MEMO_MAX_ENTRIES = 8  # keys and pools of a table or two; a 1,000-key keys list is ~5 MB
 
 
 class ReportMemo:
@@ -56,3 +61,37 @@ class ReportMemo:
 
 
 REPORT_MEMO = ReportMemo()
+
+
+class ViewMemo:
+    """Finished answers by key (the key names everything the answer depends on)."""
+
+    def __init__(self, max_entries: int = VIEW_MEMO_MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> dict[str, Any] | None:
+        """A shallow copy of the answer kept under `key` (callers never mutate its parts)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+        return dict(entry)
+
+    def put(self, key: Hashable, answer: dict[str, Any]) -> None:
+        """Keep a shallow copy of `answer`."""
+        with self._lock:
+            self._entries[key] = dict(answer)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every answer."""
+        with self._lock:
+            self._entries.clear()
+
+
+VIEW_MEMO = ViewMemo()

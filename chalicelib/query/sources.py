@@ -27,7 +27,7 @@ from chalicelib.periods import DAY, day_label, day_start, hour_label, hour_start
 from chalicelib.query.live import gated_records
 from chalicelib.query.report import BASE_DIMENSION, Record
 from chalicelib.query.selection import Selection
-from chalicelib.store.rollups import Dimension, Item, RollupStore, fingerprint, members
+from chalicelib.store.rollups import Dimension, Item, RollupStore, fingerprint, label_of, members
 from chalicelib.usage import Usage
 
 LIVE_CACHE_SECONDS = 60
@@ -96,7 +96,7 @@ class StoredRead:
 
 def _decoded(items: list[Item], dim: Dimension, hourly: bool) -> Iterator[Record]:
     for item in items:
-        label = str(item["sk"])
+        label = label_of(item)
         bucket = hour_start(label) if hourly else day_start(label)
         day = label[:10]
         for name, usage in members(item).items():

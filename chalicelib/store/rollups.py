@@ -148,6 +148,23 @@ def members(item: Item) -> dict[str, Usage]:
     return _members(item)
 
 
+def label_of(item: Item) -> str:
+    """The day (`AD`) or hour (`AH`) label of an aggregate item."""
+    return str(item["sk"]).split("#", 1)[0]
+
+
+def merged(items: Iterable[Item]) -> dict[str, dict[str, Usage]]:
+    """Per label, the members of aggregate items as `aggregate_items` returns them."""
+    found: dict[str, dict[str, Usage]] = {}
+    for item in items:
+        label = label_of(item)
+        if label in found:
+            found[label].update(_members(item))
+        else:
+            found[label] = _members(item)
+    return found
+
+
 def fingerprint(items: Iterable[Item]) -> bytes:
     """A digest of aggregate items' keys and stored bytes: equal digests, equal contents (what the
     API's report memo keys on, so no writer has to tell it that the data changed)."""
@@ -259,6 +276,11 @@ class RollupStore(TableBacked):
         return {(str(item["pk"]), str(item["sk"])): item for item in found}
 
     # -- reads -------------------------------------------------------------------------------
+    def day_items(self, day: str, dims: Iterable[Dimension]) -> list[Item]:
+        """The stored `AD` items of one day in `dims`, undecoded, sorted by key (one BatchGetItem)."""
+        keys = [{"pk": f"AD#{dim}", "sk": day} for dim in dims]
+        return sorted(batch_get(self.table, keys), key=lambda item: (str(item["pk"]), str(item["sk"])))
+
     def aggregate_items(self, kind: Literal["AD", "AH"], dim: Dimension, first: str, last: str) -> list[Item]:
         """The stored aggregate items of `dim`, undecoded (`members` decodes one), for the inclusive
         range of day (`AD`) or hour (`AH`) labels."""
@@ -271,15 +293,13 @@ class RollupStore(TableBacked):
 
     def daily_aggregates(self, dim: Dimension, first_day: str, last_day: str) -> dict[str, dict[str, Usage]]:
         """Per day (inclusive range), the usage of every member of `dim`."""
-        items = self.aggregate_items("AD", dim, first_day, last_day)
-        return {str(item["sk"]): _members(item) for item in items}
+        return merged(self.aggregate_items("AD", dim, first_day, last_day))
 
     def hourly_aggregates(
         self, dim: Dimension, first_hour: str, last_hour: str
     ) -> dict[str, dict[str, Usage]]:
         """Per hour (inclusive range of `YYYY-MM-DDTHH` labels), the usage of every member of `dim`."""
-        items = self.aggregate_items("AH", dim, first_hour, last_hour)
-        return {str(item["sk"]): _members(item) for item in items}
+        return merged(self.aggregate_items("AH", dim, first_hour, last_hour))
 
     def daily_detail(self, first_day: str, last_day: str) -> Iterator[tuple[str, Cell, Usage]]:
         """(day, cell, usage) for every stored cell of the days in the inclusive range."""
@@ -321,5 +341,7 @@ __all__ = [
     "RollupStore",
     "aggregate",
     "fingerprint",
+    "label_of",
     "members",
+    "merged",
 ]
