@@ -133,7 +133,7 @@ WHAT_IF = (
     "the admin key in an SSM SecureString parameter instead of Secrets Manager (set "
     "OPENAI_ADMIN_KEY_PARAMETER; CloudFormation cannot create SecureString parameters, so ops create it)"
 )
-OUTCOME_METRICS = 3  # CollectionSucceeded, DataLagSeconds, CollectionFailed (chalicelib/runner.py)
+OUTCOME_METRICS = 2  # DataLagSeconds, CollectionFailed (chalicelib/runner.py)
 DETAILED_METRICS = OUTCOME_METRICS + 5  # + BucketsRead, RowsRead, ItemsWritten, OpenAICalls, OpenAIRetries
 
 

@@ -260,10 +260,11 @@ class _Lease:
 
 
 def _emit_success_metrics(report: RunReport, detailed: bool) -> None:
-    """Custom metrics cost $0.30 a month each: by default the outcome and the data lag (what an
-    alarm needs); every count is also in the "collection finished" log line for Logs Insights.
-    DETAILED_METRICS=true adds the counts as metrics."""
-    metrics.add_metric(name="CollectionSucceeded", unit=MetricUnit.Count, value=1)
+    """Custom metrics cost $0.30 a month each: by default only the data lag, emitted once per
+    successful run (what a staleness alarm needs: its value, or its absence, says the collector is
+    behind); failures emit CollectionFailed (`_fail`), and the Lambda's own Invocations and Errors
+    metrics, free, count the rest. Every count is also in the "collection finished" log line for Logs
+    Insights. DETAILED_METRICS=true adds the counts as metrics."""
     metrics.add_metric(name="DataLagSeconds", unit=MetricUnit.Seconds, value=report.data_lag_seconds)
     if not detailed:
         return
