@@ -13,6 +13,13 @@ detail partitions serve filtered and combined groupings. Aggregate members are o
 document (money as decimal strings), not a DynamoDB map: at 1,000 keys that halves the bytes read
 and makes decoding a day ~50x cheaper than boto3's per-number deserialization.
 
+An aggregate whose compressed document would pass `SHARD_BYTES` (an `AD#key` day grows by ~30
+bytes per active key: ~300 KB at 10,000 keys, and DynamoDB refuses items over 400 KB) is split into
+shards of contiguous members, `sk <label>#<nn>` (`nn` from 00), each under `SHARD_BYTES`. Reads
+take every item from the first label to `<last label>#\uffff` in the same Query (shards sort right
+after their label) and merge the shards of a label (`merged`, `label_of`); unsharded items, the
+only kind written before, read as before. Writes delete the items of the other layout.
+
 Writes are absolute and only for items whose values changed; items that no longer exist in a
 recomputed day are deleted.
 """
@@ -87,10 +94,31 @@ def _values(item: dict[str, Any]) -> Usage:
     return Usage.from_stored(item.get("v") or [])
 
 
+SHARD_BYTES = 64_000  # compressed document per item: items stay well under the 100 KB target
+LAST = "#\uffff"  # after every shard of a label
+
+
 def _encode_members(members: dict[str, Usage]) -> bytes:
     document = {member: canonical(usage).to_stored() for member, usage in sorted(members.items())}
     text = json.dumps(document, separators=(",", ":"), default=_decimal_text)
     return zlib.compress(text.encode(), 6)
+
+
+def _shards(members: dict[str, Usage]) -> list[tuple[bytes, dict[str, Usage]]]:
+    """The members' compressed document, split into contiguous runs of members when it passes
+    `SHARD_BYTES` (one part when it does not), with the members of each part."""
+    whole = _encode_members(members)
+    if len(whole) <= SHARD_BYTES:
+        return [(whole, members)]
+    names = sorted(members)
+    count = -(-len(whole) // SHARD_BYTES) + 1  # compressed sizes are near proportional; one spare
+    while True:
+        size = -(-len(names) // count)
+        parts = [{name: members[name] for name in names[i : i + size]} for i in range(0, len(names), size)]
+        encoded = [(_encode_members(part), part) for part in parts]
+        if all(len(raw) <= SHARD_BYTES for raw, _ in encoded) or size == 1:
+            return encoded
+        count += 1
 
 
 def _decimal_text(value: object) -> str:
@@ -192,14 +220,17 @@ class _Desired:
             item["expires_at"] = expires_at
         self.items[(pk, sk)] = item
 
-    def aggregate(self, pk: str, sk: str, members: dict[str, Usage], expires_at: int | None) -> None:
+    def aggregate(self, pk: str, label: str, members: dict[str, Usage], expires_at: int | None) -> None:
         if not members:
             return
-        item: dict[str, Any] = {"pk": pk, "sk": sk, "z": _encode_members(members)}
-        if expires_at is not None:
-            item["expires_at"] = expires_at
-        self.items[(pk, sk)] = item
-        self.members[(pk, sk)] = {member: canonical(usage) for member, usage in members.items()}
+        parts = _shards(members)
+        for index, (packed, part) in enumerate(parts):
+            sk = label if len(parts) == 1 else f"{label}#{index:02d}"
+            item: dict[str, Any] = {"pk": pk, "sk": sk, "z": packed}
+            if expires_at is not None:
+                item["expires_at"] = expires_at
+            self.items[(pk, sk)] = item
+            self.members[(pk, sk)] = {member: canonical(usage) for member, usage in part.items()}
 
 
 def _already_stored(
@@ -264,30 +295,33 @@ class RollupStore(TableBacked):
                 KeyConditionExpression=Key("pk").eq(f"DD#{day[:7]}") & Key("sk").begins_with(f"{day}#"),
             )
         )
-        found += batch_get(self.table, [{"pk": f"AD#{dim}", "sk": day} for dim in DIMENSIONS])
+        for dim in DIMENSIONS:  # a Query, not a BatchGet: a day may be stored in shards
+            found += self.aggregate_items("AD", dim, day, day)
         if include_hourly:
             found += query_all(self.table, KeyConditionExpression=Key("pk").eq(f"HD#{day}"))
             for dim in DIMENSIONS:
-                found += query_all(
-                    self.table,
-                    KeyConditionExpression=Key("pk").eq(f"AH#{dim}")
-                    & Key("sk").between(f"{day}T00", f"{day}T23"),
-                )
+                found += self.aggregate_items("AH", dim, f"{day}T00", f"{day}T23")
         return {(str(item["pk"]), str(item["sk"])): item for item in found}
 
     # -- reads -------------------------------------------------------------------------------
     def day_items(self, day: str, dims: Iterable[Dimension]) -> list[Item]:
-        """The stored `AD` items of one day in `dims`, undecoded, sorted by key (one BatchGetItem)."""
-        keys = [{"pk": f"AD#{dim}", "sk": day} for dim in dims]
-        return sorted(batch_get(self.table, keys), key=lambda item: (str(item["pk"]), str(item["sk"])))
+        """The stored `AD` items of one day in `dims`, undecoded, sorted by key: one BatchGetItem,
+        plus a Query of the shards of each dimension whose day has no unsharded item."""
+        dims = tuple(dims)
+        found = batch_get(self.table, [{"pk": f"AD#{dim}", "sk": day} for dim in dims])
+        present = {str(item["pk"]) for item in found}
+        for dim in dims:
+            if f"AD#{dim}" not in present:
+                found += self.aggregate_items("AD", dim, f"{day}#", day)
+        return sorted(found, key=lambda item: (str(item["pk"]), str(item["sk"])))
 
     def aggregate_items(self, kind: Literal["AD", "AH"], dim: Dimension, first: str, last: str) -> list[Item]:
-        """The stored aggregate items of `dim`, undecoded (`members` decodes one), for the inclusive
-        range of day (`AD`) or hour (`AH`) labels."""
+        """The stored aggregate items of `dim`, undecoded (`members` decodes one, `merged` all), for
+        the inclusive range of day (`AD`) or hour (`AH`) labels, shards included."""
         return list(
             query_all(
                 self.table,
-                KeyConditionExpression=Key("pk").eq(f"{kind}#{dim}") & Key("sk").between(first, last),
+                KeyConditionExpression=Key("pk").eq(f"{kind}#{dim}") & Key("sk").between(first, last + LAST),
             )
         )
 
@@ -334,6 +368,7 @@ def _months(first_day: str, last_day: str) -> list[str]:
 
 __all__ = [
     "DIMENSIONS",
+    "SHARD_BYTES",
     "UNATTRIBUTED",
     "Cell",
     "DayRollup",
