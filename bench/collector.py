@@ -41,7 +41,7 @@ DIRECTORY_SYNC_HOURS = 6  # chalicelib.directory.DEFAULT_SYNC_MAX_AGE_HOURS
 PROJECTS = 5
 SCAN_TARGET = "DynamoDB_20120810.Scan"
 SCAN_SEGMENTS = 4  # DynamoDB Local serves the segments of a parallel Scan on several threads
-CHILD_TIMEOUT_SECONDS = 1800
+CHILD_TIMEOUT_SECONDS = 1800  # per 1,000 keys: a 10,000-key backfill takes over an hour here
 BOOKKEEPING_KINDS = frozenset({"META", "MAP", "DIR", "UNMAPPED", "TOKEN", "ALERT"})
 ROLLUP_KINDS = ("HD", "DD", "AH", "AD")
 DAILY_KINDS = frozenset({"DD", "AD"})  # kept forever; HD and AH expire after the hourly retention
@@ -115,7 +115,7 @@ def run_child(target: Target, spec: Mapping[str, Any]) -> dict[str, Any]:
             cwd=ROOT,
             env=target.child_env(),
             capture_output=True,
-            timeout=CHILD_TIMEOUT_SECONDS,
+            timeout=CHILD_TIMEOUT_SECONDS * max(1, int(spec.get("keys", 1000)) // 1000),
             check=False,
         )
         if done.returncode != 0:
@@ -246,14 +246,19 @@ def table_storage(env: Mapping[str, str], table: str) -> dict[str, Any]:
 
 # -- the sequence ---------------------------------------------------------------------------------
 def measure_collector(
-    org: SyntheticOrg, server: SimulatorServer, target: Target, client: Any
+    org: SyntheticOrg,
+    server: SimulatorServer,
+    target: Target,
+    client: Any,
+    backfill_days: int = BACKFILL_DAYS,
 ) -> dict[str, Any]:
-    """Backfill, warm run, measured run (with the before/after reading): the org's clock moves 15 min."""
+    """Backfill (the `backfill_days` before today), warm run, measured run (with the before/after
+    reading): the org's clock moves 15 min."""
     now = org.now
     today = floor_day(now)
-    spec = {"base_url": server.base_url, "now": now}
+    spec = {"base_url": server.base_url, "now": now, "keys": org.spec.keys}
     backfill = run_child(
-        target, {**spec, "mode": "backfill", "start": today - BACKFILL_DAYS * DAY, "end": today}
+        target, {**spec, "mode": "backfill", "start": today - backfill_days * DAY, "end": today}
     )
     warm = run_child(target, {**spec, "mode": "incremental"})
     now = org.advance(SCHEDULE_SECONDS)
@@ -270,7 +275,7 @@ def measure_collector(
 def measure_directory_sync(org: SyntheticOrg, server: SimulatorServer, target: Target) -> dict[str, Any]:
     """The directory sync a run does every six hours, alone, six simulated hours after the last."""
     now = org.advance(DIRECTORY_SYNC_HOURS * HOUR - SCHEDULE_SECONDS)
-    return run_child(target, {"mode": "sync", "base_url": server.base_url, "now": now})
+    return run_child(target, {"mode": "sync", "base_url": server.base_url, "now": now, "keys": org.spec.keys})
 
 
 def project_storage(storage: Mapping[str, Any], days_stored: int, days: int = 365) -> dict[str, int]:

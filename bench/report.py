@@ -26,7 +26,8 @@ MAX_QUERY_P50_MS = 150.0  # deployed, up to 1,000 keys (issue 14)
 MAX_QUERY_P50_MS_10K = 500.0  # deployed, at 10,000 keys
 MAX_IMPORT_RATIO = 1.5
 MAX_PACKAGE_BYTES = 3 * 1024 * 1024
-MAX_MONTHLY_USD = 3.0
+MAX_MONTHLY_USD = 3.0  # up to 1,000 keys (issue 14)
+MAX_MONTHLY_USD_10K = 10.0  # at 10,000 keys
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024  # synchronous invocation payload (API Gateway's own is 10 MB)
 ROLLUP_KINDS = ("HD", "DD", "AH", "AD")
 
@@ -122,7 +123,7 @@ def size_checks(size: Mapping[str, Any]) -> list[Check]:
     fits = worst_s < MAX_BACKFILL_CHUNK_SECONDS and progress_items == len(chunks)
     checks.append(
         Check(
-            "90-day backfill: slowest 7-day chunk at 256 MB, resumable",
+            f"{size.get('backfill_days', 90)}-day backfill: slowest 7-day chunk at 256 MB, resumable",
             f"< {MAX_BACKFILL_CHUNK_SECONDS / 60:.0f} min per chunk",
             f"{worst_s:,.0f} s ({worst['first_day']}); "
             f"progress saved after {progress_items}/{len(chunks)} chunks",
@@ -132,7 +133,7 @@ def size_checks(size: Mapping[str, Any]) -> list[Check]:
     backfill_rss = collector["backfill"]["peak_rss_mb"]
     checks.append(
         Check(
-            "90-day backfill: peak memory (subprocess VmHWM)",
+            f"{size.get('backfill_days', 90)}-day backfill: peak memory (subprocess VmHWM)",
             f"< {TARGET_LAMBDA_MB} MB",
             f"{backfill_rss:,.0f} MB",
             backfill_rss < TARGET_LAMBDA_MB,
@@ -143,6 +144,7 @@ def size_checks(size: Mapping[str, Any]) -> list[Check]:
     bill = size.get("bill")
     if bill:
         usd = bill["total_usd"]
+        limit = monthly_target_usd(int(size.get("keys", 0)))
         top = sorted(bill["lines"], key=lambda line: -line["usd"])[:4]
         what_if = size.get("bill_what_if", {}).get("total_usd")
         why = "largest lines: " + ", ".join(f"{line['service']} ${line['usd']:.2f}" for line in top)
@@ -151,10 +153,10 @@ def size_checks(size: Mapping[str, Any]) -> list[Check]:
         checks.append(
             Check(
                 "Whole deployment per month (15-min schedule)",
-                f"< ${MAX_MONTHLY_USD:.2f}",
+                f"< ${limit:.2f}",
                 f"${usd:,.2f}",
-                usd < MAX_MONTHLY_USD,
-                "" if usd < MAX_MONTHLY_USD else why,
+                usd < limit,
+                "" if usd < limit else why,
             )
         )
     return checks
@@ -174,6 +176,11 @@ def deployed_ms(route: Mapping[str, Any], memory_mb: int) -> float:
     share = min(1.0, memory_mb / MB_PER_VCPU)
     cpu = float(route["cpu_p50_ms"])
     return cpu / share + max(0.0, float(route["p50_ms"]) - cpu)
+
+
+def monthly_target_usd(keys: int) -> float:
+    """Issue 14's bill bound: $3 a month up to 1,000 keys, $10 at 10,000."""
+    return MAX_MONTHLY_USD if keys <= 1000 else MAX_MONTHLY_USD_10K
 
 
 def query_target_ms(keys: int) -> float:
@@ -367,7 +374,7 @@ def _collector_section(results: Mapping[str, Any]) -> list[str]:
         runs = [
             ("incremental (measured)", size["collector"]["incremental"]),
             ("incremental (warm-up)", size["collector"]["warm_incremental"]),
-            ("90-day backfill (total)", size["collector"]["backfill"]),
+            (f"{size.get('backfill_days', 90)}-day backfill (total)", size["collector"]["backfill"]),
         ]
         if size.get("directory_sync"):
             runs.append(("directory sync (6 h later)", size["directory_sync"]))

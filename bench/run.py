@@ -53,8 +53,11 @@ def _api_routes_exist() -> bool:
     return all(f'"{path}"' in text for path in ("/api/usage", "/api/pools", "/api/keys"))
 
 
-def measure_size(keys: int, env: dict[str, str], runs: int) -> dict[str, Any]:
-    """Everything measured for one organization size."""
+def measure_size(
+    keys: int, env: dict[str, str], runs: int, backfill_days: int = collector.BACKFILL_DAYS
+) -> dict[str, Any]:
+    """Everything measured for one organization size (`backfill_days`: fewer than 90 only to try a
+    size out; the 90-day views then read what there is)."""
     from chalicelib import aws  # noqa: PLC0415 - after the environment is in place
     from chalicelib.settings import get_settings  # noqa: PLC0415
     from chalicelib.store.table import ensure_table  # noqa: PLC0415
@@ -66,11 +69,16 @@ def measure_size(keys: int, env: dict[str, str], runs: int) -> dict[str, Any]:
     ensure_table(client, table)
     org = SyntheticOrg(collector.org_spec(keys))
     target = collector.Target(table, env)
-    result: dict[str, Any] = {"keys": keys, "table": table, "spec": repr(org.spec)}
+    result: dict[str, Any] = {
+        "keys": keys,
+        "table": table,
+        "spec": repr(org.spec),
+        "backfill_days": backfill_days,
+    }
     try:
         with SimulatorServer(org) as server:
             _log(f"{keys} keys: backfill, warm-up run, measured incremental run")
-            result["collector"] = collector.measure_collector(org, server, target, client)
+            result["collector"] = collector.measure_collector(org, server, target, client, backfill_days)
             if _api_routes_exist():
                 _log(f"{keys} keys: dashboard queries")
                 variables = {**env, "USAGE_TABLE": table, "OPEN_READ_ROUTES": "true", "STAGE": "bench"}
@@ -87,7 +95,7 @@ def measure_size(keys: int, env: dict[str, str], runs: int) -> dict[str, Any]:
             result["directory_sync"] = collector.measure_directory_sync(org, server, target)
         _log(f"{keys} keys: table storage")
         result["storage"] = collector.table_storage(env, table)
-        result["storage_year"] = collector.project_storage(result["storage"], collector.BACKFILL_DAYS + 1)
+        result["storage_year"] = collector.project_storage(result["storage"], backfill_days + 1)
     finally:
         client.delete_table(TableName=table)
     return result
@@ -193,6 +201,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", type=int, nargs="+", help="organization sizes in keys")
     parser.add_argument("--runs", type=int, help="timed runs per dashboard request (default 20, quick 10)")
     parser.add_argument("--import-runs", type=int, default=15, help="fresh interpreters per import")
+    parser.add_argument(
+        "--backfill-days",
+        type=int,
+        default=collector.BACKFILL_DAYS,
+        help="days backfilled before the measured runs (default 90; fewer only to try a size out)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench", help="where results.{json,md} go")
     return parser.parse_args(argv)
 
@@ -219,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     with LocalStack() as stack:
         env = stack.env()
         for keys in sizes:
-            results["sizes"][str(keys)] = measure_size(keys, env, runs)
+            results["sizes"][str(keys)] = measure_size(keys, env, runs, args.backfill_days)
     _log("cold start: import app vs import boto3")
     results["cold_start"] = coldstart.measure_imports(args.import_runs)
     _log("deployment package")

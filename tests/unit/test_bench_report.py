@@ -38,3 +38,9 @@ def test_every_route_is_judged_against_its_size_target() -> None:
     at_10k = report._query_checks(queries, 10_000)
     assert report.query_target_ms(10_000) == 500.0
     assert at_10k[1].met is (report.deployed_ms(queries["routes"][1], memory) <= 500.0)
+
+
+def test_the_bill_is_judged_against_its_size_target() -> None:
+    assert report.monthly_target_usd(1000) == 3.0
+    assert report.monthly_target_usd(10_000) == 10.0
+    assert report.monthly_target_usd(100) == 3.0
