@@ -113,6 +113,12 @@ def _run_cost(run: dict[str, Any], *, init: bool = False) -> costs.RunCost:
     )
 
 
+def _warm_read_units(route: dict[str, Any]) -> float:
+    """A timed (warm container) pass's read units; the counted pass's when none were recorded."""
+    reads = route.get("dynamodb_warm") or route["dynamodb"]
+    return float(reads["read_units"] + reads.get("read_units_floor", 0.0))
+
+
 def workload(size: dict[str, Any], cold_start: dict[str, Any] | None) -> costs.Workload:
     """The cost model's input from one size's measurements."""
     first_load = [r for r in (size.get("queries") or {}).get("routes", []) if r["first_load"]]
@@ -120,6 +126,15 @@ def workload(size: dict[str, Any], cold_start: dict[str, Any] | None) -> costs.W
         costs.RunCost(
             wall_s=r["p50_ms"] / 1000,
             cpu_s=r["cpu_p50_ms"] / 1000,
+            read_units=_warm_read_units(r),
+            response_bytes=r["response_bytes"],
+        )
+        for r in first_load
+    ]
+    cold = [
+        costs.RunCost(
+            wall_s=r["cold_ms"] / 1000,
+            cpu_s=r.get("cold_cpu_ms", r["cpu_p50_ms"]) / 1000,
             read_units=r["dynamodb"]["read_units"] + r["dynamodb"].get("read_units_floor", 0.0),
             response_bytes=r["response_bytes"],
         )
@@ -130,6 +145,7 @@ def workload(size: dict[str, Any], cold_start: dict[str, Any] | None) -> costs.W
         incremental=_run_cost(size["collector"]["incremental"], init=True),
         directory_sync=_run_cost(size["directory_sync"]),
         first_load_requests=requests,
+        first_load_cold=cold,
         api_init_cpu_s=(cold_start or {}).get("app_cpu_median_ms", 0.0) / 1000,
         static_requests=page.get("static_requests", 0),
         static_bytes=page.get("static_gzip_bytes", 0),
