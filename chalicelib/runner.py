@@ -119,6 +119,11 @@ class Runner:
         try:
             checkpoint = self.meta.checkpoint()
             report.data_lag_seconds = now - (checkpoint.usage_as_of or now)  # how stale the data had become
+            # the stored detail digests are trustworthy only when every earlier write finished: the
+            # last run neither failed nor was cut off (its lease taken over); else read it all
+            self.rollups.trust_digests = (
+                checkpoint.consecutive_failures == 0 and report.lease_taken_over_from is None
+            )
             start, end = incremental_window(now, checkpoint.usage_as_of, self.config)
             result = self._collector(checkpoint.cost_grouping).collect_window(start, end, now)
             lease.renew()
@@ -165,6 +170,7 @@ class Runner:
 
         try:
             checkpoint = self.meta.checkpoint()
+            self.rollups.trust_digests = False  # a backfill reads what it rewrites (it holds no lease)
             collector = self._collector(checkpoint.cost_grouping)
             result = collector.backfill(start, end, now, done_through=done_through, on_chunk=on_chunk)
             synced_at = self._name_keys(result, checkpoint.directory_synced_at, now, report)

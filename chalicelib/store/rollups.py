@@ -94,12 +94,14 @@ def _values(item: dict[str, Any]) -> Usage:
     return Usage.from_stored(item.get("v") or [])
 
 
+STALE_HOURS_READ_ONE_BY_ONE = 4  # more hours to read than this: one Query of the whole day
 SHARD_BYTES = 64_000  # compressed document per item: items stay well under the 100 KB target
 LAST = "#\uffff"  # after every shard of a label
 
 
 def _encode_members(members: dict[str, Usage]) -> bytes:
-    document = {member: canonical(usage).to_stored() for member, usage in sorted(members.items())}
+    """The compressed document of members already in their stored form (`canonical`)."""
+    document = {member: usage.to_stored() for member, usage in sorted(members.items())}
     text = json.dumps(document, separators=(",", ":"), default=_decimal_text)
     return zlib.compress(text.encode(), 6)
 
@@ -176,6 +178,10 @@ def members(item: Item) -> dict[str, Usage]:
     return _members(item)
 
 
+def _is_aggregate(item: Item) -> bool:
+    return str(item["pk"]).startswith(("AD#", "AH#"))
+
+
 def label_of(item: Item) -> str:
     """The day (`AD`) or hour (`AH`) label of an aggregate item."""
     return str(item["sk"]).split("#", 1)[0]
@@ -207,30 +213,73 @@ def fingerprint(items: Iterable[Item]) -> bytes:
     return digest.digest()
 
 
+DAILY_GROUP = "day"  # the group of a day's daily detail; an hour's group is its label
+
+
 @dataclass
 class _Desired:
-    """Items a day should consist of, keyed by (pk, sk), with their comparable content."""
+    """Items a day should consist of, keyed by (pk, sk), with their comparable content, and the
+    keys of the detail items of each group (the day's daily detail; each hour's hourly detail)."""
 
     items: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     members: dict[tuple[str, str], dict[str, Usage]] = field(default_factory=dict)
+    groups: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
-    def detail(self, pk: str, sk: str, usage: Usage, expires_at: int | None) -> None:
+    def detail(self, group: str, pk: str, sk: str, usage: Usage, expires_at: int | None) -> None:
         item: dict[str, Any] = {"pk": pk, "sk": sk, "v": canonical(usage).to_stored()}
         if expires_at is not None:
             item["expires_at"] = expires_at
         self.items[(pk, sk)] = item
+        self.groups.setdefault(group, []).append((pk, sk))
 
-    def aggregate(self, pk: str, label: str, members: dict[str, Usage], expires_at: int | None) -> None:
+    digests: dict[str, bytes | None] = field(default_factory=dict)
+
+    def digest(self, group: str) -> bytes | None:
+        """A digest of the group's detail items (keys, values, expiry), or None for no items."""
+        if group in self.digests:
+            return self.digests[group]
+        keys = self.groups.get(group)
+        found: bytes | None = None
+        if keys:
+            digest = hashlib.blake2b(digest_size=16)
+            for key in sorted(keys):
+                item = self.items[key]
+                digest.update(f"{key[1]}\0{sorted(item['v'].items())!r}\0{item.get('expires_at')}\n".encode())
+            found = digest.digest()
+        self.digests[group] = found
+        return found
+
+    def aggregate(
+        self,
+        pk: str,
+        label: str,
+        members: dict[str, Usage],
+        expires_at: int | None,
+        cells: bytes | None = None,
+    ) -> None:
         if not members:
             return
-        parts = _shards(members)
+        kept = {member: canonical(usage) for member, usage in members.items()}
+        parts = _shards(kept)
         for index, (packed, part) in enumerate(parts):
             sk = label if len(parts) == 1 else f"{label}#{index:02d}"
             item: dict[str, Any] = {"pk": pk, "sk": sk, "z": packed}
             if expires_at is not None:
                 item["expires_at"] = expires_at
+            if cells is not None:
+                item[CELLS_DIGEST] = cells
             self.items[(pk, sk)] = item
-            self.members[(pk, sk)] = {member: canonical(usage) for member, usage in part.items()}
+            self.members[(pk, sk)] = part
+
+
+CELLS_DIGEST = "cd"
+"""On `AD#key` and `AH#key` items: the digest (`_Desired.digest`) of the day's or hour's detail
+items, written after them. `replace_day` with `trust_digests` skips reading a group whose stored
+digest equals the one it is about to write: the stored detail is then what it would write."""
+
+
+def _digest_of(items: Iterable[Item]) -> set[bytes | None]:
+    return {bytes(item[CELLS_DIGEST]) if item.get(CELLS_DIGEST) is not None else None for item in items}
 
 
 def _already_stored(
@@ -241,28 +290,48 @@ def _already_stored(
         return False
     if members is None:
         return _values(existing) == Usage.from_stored(desired["v"])
-    return _members(existing) == members
+    if existing.get(CELLS_DIGEST) is not None and _digest_of([existing]) != _digest_of([desired]):
+        return False  # a stale digest must never certify a detail it does not describe
+    return _members(existing) == members  # an item without a digest (older) keeps none: always read
 
 
 class RollupStore(TableBacked):
-    """Reads and writes the rollup items of the usage table."""
+    """Reads and writes the rollup items of the usage table.
+
+    `trust_digests` (off unless the caller turns it on): `replace_day` takes a detail group whose
+    stored `CELLS_DIGEST` equals the desired one as stored, without reading it. Only safe when every
+    earlier write of the day finished (details are written before their aggregates, so a digest is
+    stored only after its detail); the runner turns it on for an incremental run whose previous run
+    neither failed nor was cut off (chalicelib.runner)."""
+
+    trust_digests = False
 
     # -- writes ------------------------------------------------------------------------------
     def replace_day(self, rollup: DayRollup, *, keep_hourly: bool, hourly_retention_days: int) -> int:
         """Make the stored items of `rollup.day` equal `rollup`; returns items written or deleted.
 
         Hourly items are written only when `keep_hourly` (the day is within retention); they expire
-        `hourly_retention_days` after their hour ends.
+        `hourly_retention_days` after their hour ends. Detail items are written (and deleted) before
+        the aggregate items that carry their digest.
         """
         desired = self._desired(rollup, keep_hourly, hourly_retention_days)
-        existing = self._existing(rollup.day, keep_hourly)
+        existing = self._existing(rollup.day, keep_hourly, desired)
         puts = [
             item
             for key, item in desired.items.items()
             if not _already_stored(existing.get(key), item, desired.members.get(key))
         ]
         deletes = [{"pk": pk, "sk": sk} for (pk, sk) in existing if (pk, sk) not in desired.items]
-        batch_write(self.table, puts, deletes)
+        batch_write(
+            self.table,
+            [item for item in puts if not _is_aggregate(item)],
+            [key for key in deletes if not _is_aggregate(key)],
+        )
+        batch_write(
+            self.table,
+            [item for item in puts if _is_aggregate(item)],
+            [key for key in deletes if _is_aggregate(key)],
+        )
         return len(puts) + len(deletes)
 
     def _desired(self, rollup: DayRollup, keep_hourly: bool, retention_days: int) -> _Desired:
@@ -270,10 +339,11 @@ class RollupStore(TableBacked):
         day = rollup.day
         for cell, usage in rollup.daily.items():
             if not usage.is_zero():
-                desired.detail(f"DD#{day[:7]}", f"{day}#{_cell_sk(cell)}", usage, None)
+                desired.detail(DAILY_GROUP, f"DD#{day[:7]}", f"{day}#{_cell_sk(cell)}", usage, None)
+        daily_cells = desired.digest(DAILY_GROUP)
         for dim in DIMENSIONS:
             members = aggregate(((c, u) for c, u in rollup.daily.items() if not u.is_zero()), dim)
-            desired.aggregate(f"AD#{dim}", day, members, None)
+            desired.aggregate(f"AD#{dim}", day, members, None, daily_cells if dim == "key" else None)
         if not keep_hourly:
             return desired
         by_hour: dict[str, list[tuple[Cell, Usage]]] = defaultdict(list)
@@ -283,25 +353,58 @@ class RollupStore(TableBacked):
         for hour, cells in by_hour.items():
             expires = day_start(day) + (int(hour[-2:]) + 1) * HOUR + retention_days * DAY
             for cell, usage in cells:
-                desired.detail(f"HD#{day}", f"{hour[-2:]}#{_cell_sk(cell)}", usage, expires)
+                desired.detail(hour, f"HD#{day}", f"{hour[-2:]}#{_cell_sk(cell)}", usage, expires)
+            hour_cells = desired.digest(hour)
             for dim in DIMENSIONS:
-                desired.aggregate(f"AH#{dim}", hour, aggregate(cells, dim), expires)
+                cells_digest = hour_cells if dim == "key" else None
+                desired.aggregate(f"AH#{dim}", hour, aggregate(cells, dim), expires, cells_digest)
         return desired
 
-    def _existing(self, day: str, include_hourly: bool) -> dict[tuple[str, str], dict[str, Any]]:
-        found: list[dict[str, Any]] = list(
-            query_all(
-                self.table,
-                KeyConditionExpression=Key("pk").eq(f"DD#{day[:7]}") & Key("sk").begins_with(f"{day}#"),
-            )
-        )
+    def _existing(self, day: str, include_hourly: bool, desired: _Desired) -> dict[tuple[str, str], Item]:
+        """The stored items of the day, by key. With `trust_digests`, a detail group whose stored
+        digest equals the desired one is not read: its desired items stand for it."""
+        found: list[Item] = []
         for dim in DIMENSIONS:  # a Query, not a BatchGet: a day may be stored in shards
             found += self.aggregate_items("AD", dim, day, day)
         if include_hourly:
-            found += query_all(self.table, KeyConditionExpression=Key("pk").eq(f"HD#{day}"))
             for dim in DIMENSIONS:
                 found += self.aggregate_items("AH", dim, f"{day}T00", f"{day}T23")
-        return {(str(item["pk"]), str(item["sk"])): item for item in found}
+        existing = {(str(item["pk"]), str(item["sk"])): item for item in found}
+        by_label: dict[str, list[Item]] = defaultdict(list)
+        for item in found:
+            if item["pk"] in ("AD#key", "AH#key"):
+                by_label[label_of(item)].append(item)
+
+        def certified(label: str, group: str) -> bool:
+            return self.trust_digests and _digest_of(by_label.get(label, [])) == {desired.digest(group)}
+
+        def take_desired(group: str) -> None:
+            for key in desired.groups.get(group, []):
+                existing[key] = desired.items[key]
+
+        if certified(day, DAILY_GROUP):
+            take_desired(DAILY_GROUP)
+        else:
+            detail = query_all(
+                self.table,
+                KeyConditionExpression=Key("pk").eq(f"DD#{day[:7]}") & Key("sk").begins_with(f"{day}#"),
+            )
+            existing.update({(str(item["pk"]), str(item["sk"])): item for item in detail})
+        if not include_hourly:
+            return existing
+        hours = {label for label in by_label if "T" in label} | {g for g in desired.groups if "T" in g}
+        stale = sorted(hour for hour in hours if not certified(hour, hour))
+        for hour in hours.difference(stale):
+            take_desired(hour)
+        queries: list[Any]
+        if not self.trust_digests or len(stale) > STALE_HOURS_READ_ONE_BY_ONE:
+            queries = [Key("pk").eq(f"HD#{day}")]
+        else:
+            queries = [Key("pk").eq(f"HD#{day}") & Key("sk").begins_with(f"{hour[-2:]}#") for hour in stale]
+        for condition in queries:
+            for item in query_all(self.table, KeyConditionExpression=condition):
+                existing[(str(item["pk"]), str(item["sk"]))] = item
+        return existing
 
     # -- reads -------------------------------------------------------------------------------
     def day_items(self, day: str, dims: Iterable[Dimension]) -> list[Item]:
