@@ -34,7 +34,7 @@ from chalicelib.periods import DAY, day_label, iso
 from chalicelib.secrets import get_admin_key
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store.directory import DirectoryStore, unknown_key_ids
-from chalicelib.store.meta import MetaStore
+from chalicelib.store.meta import Checkpoint, MetaStore
 from chalicelib.store.rollups import RollupStore
 from chalicelib.store.table import reset_stats
 
@@ -119,11 +119,7 @@ class Runner:
         try:
             checkpoint = self.meta.checkpoint()
             report.data_lag_seconds = now - (checkpoint.usage_as_of or now)  # how stale the data had become
-            # the stored detail digests are trustworthy only when every earlier write finished: the
-            # last run neither failed nor was cut off (its lease taken over); else read it all
-            self.rollups.trust_digests = (
-                checkpoint.consecutive_failures == 0 and report.lease_taken_over_from is None
-            )
+            self.rollups.trust_digests = trusts_digests(checkpoint, report)
             start, end = incremental_window(now, checkpoint.usage_as_of, self.config)
             result = self._collector(checkpoint.cost_grouping).collect_window(start, end, now)
             lease.renew()
@@ -263,6 +259,13 @@ class _Lease:
             # another run took over (this one outlived its lease): the rollups' absolute writes make
             # the overlap harmless, so finish, but say so
             logger.warning("collector lease lost to another run", extra={"run_id": self.owner})
+
+
+def trusts_digests(checkpoint: Checkpoint, report: RunReport) -> bool:
+    """Whether an incremental run may skip reading the detail groups whose stored digest matches
+    (chalicelib.store.rollups.CELLS_DIGEST): only when every earlier write finished, i.e. the last
+    run neither failed nor was cut off (its lease taken over); else it reads everything."""
+    return checkpoint.consecutive_failures == 0 and report.lease_taken_over_from is None
 
 
 def _emit_success_metrics(report: RunReport, detailed: bool) -> None:
