@@ -186,25 +186,31 @@ def list_keys(
 
     The whole list is kept in VIEW_MEMO (chalicelib.query.memo) under what it is computed from: the
     day of `now` (the 30-day window and the budget periods), the checkpoint (settlement; its
-    `directory_synced_at` moves when a sync rewrites DIR), the fingerprint of the `AD#key` items
-    read, the mappings and unmapped keys as read (small partitions, read every time so that an edit
-    made by any container shows at once) and this process's identity write count. So a warm
-    container skips decoding the window, reading the DIR partition and building 1,000 entries."""
+    `directory_synced_at` moves when a sync rewrites DIR), the fingerprint of the window's `AD#key`
+    items (from their stamps: keys and content hashes, `RollupStore.aggregate_stamps`), the
+    mappings and unmapped keys as read (small partitions, read every time so that an edit made by
+    any container shows at once) and this process's identity write count. So a warm container
+    skips reading the window's items and the DIR partition and building 1,000 entries."""
     normalize(params, ())
     stores = stores or Stores.default()
     writes = identity_writes()  # before the reads: a write racing them moves it for the next request
     checkpoint = stores.meta.checkpoint()
-    items = stores.rollups.aggregate_items("AD", "key", _window_start(now), day_label(now))
+    first, last = _window_start(now), day_label(now)
     mappings = {mapping.key_id: mapping for mapping in stores.directory.list_mappings()}
     memo_key: tuple[Any, ...] | None = None
     unmapped: list[UnmappedKey] = []
+    items: list[Item] | None = None
     if only is None:
         unmapped = stores.directory.list_unmapped()
+        # the window's stamps (keys and content hashes) fingerprint it without reading its 30 items
+        stamps = stores.rollups.aggregate_stamps("AD", "key", first, last)
+        if stamps is None:  # items written before content hashes: read them whole
+            items = stores.rollups.aggregate_items("AD", "key", first, last)
         memo_key = (
             "keys",
             stores.rollups.table.name,
             day_label(now),
-            fingerprint(items),
+            fingerprint(stamps if stamps is not None else items or []),
             checkpoint,
             writes,
             repr(list(mappings.values())),  # repr: Decimal("10") and ("10.0") print differently
@@ -213,6 +219,8 @@ def list_keys(
         kept = VIEW_MEMO.get(memo_key)
         if kept is not None:
             return kept
+    if items is None:
+        items = stores.rollups.aggregate_items("AD", "key", first, last)
     identities = build_identities(mappings.values(), stores.directory.directory())
     usage = _usage(items, checkpoint)
     key_ids = set(identities) | set(usage.by_key) if only is None else {only}

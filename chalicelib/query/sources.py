@@ -103,6 +103,22 @@ def _decoded(items: list[Item], dim: Dimension, hourly: bool) -> Iterator[Record
             yield _aggregate_record(bucket, day, dim, name, usage)
 
 
+def stored_fingerprint(selection: Selection, rollups: RollupStore) -> bytes | None:
+    """The `fingerprint` `read_stored` would give, from the items' stamps (keys and content hashes,
+    a few bytes each: `RollupStore.aggregate_stamps`) without reading the items; None for a detail
+    read or items without content hashes."""
+    how = plan(selection)
+    if how == "detail":
+        return None
+    if selection.bucket_width == "1d":
+        first, last = day_label(selection.start), day_label(selection.end - 1)
+        stamps = rollups.aggregate_stamps("AD", how, first, last)
+    else:
+        first, last = hour_label(selection.start), hour_label(selection.end - 1)
+        stamps = rollups.aggregate_stamps("AH", how, first, last)
+    return None if stamps is None else fingerprint(stamps)
+
+
 def read_stored(selection: Selection, rollups: RollupStore) -> StoredRead:
     """`stored_records` with the content fingerprint of an aggregate read (one Query, as there)."""
     how = plan(selection)

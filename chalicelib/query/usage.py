@@ -31,7 +31,7 @@ from chalicelib.query.report import (
     report_of,
 )
 from chalicelib.query.selection import Selection, parse_selection
-from chalicelib.query.sources import live_records, read_stored
+from chalicelib.query.sources import live_records, read_stored, stored_fingerprint
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
@@ -128,7 +128,9 @@ def _aggregate_or_memo(
     REPORT_MEMO (chalicelib.query.memo): then the aggregate is None and the report is returned."""
     always = tuple(always)  # read twice: in the memo key and by aggregate()
     checkpoint = stores.meta.checkpoint()
-    records: Iterable[Record]
+    records: Iterable[Record] = ()
+    data_as_of: int | None = checkpoint.usage_as_of
+    settlement = Settlement(checkpoint.costs_as_of, billed_by_key=checkpoint.cost_grouping != "project_id")
     if selection.bucket_width == "1m":
         records = live_records(
             selection,
@@ -138,29 +140,34 @@ def _aggregate_or_memo(
             base_url=settings.openai_base_url,
         )
         settlement = Settlement(costs_as_of=None, live=True)
-        data_as_of: int | None = now
-    else:
-        read = read_stored(selection, stores.rollups)
-        records = read.records
-        settlement = Settlement(
-            checkpoint.costs_as_of, billed_by_key=checkpoint.cost_grouping != "project_id"
-        )
-        data_as_of = checkpoint.usage_as_of
+        data_as_of = now
     names = load_names(selection, stores.directory)
     kept: tuple[_MemoKey, Names, dict[str, Any] | None] | None = None
-    if memo and selection.bucket_width != "1m" and read.fingerprint is not None:
-        key = (
+
+    def memo_key(fingerprint: bytes) -> _MemoKey:
+        return (
             stores.rollups.table.name,
             selection,
             always,
-            read.fingerprint,
+            fingerprint,
             checkpoint.costs_as_of,
             checkpoint.cost_grouping,
             checkpoint.usage_as_of,
         )
-        kept = (key, names, REPORT_MEMO.get(key, names))
-        if kept[2] is not None:
-            return None, data_as_of, kept
+
+    if selection.bucket_width != "1m":
+        # a repeat is found from the items' stamps (a few bytes each) before the items are read
+        stamped = stored_fingerprint(selection, stores.rollups) if memo else None
+        if stamped is not None:
+            kept = (memo_key(stamped), names, REPORT_MEMO.get(memo_key(stamped), names))
+            if kept[2] is not None:
+                return None, data_as_of, kept
+        read = read_stored(selection, stores.rollups)
+        records = read.records
+        if memo and read.fingerprint is not None:
+            kept = (memo_key(read.fingerprint), names, REPORT_MEMO.get(memo_key(read.fingerprint), names))
+            if kept[2] is not None:
+                return None, data_as_of, kept
     return aggregate(selection, records, names, settlement, always=always), data_as_of, kept
 
 

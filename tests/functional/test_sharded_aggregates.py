@@ -128,3 +128,21 @@ def test_ten_thousand_keys_make_shards_under_the_real_limit() -> None:
         assert not merged.keys() & part.keys()
         merged.update(part)
     assert merged == members
+
+
+def test_stamps_fingerprint_the_items_and_items_without_a_content_hash_have_none() -> None:
+    store = RollupStore()
+    store.replace_day(_day(40), keep_hourly=True, hourly_retention_days=35)
+    stamps = store.aggregate_stamps("AD", "key", DAY_LABEL, DAY_LABEL)
+    assert stamps is not None
+    assert all("z" not in stamp for stamp in stamps)
+    items = store.aggregate_items("AD", "key", DAY_LABEL, DAY_LABEL)
+    assert rollups.fingerprint(stamps) == rollups.fingerprint(items)
+    store.replace_day(_day(41), keep_hourly=True, hourly_retention_days=35)
+    changed = store.aggregate_stamps("AD", "key", DAY_LABEL, DAY_LABEL)
+    assert changed is not None
+    assert rollups.fingerprint(changed) != rollups.fingerprint(stamps)
+    table = aws.dynamodb_table()
+    table.update_item(Key={"pk": "AD#key", "sk": DAY_LABEL}, UpdateExpression="REMOVE h")  # an older item
+    assert store.aggregate_stamps("AD", "key", DAY_LABEL, DAY_LABEL) is None
+    assert _report_totals(store) == {key: usage.input_tokens for key, usage in _by_key(_day(41)).items()}
