@@ -8,7 +8,6 @@ stage's DASHBOARD_ORIGIN; API Gateway's preflight answer is rendered from it at 
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -29,7 +28,7 @@ from chalicelib.responses import (
     json_response,
     query_params,
 )
-from chalicelib.settings import get_settings
+from chalicelib.settings import get_settings, schedule_minutes
 from chalicelib.validation import json_object
 
 app = Chalice(app_name="openai-usage-tracker")
@@ -43,7 +42,7 @@ NO_BODY = ["*/*"]
 
 # The schedule is a deployed resource, so its rate is read when `chalice deploy`/`chalice package`
 # import this file: the deploy script exports the stage's COLLECT_SCHEDULE_MINUTES first.
-COLLECT_EVERY_MINUTES = int(os.environ.get("COLLECT_SCHEDULE_MINUTES", "15"))
+COLLECT_EVERY_MINUTES = schedule_minutes()
 
 
 def _params() -> dict[str, list[str]]:
