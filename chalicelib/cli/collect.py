@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import time
 from typing import TYPE_CHECKING
 
 from chalicelib.cli.common import add_command, emit
 from chalicelib.errors import InvalidInput
 from chalicelib.periods import DAY, day_label, floor_day, parse_day
+from chalicelib.query import clock
 
 if TYPE_CHECKING:
     from chalicelib.cli.common import Subparsers
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from chalicelib.deadline import Deadline  # noqa: PLC0415
     from chalicelib.runner import default_runner  # noqa: PLC0415 - heavy imports only for this command
 
-    now = int(time.time())
+    now = clock.now()
     window = _backfill_window(args, now)
     seconds = _deadline_seconds(args.deadline)
     deadline = None if seconds is None else Deadline.after(seconds)
