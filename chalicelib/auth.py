@@ -22,7 +22,7 @@ import secrets
 import time
 from typing import Literal
 
-from chalicelib.errors import InvalidInput, TrackerError
+from chalicelib.errors import Forbidden, InvalidInput, Unauthorized
 from chalicelib.store.tokens import ROLES, Role, StoredToken, TokenStore
 from chalicelib.ttl_cache import TTLCache
 
@@ -37,14 +37,6 @@ _BEARER = re.compile(r"Bearer[ \t]+([A-Za-z0-9_\-]{1,200})[ \t]*", re.IGNORECASE
 _RANK: dict[Role, int] = {"viewer": 1, "admin": 2}
 
 Requirement = Literal["public", "viewer", "admin"]
-
-
-class Unauthorized(TrackerError):
-    """No token, a malformed one, an unknown one or a revoked one (-> 401)."""
-
-
-class Forbidden(TrackerError):
-    """A valid token whose role may not do this (-> 403)."""
 
 
 def hash_token(token: str) -> str:
