@@ -8,6 +8,7 @@ stage's DASHBOARD_ORIGIN; API Gateway's preflight answer is rendered from it at 
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -190,7 +191,7 @@ def collect(event: CloudWatchEvent) -> dict[str, Any]:
     Lambda context's remaining time bounds the calls to OpenAI."""
     from chalicelib.runner import scheduled_collect  # noqa: PLC0415 - only this Lambda needs it
 
-    return scheduled_collect(context=event.context).as_dict()
+    return asdict(scheduled_collect(context=event.context))
 
 
 # Daily at 06:00 UTC: the weekly digest goes out on Mondays, the monthly one on the 1st (each caught

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from chalicelib.cli.common import add_command, emit
@@ -107,12 +108,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"backfilling {args.start} .. {args.end} (end exclusive)", file=sys.stderr, flush=True)
         report = default_runner(deadline=deadline).backfill(window[0], window[1], now, progress=_progress)
     if report.status == "skipped":
-        emit(args, report.as_dict(), [f"run {report.run_id}: skipped: {report.skipped_reason}"])
+        emit(args, asdict(report), [f"run {report.run_id}: skipped: {report.skipped_reason}"])
         return 0
     taken_over = report.lease_taken_over_from
     emit(
         args,
-        report.as_dict(),
+        asdict(report),
         [
             f"run {report.run_id}: {report.status}",
             *([f"lease    taken over from stale run {taken_over}"] if taken_over else []),

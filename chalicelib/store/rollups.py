@@ -27,16 +27,13 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from boto3.dynamodb.conditions import Key
 
 from chalicelib.periods import DAY, HOUR, day_start, month_label
 from chalicelib.store.table import TableBacked, batch_get, batch_write, query_all
 from chalicelib.usage import Usage, canonical
-
-if TYPE_CHECKING:
-    pass
 
 Dimension = Literal["key", "model", "project"]
 DIMENSIONS: tuple[Dimension, ...] = ("key", "model", "project")
