@@ -296,6 +296,12 @@ class RollupStore(TableBacked):
             hh, rest = str(item["sk"]).split("#", 1)
             yield f"{day}T{hh}", _parse_cell(rest), _values(item)
 
+    def stored_day(self, day: str) -> dict[tuple[str, str], Item]:
+        """Every stored rollup item of one UTC day (detail and aggregates, daily and hourly) by
+        (pk, sk): what recomputing the day may rewrite or delete. The bench reads it before and after
+        a run, so that only this module knows where a day's items are kept."""
+        return self._existing(day, include_hourly=True)
+
 
 def _months(first_day: str, last_day: str) -> list[str]:
     months: list[str] = []
