@@ -44,8 +44,8 @@ def test_every_measure_is_a_usage_counter_with_a_stored_name():
 
 
 def test_the_reader_asks_for_every_kind_grouped_as_declared_and_as_the_api_allows():
-    assert USAGE_KINDS == tuple(kind.name for kind in KINDS)
-    assert USAGE_GROUPINGS == {kind.name: kind.group_by for kind in KINDS}
+    assert tuple(kind.name for kind in KINDS) == USAGE_KINDS
+    assert {kind.name: kind.group_by for kind in KINDS} == USAGE_GROUPINGS
     for kind in KINDS:  # the simulator types each kind's group_by values as openai==3.51.0 does
         assert set(kind.group_by) <= set(USAGE_GROUP_FIELDS[kind.name]), kind.name
 
@@ -66,7 +66,7 @@ def test_every_per_call_kind_counts_one_row_field_into_a_per_call_measure():
 
 
 def test_the_live_view_reads_the_hourly_kinds_only():
-    assert LIVE_KINDS == tuple(kind.name for kind in KINDS if kind.width == "1h")
+    assert tuple(kind.name for kind in KINDS if kind.width == "1h") == LIVE_KINDS
     assert KIND_OF["vector_stores"].width == "1d"
     assert "vector_stores" not in LIVE_KINDS
 
@@ -76,10 +76,11 @@ def test_every_per_call_measure_is_priced_by_the_packaged_table_at_its_own_unit(
     for measure in PER_CALL:
         assert measure.price is not None
         assert measure.price.field in PRICE_FIELDS
-        one_unit = Usage(**{measure.field: measure.scale * int(measure.price.per)})
-        rate = table.estimate_usd("unattributed", one_unit, ON)
-        assert rate is not None and rate > 0, measure.name
-        twice = table.estimate_usd("gpt-5", Usage(**{measure.field: 2 * measure.scale * int(measure.price.per)}), ON)
+        priced_unit = measure.scale * int(measure.price.per)  # the stored count one price is for
+        rate = table.estimate_usd("unattributed", Usage(**{measure.field: priced_unit}), ON)
+        assert rate is not None, measure.name
+        assert rate > 0, measure.name
+        twice = table.estimate_usd("gpt-5", Usage(**{measure.field: 2 * priced_unit}), ON)
         assert twice == 2 * rate, measure.name  # whatever model a row names
 
 
