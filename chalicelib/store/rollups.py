@@ -34,16 +34,13 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from boto3.dynamodb.conditions import Key
 
 from chalicelib.periods import DAY, HOUR, day_start, month_label
 from chalicelib.store.table import TableBacked, batch_get, batch_write, query_all
 from chalicelib.usage import Usage, canonical
-
-if TYPE_CHECKING:
-    pass
 
 Dimension = Literal["key", "model", "project"]
 DIMENSIONS: tuple[Dimension, ...] = ("key", "model", "project")
@@ -328,7 +325,7 @@ class RollupStore(TableBacked):
         the aggregate items that carry their digest.
         """
         desired = self._desired(rollup, keep_hourly, hourly_retention_days)
-        existing = self._existing(rollup.day, keep_hourly, desired)
+        existing = self._existing(rollup.day, keep_hourly, desired, trust=self.trust_digests)
         puts = [
             item
             for key, item in desired.items.items()
@@ -373,9 +370,11 @@ class RollupStore(TableBacked):
                 desired.aggregate(f"AH#{dim}", hour, aggregate(cells, dim), expires, cells_digest)
         return desired
 
-    def _existing(self, day: str, include_hourly: bool, desired: _Desired) -> dict[tuple[str, str], Item]:
-        """The stored items of the day, by key. With `trust_digests`, a detail group whose stored
-        digest equals the desired one is not read: its desired items stand for it."""
+    def _existing(
+        self, day: str, include_hourly: bool, desired: _Desired, *, trust: bool
+    ) -> dict[tuple[str, str], Item]:
+        """The stored items of the day, by key. With `trust`, a detail group whose stored digest
+        equals the desired one is not read: its desired items stand for it."""
         found: list[Item] = []
         for dim in DIMENSIONS:  # a Query, not a BatchGet: a day may be stored in shards
             found += self.aggregate_items("AD", dim, day, day)
@@ -389,7 +388,7 @@ class RollupStore(TableBacked):
                 by_label[label_of(item)].append(item)
 
         def certified(label: str, group: str) -> bool:
-            return self.trust_digests and _digest_of(by_label.get(label, [])) == {desired.digest(group)}
+            return trust and _digest_of(by_label.get(label, [])) == {desired.digest(group)}
 
         def take_desired(group: str) -> None:
             for key in desired.groups.get(group, []):
@@ -410,7 +409,7 @@ class RollupStore(TableBacked):
         for hour in hours.difference(stale):
             take_desired(hour)
         queries: list[Any]
-        if not self.trust_digests or len(stale) > STALE_HOURS_READ_ONE_BY_ONE:
+        if not trust or len(stale) > STALE_HOURS_READ_ONE_BY_ONE:
             queries = [Key("pk").eq(f"HD#{day}")]
         else:
             queries = [Key("pk").eq(f"HD#{day}") & Key("sk").begins_with(f"{hour[-2:]}#") for hour in stale]
@@ -486,6 +485,12 @@ class RollupStore(TableBacked):
         for item in query_all(self.table, KeyConditionExpression=Key("pk").eq(f"HD#{day}")):
             hh, rest = str(item["sk"]).split("#", 1)
             yield f"{day}T{hh}", _parse_cell(rest), _values(item)
+
+    def stored_day(self, day: str) -> dict[tuple[str, str], Item]:
+        """Every stored rollup item of one UTC day (detail and aggregates, daily and hourly) by
+        (pk, sk): what recomputing the day may rewrite or delete. The bench reads it before and after
+        a run, so that only this module knows where a day's items are kept."""
+        return self._existing(day, True, _Desired(), trust=False)
 
 
 def _months(first_day: str, last_day: str) -> list[str]:
