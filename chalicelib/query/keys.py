@@ -202,13 +202,16 @@ def list_keys(
     items: list[Item] | None = None
     if only is None:
         unmapped = stores.directory.list_unmapped()
-        # the window's stamps (keys and content hashes) fingerprint it without reading its 30 items
-        stamps = stores.rollups.aggregate_stamps("AD", "key", first, last)
-        if stamps is None:  # items written before content hashes: read them whole
+        # the window's stamps (keys and content hashes) fingerprint it without reading its 30 items;
+        # a container that has kept no list yet goes straight to the items
+        table = stores.rollups.table.name
+        repeat = VIEW_MEMO.knows(("keys", table))
+        stamps = stores.rollups.aggregate_stamps("AD", "key", first, last) if repeat else None
+        if stamps is None:  # first ask, or items written before content hashes: read them whole
             items = stores.rollups.aggregate_items("AD", "key", first, last)
         memo_key = (
             "keys",
-            stores.rollups.table.name,
+            table,
             day_label(now),
             fingerprint(stamps if stamps is not None else items or []),
             checkpoint,

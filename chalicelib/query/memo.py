@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from chalicelib.query.report import Names
@@ -36,6 +36,10 @@ class ReportMemo:
         self.max_entries = max_entries
         self._entries: OrderedDict[Hashable, tuple[Names, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def knows(self, prefix: tuple[Any, ...]) -> bool:
+        """Whether some kept report's key starts with `prefix` (so a repeat is worth looking for)."""
+        return _knows(self._entries, self._lock, prefix)
 
     def get(self, key: Hashable, names: Names) -> dict[str, Any] | None:
         """A copy of the report kept under `key` when it was built with these very `names`."""
@@ -60,6 +64,11 @@ class ReportMemo:
             self._entries.clear()
 
 
+def _knows(entries: Mapping[Hashable, Any], lock: threading.Lock, prefix: tuple[Any, ...]) -> bool:
+    with lock:
+        return any(isinstance(key, tuple) and key[: len(prefix)] == prefix for key in entries)
+
+
 REPORT_MEMO = ReportMemo()
 
 
@@ -70,6 +79,10 @@ class ViewMemo:
         self.max_entries = max_entries
         self._entries: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def knows(self, prefix: tuple[Any, ...]) -> bool:
+        """Whether some kept answer's key starts with `prefix` (so a repeat is worth looking for)."""
+        return _knows(self._entries, self._lock, prefix)
 
     def get(self, key: Hashable) -> dict[str, Any] | None:
         """A shallow copy of the answer kept under `key` (callers never mutate its parts)."""

@@ -156,8 +156,10 @@ def _aggregate_or_memo(
         )
 
     if selection.bucket_width != "1m":
-        # a repeat is found from the items' stamps (a few bytes each) before the items are read
-        stamped = stored_fingerprint(selection, stores.rollups) if memo else None
+        # a repeat is found from the items' stamps (a few bytes each) before the items are read;
+        # a selection never kept (a new container) goes straight to the items
+        repeat = memo and REPORT_MEMO.knows((stores.rollups.table.name, selection, always))
+        stamped = stored_fingerprint(selection, stores.rollups) if repeat else None
         if stamped is not None:
             kept = (memo_key(stamped), names, REPORT_MEMO.get(memo_key(stamped), names))
             if kept[2] is not None:
