@@ -28,8 +28,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from bench.instrument import ITEM_STORAGE_OVERHEAD, item_size, partition_kind
+from chalicelib.dimensions import BASES
 from chalicelib.periods import DAY, HOUR, day_label, floor_day
-from chalicelib.store.rollups import DIMENSIONS
 from simulator import OrgSpec, SimulatorServer, SyntheticOrg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,7 @@ SEED = 3
 NOW = 1795169820  # 2026-11-20T10:17:00Z, a weekday mid-morning (the simulator tests' clock)
 BACKFILL_DAYS = 90
 SCHEDULE_SECONDS = 15 * 60
-DIRECTORY_SYNC_HOURS = 6  # chalicelib.directory.DEFAULT_SYNC_MAX_AGE_HOURS
+DIRECTORY_SYNC_HOURS = 6  # chalicelib.keys.sync.DEFAULT_SYNC_MAX_AGE_HOURS
 PROJECTS = 5
 SCAN_TARGET = "DynamoDB_20120810.Scan"
 SCAN_SEGMENTS = 4  # DynamoDB Local serves the segments of a parallel Scan on several threads
@@ -148,7 +148,7 @@ def window_items(client: Any, table: str, days: list[str]) -> dict[tuple[str, st
     for day in days:
         found += _query(client, table, **_between(f"DD#{day[:7]}", f"{day}#", f"{day}#\uffff"))
         found += _query(client, table, **_eq(f"HD#{day}"))
-    for dim in DIMENSIONS:
+    for dim in BASES:
         found += _query(client, table, **_between(f"AD#{dim}", days[0], days[-1]))
         found += _query(client, table, **_between(f"AH#{dim}", f"{days[0]}T00", f"{days[-1]}T23"))
     for pk in ("META", "MAP", "DIR", "UNMAPPED"):

@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.cli.common import add_command, emit
-from chalicelib.directory import new_mapping, parse_budget, validate_key_id
 from chalicelib.errors import InvalidInput, TrackerError
-from chalicelib.store.directory import DirectoryStore, KeyMapping
+from chalicelib.keys.model import KeyMapping
+from chalicelib.keys.validate import new_mapping, parse_budget, validate_key_id
+from chalicelib.store.directory import DirectoryStore
 
 if TYPE_CHECKING:
     from chalicelib.cli.common import Subparsers

@@ -14,8 +14,9 @@ import threading
 import time
 from collections.abc import Callable
 
+from chalicelib.keys.resolve import build_identities
 from chalicelib.query.report import Names
-from chalicelib.store.directory import DirectoryStore, build_identities, identity_writes
+from chalicelib.store.directory import DirectoryStore, identity_writes
 
 NAMES_CACHE_SECONDS = 60.0
 

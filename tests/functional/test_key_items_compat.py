@@ -13,16 +13,16 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from chalicelib import aws
-from chalicelib.store import table as table_module
-from chalicelib.store.directory import (
+from chalicelib.keys.model import (
     Budget,
     DirectoryKey,
     DirectoryProject,
-    DirectoryStore,
     DirectoryUser,
     KeyMapping,
     UnmappedKey,
 )
+from chalicelib.store import table as table_module
+from chalicelib.store.directory import DirectoryStore
 
 SHA = "ab" * 32
 
