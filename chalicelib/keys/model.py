@@ -111,19 +111,20 @@ class UnmappedKey:
 class KeyIdentity:
     """Everything shown about a key id, resolved from its mapping, the directory, or neither.
 
-    `mapped` is False only for source "unmapped": the key has a name from somewhere.
+    `mapped` is False only for source "unmapped": the key has a name from somewhere. The defaults
+    are an id known nowhere (chalicelib.keys.resolve layers the directory and the mapping on it).
     """
 
     key_id: str
     name: str
-    owner: str | None
-    team: str | None
-    project_id: str | None
-    description: str | None
-    budget: Budget | None
-    active: bool
-    source: IdentitySource
-    mapped: bool
+    owner: str | None = None
+    team: str | None = None
+    project_id: str | None = None
+    description: str | None = None
+    budget: Budget | None = None
+    active: bool = True
+    source: IdentitySource = "unmapped"
+    mapped: bool = False
     project_name: str | None = None
     owner_email: str | None = None
     redacted_value: str | None = None

@@ -21,26 +21,11 @@ _ELISION = re.compile(r"\.{2,}|…|\*+")
 _SHORT_VALUE = 12  # a "redaction" this short that shows no elision is cut to "..." whole
 
 
-def _unmapped(key_id: str, name: str) -> KeyIdentity:
-    return KeyIdentity(
-        key_id=key_id,
-        name=name,
-        owner=None,
-        team=None,
-        project_id=None,
-        description=None,
-        budget=None,
-        active=True,
-        source="unmapped",
-        mapped=False,
-    )
-
-
 def _identity(
     key_id: str, mapping: KeyMapping | None, synced: DirectoryKey | None, directory: Directory
 ) -> KeyIdentity:
     # layered: what the directory says, then every field a person set on top of it
-    identity = _unmapped(key_id, key_id)
+    identity = KeyIdentity(key_id, key_id)
     if synced is not None:
         project = directory.projects.get(synced.project_id) if synced.project_id else None
         identity = replace(
@@ -83,9 +68,9 @@ def resolve(key_id: str | None, identities: Mapping[str, KeyIdentity]) -> KeyIde
     """The identity of any key id: known ones from `identities`, a null id as "unattributed",
     anything else as itself, unmapped."""
     if key_id is None or key_id == UNATTRIBUTED:
-        return _unmapped(UNATTRIBUTED, UNATTRIBUTED_NAME)
+        return KeyIdentity(UNATTRIBUTED, UNATTRIBUTED_NAME)
     known = identities.get(key_id)
-    return known if known is not None else _unmapped(key_id, key_id)
+    return known if known is not None else KeyIdentity(key_id, key_id)
 
 
 def unknown_key_ids(key_ids: Iterable[str | None], identities: Mapping[str, KeyIdentity]) -> list[str]:

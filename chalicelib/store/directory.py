@@ -137,7 +137,8 @@ def _reader(hint: Any) -> _Read:
     """The reader of one field's type: str, int, bool, or an optional str, int, Budget or Literal."""
     if hint in _READERS:
         return _READERS[hint]
-    inner = [arg for arg in get_args(hint) if arg is not type(None)]
+    args = get_args(hint)
+    inner = [arg for arg in args if arg is not type(None)] if type(None) in args else []
     if len(inner) == 1 and get_origin(inner[0]) is Literal:
         return _one_of(get_args(inner[0]))
     if len(inner) == 1 and inner[0] in _OPTIONAL_READERS:

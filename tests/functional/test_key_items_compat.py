@@ -135,3 +135,43 @@ def test_writing_the_same_records_writes_the_same_items(usage_table):
 def test_a_directory_stored_before_the_split_is_not_rewritten_by_the_same_sync(usage_table):
     _put_raw(DIR_ITEMS)
     assert DirectoryStore().replace_directory(KEYS, PROJECTS, USERS) == 0
+
+
+def test_items_of_the_wrong_types_read_as_unset_as_before(usage_table):
+    # what a hand edit could leave: each attribute of the wrong type reads as the field's "unset"
+    _put_raw(
+        [
+            {
+                "pk": "MAP",
+                "sk": "key_odd1",
+                "name": 7,
+                "owner": True,
+                "budget": {"period": "weekly", "unit": "usd", "amount": Decimal(5)},
+                "created_at": "yesterday",
+                "updated_at": True,
+            },
+            {
+                "pk": "MAP",
+                "sk": "key_odd2",
+                "name": "Zero budget",
+                "active": "no",
+                "budget": {"period": "daily", "unit": "tokens", "amount": Decimal(0)},
+            },
+            {
+                "pk": "DIR",
+                "sk": "key#key_odd3",
+                "owner_type": "robot",
+                "owner_id": 12,
+                "created_at": Decimal("1.5e9"),
+                "deleted_at": "never",
+            },
+        ]
+    )
+    store = DirectoryStore()
+    assert sorted(store.list_mappings(), key=lambda m: m.key_id) == [
+        KeyMapping("key_odd1", ""),
+        KeyMapping("key_odd2", "Zero budget"),  # only a stored False turns a mapping off
+    ]
+    assert store.directory().keys == {
+        "key_odd3": DirectoryKey("key_odd3", "", "", "", created_at=1_500_000_000),
+    }
