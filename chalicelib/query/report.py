@@ -170,11 +170,6 @@ class Totals:
         """Input + output tokens."""
         return int(self.values[_INPUT] + self.values[_OUTPUT])
 
-    @property
-    def flags(self) -> set[Flag]:
-        """The flags seen."""
-        return set(flag_list(self.mask))
-
     def metrics(self) -> dict[str, Any]:
         """The contract's Metrics object: integers as numbers, dollars as decimal strings."""
         out: dict[str, Any] = {
@@ -225,21 +220,6 @@ def _money(value: Decimal) -> str:
 
 def _share(part: int | Decimal, whole: int | Decimal) -> float:
     return round(float(part) / float(whole), 6) if whole else 0.0
-
-
-def member(record: Record, dim: Dimension, names: Names) -> str | None:
-    """The record's member in one grouping dimension."""
-    if dim == "api_key_id":
-        return record.key
-    if dim == "owner":
-        return names.key(record.key).owner
-    if dim == "team":
-        return names.key(record.key).team
-    if dim == "model":
-        return record.model
-    if dim == "pool":
-        return _pool(record.model, record.day)
-    return record.project
 
 
 def _pool(model: str | None, day: str) -> str:
