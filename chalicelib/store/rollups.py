@@ -38,13 +38,10 @@ from typing import Any, Literal
 
 from boto3.dynamodb.conditions import Key
 
+from chalicelib.dimensions import BASES, Base
 from chalicelib.periods import DAY, HOUR, day_start, month_label
 from chalicelib.store.table import TableBacked, batch_get, batch_write, query_all
 from chalicelib.usage import Usage, canonical
-
-Dimension = Literal["key", "model", "project"]
-DIMENSIONS: tuple[Dimension, ...] = ("key", "model", "project")
-UNATTRIBUTED = "unattributed"
 
 
 @dataclass(frozen=True, order=True)
@@ -55,7 +52,7 @@ class Cell:
     model: str
     project: str
 
-    def member(self, dim: Dimension) -> str:
+    def member(self, dim: Base) -> str:
         """This cell's member in one dimension."""
         return {"key": self.key, "model": self.model, "project": self.project}[dim]
 
@@ -78,7 +75,7 @@ def _parse_cell(text: str) -> Cell:
     return Cell(key=key, model=model, project=project)
 
 
-def aggregate(cells: Iterable[tuple[Cell, Usage]], dim: Dimension) -> dict[str, Usage]:
+def aggregate(cells: Iterable[tuple[Cell, Usage]], dim: Base) -> dict[str, Usage]:
     """Sum cells by their member in `dim`."""
     totals: dict[str, Usage] = {}
     for cell, usage in cells:
@@ -351,7 +348,7 @@ class RollupStore(TableBacked):
             if not usage.is_zero():
                 desired.detail(DAILY_GROUP, f"DD#{day[:7]}", f"{day}#{_cell_sk(cell)}", usage, None)
         daily_cells = desired.digest(DAILY_GROUP)
-        for dim in DIMENSIONS:
+        for dim in BASES:
             members = aggregate(((c, u) for c, u in rollup.daily.items() if not u.is_zero()), dim)
             desired.aggregate(f"AD#{dim}", day, members, None, daily_cells if dim == "key" else None)
         if not keep_hourly:
@@ -365,7 +362,7 @@ class RollupStore(TableBacked):
             for cell, usage in cells:
                 desired.detail(hour, f"HD#{day}", f"{hour[-2:]}#{_cell_sk(cell)}", usage, expires)
             hour_cells = desired.digest(hour)
-            for dim in DIMENSIONS:
+            for dim in BASES:
                 cells_digest = hour_cells if dim == "key" else None
                 desired.aggregate(f"AH#{dim}", hour, aggregate(cells, dim), expires, cells_digest)
         return desired
@@ -376,10 +373,10 @@ class RollupStore(TableBacked):
         """The stored items of the day, by key. With `trust`, a detail group whose stored digest
         equals the desired one is not read: its desired items stand for it."""
         found: list[Item] = []
-        for dim in DIMENSIONS:  # a Query, not a BatchGet: a day may be stored in shards
+        for dim in BASES:  # a Query, not a BatchGet: a day may be stored in shards
             found += self.aggregate_items("AD", dim, day, day)
         if include_hourly:
-            for dim in DIMENSIONS:
+            for dim in BASES:
                 found += self.aggregate_items("AH", dim, f"{day}T00", f"{day}T23")
         existing = {(str(item["pk"]), str(item["sk"])): item for item in found}
         by_label: dict[str, list[Item]] = defaultdict(list)
@@ -419,7 +416,7 @@ class RollupStore(TableBacked):
         return existing
 
     # -- reads -------------------------------------------------------------------------------
-    def day_items(self, day: str, dims: Iterable[Dimension]) -> list[Item]:
+    def day_items(self, day: str, dims: Iterable[Base]) -> list[Item]:
         """The stored `AD` items of one day in `dims`, undecoded, sorted by key: one BatchGetItem,
         plus a Query of the shards of each dimension whose day has no unsharded item."""
         dims = tuple(dims)
@@ -430,7 +427,7 @@ class RollupStore(TableBacked):
                 found += self.aggregate_items("AD", dim, f"{day}#", day)
         return sorted(found, key=lambda item: (str(item["pk"]), str(item["sk"])))
 
-    def aggregate_items(self, kind: Literal["AD", "AH"], dim: Dimension, first: str, last: str) -> list[Item]:
+    def aggregate_items(self, kind: Literal["AD", "AH"], dim: Base, first: str, last: str) -> list[Item]:
         """The stored aggregate items of `dim`, undecoded (`members` decodes one, `merged` all), for
         the inclusive range of day (`AD`) or hour (`AH`) labels, shards included."""
         return list(
@@ -441,7 +438,7 @@ class RollupStore(TableBacked):
         )
 
     def aggregate_stamps(
-        self, kind: Literal["AD", "AH"], dim: Dimension, first: str, last: str
+        self, kind: Literal["AD", "AH"], dim: Base, first: str, last: str
     ) -> list[Item] | None:
         """`aggregate_items`' keys, expiry and content hashes only (a few bytes per item instead of
         ~28 KB for an `AD#key` day at 1,000 keys); None when an item has no hash (written before
@@ -458,13 +455,11 @@ class RollupStore(TableBacked):
             return None
         return stamps
 
-    def daily_aggregates(self, dim: Dimension, first_day: str, last_day: str) -> dict[str, dict[str, Usage]]:
+    def daily_aggregates(self, dim: Base, first_day: str, last_day: str) -> dict[str, dict[str, Usage]]:
         """Per day (inclusive range), the usage of every member of `dim`."""
         return merged(self.aggregate_items("AD", dim, first_day, last_day))
 
-    def hourly_aggregates(
-        self, dim: Dimension, first_hour: str, last_hour: str
-    ) -> dict[str, dict[str, Usage]]:
+    def hourly_aggregates(self, dim: Base, first_hour: str, last_hour: str) -> dict[str, dict[str, Usage]]:
         """Per hour (inclusive range of `YYYY-MM-DDTHH` labels), the usage of every member of `dim`."""
         return merged(self.aggregate_items("AH", dim, first_hour, last_hour))
 
@@ -506,12 +501,9 @@ def _months(first_day: str, last_day: str) -> list[str]:
 
 
 __all__ = [
-    "DIMENSIONS",
     "SHARD_BYTES",
-    "UNATTRIBUTED",
     "Cell",
     "DayRollup",
-    "Dimension",
     "RollupStore",
     "aggregate",
     "fingerprint",
