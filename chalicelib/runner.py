@@ -300,7 +300,7 @@ def default_runner(
 def scheduled_collect(now: int | None = None, context: object = None) -> RunReport:
     """The scheduled Lambda's work: one incremental run with alerts, metrics flushed whatever happens;
     OpenAI calls end COLLECT_MARGIN_SECONDS before the Lambda `context` runs out of time."""
-    from chalicelib.alerts import run_alerts  # noqa: PLC0415 - keeps the API Lambda's cold start lean
+    from chalicelib.alerts.engine import run_alerts  # noqa: PLC0415 - keeps the API Lambda's cold start lean
 
     deadline = lambda_deadline(context, COLLECT_MARGIN_SECONDS)
     with run_context():

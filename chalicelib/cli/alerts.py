@@ -13,7 +13,8 @@ import argparse
 import time
 from typing import TYPE_CHECKING
 
-from chalicelib.alerts import KEEP_LEDGER_DAYS, send_test_alert
+from chalicelib.alerts.engine import KEEP_LEDGER_DAYS
+from chalicelib.alerts.publisher import send_test_alert
 from chalicelib.cli.common import add_command, emit
 from chalicelib.errors import InvalidInput
 from chalicelib.periods import DAY, day_label, iso, month_label

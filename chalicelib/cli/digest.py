@@ -12,9 +12,9 @@ import argparse
 import time
 from typing import TYPE_CHECKING
 
+from chalicelib.alerts.digest_messages import text_lines, title
 from chalicelib.cli.common import add_command, emit
 from chalicelib.digest import PERIOD_KINDS
-from chalicelib.digest_messages import text_lines, title
 from chalicelib.digest_send import preview
 
 if TYPE_CHECKING:

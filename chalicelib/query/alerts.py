@@ -7,7 +7,7 @@ Firing now, one entry per subject (its highest threshold), severity from that th
 - pools, forecasts, unclassified models and daily budgets: recorded for today;
 - monthly budgets: recorded for this month;
 - unmapped keys: recorded in the window and the key still has no name anywhere;
-- spend anomalies, dormant keys waking and new models (chalicelib.anomaly): recorded for today;
+- spend anomalies, dormant keys waking and new models (chalicelib.alerts.anomaly): recorded for today;
 - the collector: its last run failed (`consecutive_failures` > 0 in the checkpoint). Only when and
   how often: the error text stays in the logs (it may quote an upstream answer).
 Superseded items never fire: a higher threshold of the same subject was recorded instead.
@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, get_args
 
-from chalicelib.alert_rules import AlertKind, Severity, severity_of
+from chalicelib.alerts.kinds import AlertKind, Severity
+from chalicelib.alerts.rules import severity_of
 from chalicelib.errors import InvalidInput
 from chalicelib.periods import DAY, day_label, iso, month_label
 from chalicelib.store.alerts import AlertLedger, AlertRecord, AlertState
@@ -39,7 +40,7 @@ def _severity(record: AlertRecord) -> Severity:
     if record.threshold.isdigit():
         return severity_of(int(record.threshold))
     if record.kind == "dormant_key" or record.subject.startswith("spike:key:"):
-        return "critical"  # how a leaked key shows itself (chalicelib.anomaly)
+        return "critical"  # how a leaked key shows itself (chalicelib.alerts.anomaly)
     return "warning"
 
 

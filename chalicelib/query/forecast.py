@@ -19,9 +19,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.alerts.budget_forecast import monthly_usd_budget
 from chalicelib.errors import InvalidInput
 from chalicelib.forecast import Forecast, Method, MonthClock, forecast_month, history_start, weekday_factors
-from chalicelib.forecast_alerts import monthly_usd_budget
 from chalicelib.money import Settlement, day_cost
 from chalicelib.periods import day_start, iso, next_month_start
 from chalicelib.query.names import NAMES_CACHE

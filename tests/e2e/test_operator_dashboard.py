@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from chalicelib import aws
-from chalicelib.alerts import run_alerts
+from chalicelib.alerts.engine import run_alerts
 from chalicelib.auth import create_token
 from chalicelib.catalog import PriceTable
 from chalicelib.collector import CollectorConfig

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.alerts import LEASE_SECONDS, AlertEngine, SnsPublisher, run_alerts
+from chalicelib.alerts.engine import LEASE_SECONDS, AlertEngine, run_alerts
+from chalicelib.alerts.publisher import SnsPublisher
 from chalicelib.catalog import PriceTable
 from chalicelib.cli import main as cli_main
 from chalicelib.collector import CollectorConfig
@@ -389,7 +390,8 @@ def test_a_monthly_dollar_budget_counts_billed_dollars_where_settled_and_estimat
     second = engine().run(NOON + 900)
     repeat = engine().run(NOON + 1800)
 
-    # The first run also tells, once, that the month-end forecast passes $10 (chalicelib.forecast_alerts).
+    # The first run also tells, once, that the month-end forecast passes $10
+    # (chalicelib.alerts.budget_forecast).
     drained = messages(sqs_subscriber, expected=3)
     assert (first.published, second.published, repeat.published) == (2, 1, 0)
     assert [m["doc"]["threshold"] for m in drained if m["doc"]["kind"] == "budget_forecast"] == ["once"]

@@ -17,7 +17,8 @@ from botocore.config import Config
 from botocore.exceptions import ReadTimeoutError
 
 from chalicelib import aws
-from chalicelib.alerts import AlertEngine, SnsPublisher, send_test_alert
+from chalicelib.alerts.engine import AlertEngine
+from chalicelib.alerts.publisher import SnsPublisher, send_test_alert
 from chalicelib.cli import main as cli_main
 from chalicelib.periods import HOUR, day_start
 from chalicelib.settings import get_settings

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.alerts import AlertEngine, run_alerts
-from chalicelib.anomaly import ANOMALY_KINDS, AnomalyConfig
-from chalicelib.anomaly_inputs import AnomalyReader
+from chalicelib.alerts.anomaly import ANOMALY_KINDS, AnomalyConfig
+from chalicelib.alerts.anomaly_inputs import AnomalyReader
+from chalicelib.alerts.engine import AlertEngine, run_alerts
 from chalicelib.catalog import PriceTable
 from chalicelib.collector import CollectorConfig
 from chalicelib.periods import DAY, HOUR, day_label, floor_day, hour_start, iso

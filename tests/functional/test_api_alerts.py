@@ -3,8 +3,9 @@ history with its filters, the collector's failures, and bad parameters answered 
 
 from __future__ import annotations
 
+from chalicelib.alerts.messages import StoredMessage
 from chalicelib.periods import DAY
-from chalicelib.store.alerts import AlertLedger, AlertState, StoredMessage
+from chalicelib.store.alerts import AlertLedger, AlertState
 from chalicelib.store.directory import DirectoryStore, KeyMapping
 from chalicelib.store.meta import MetaStore
 from simulator.pytest_plugin import SIM_NOW

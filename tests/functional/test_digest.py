@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from chalicelib import aws, digest_send, store
-from chalicelib.alerts import SnsPublisher
+from chalicelib.alerts.publisher import SnsPublisher
 from chalicelib.cli import digest as cli_digest
 from chalicelib.cli import main as cli_main
 from chalicelib.digest_send import DigestSender, preview

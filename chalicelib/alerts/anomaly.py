@@ -33,7 +33,7 @@ from decimal import Decimal
 from statistics import median
 from typing import Any, Literal
 
-from chalicelib.alert_rules import ONCE, Alert
+from chalicelib.alerts.kinds import ONCE, Alert
 from chalicelib.money import cost_of, is_item
 from chalicelib.periods import DAY, HOUR, day_label, day_start, hour_label, iso
 from chalicelib.pools import Contributor
