@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 if TYPE_CHECKING:
     from chalicelib.pools import Contributor
@@ -87,6 +87,11 @@ class Alert:
         return f"{self.period}/{self.subject}#{self.threshold}"
 
 
+def info_of(kind: str) -> KindInfo | None:
+    """What is declared of a kind read back from the ledger (a string), if it is one of ours."""
+    return KINDS.get(cast("AlertKind", kind))
+
+
 def kind_titles() -> dict[str, str]:
     """Kind -> the dashboard's name for it, of every recorded kind (the `kinds` of /api/alerts)."""
     return {kind: KINDS[kind].title for kind in LEDGER_KINDS}
@@ -101,5 +106,6 @@ __all__ = [
     "AlertKind",
     "KindInfo",
     "Severity",
+    "info_of",
     "kind_titles",
 ]

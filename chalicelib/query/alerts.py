@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, get_args
 
-from chalicelib.alerts.kinds import AlertKind, Severity
+from chalicelib.alerts.kinds import LEDGER_KINDS, Severity, info_of, kind_titles
 from chalicelib.alerts.rules import severity_of
 from chalicelib.errors import InvalidInput
 from chalicelib.periods import DAY, day_label, iso, month_label
@@ -31,15 +31,17 @@ from chalicelib.validation import Params, listed, normalize, single
 ALERT_PARAMS = ("days", "kind", "state")
 DEFAULT_DAYS = 30
 MAX_DAYS = 90
-KINDS: tuple[str, ...] = tuple(kind for kind in get_args(AlertKind) if kind != "test")
+KINDS: tuple[str, ...] = LEDGER_KINDS  # the values of the `kind` filter
 STATES: tuple[str, ...] = get_args(AlertState)
 COLLECTOR_KIND = "collector_failing"
+COLLECTOR_TITLE = "Collector"
 
 
 def _severity(record: AlertRecord) -> Severity:
     if record.threshold.isdigit():
         return severity_of(int(record.threshold))
-    if record.kind == "dormant_key" or record.subject.startswith("spike:key:"):
+    info = info_of(record.kind)
+    if (info is not None and info.critical) or record.subject.startswith("spike:key:"):
         return "critical"  # how a leaked key shows itself (chalicelib.alerts.anomaly)
     return "warning"
 
@@ -47,7 +49,8 @@ def _severity(record: AlertRecord) -> Severity:
 def _key_of(record: AlertRecord) -> str | None:
     """The key an alert is about: budget:<id>, unmapped:<id>, budget-forecast:<id>, dormant:<id>,
     new_model:<id>, spike:key:<id>."""
-    if record.kind in ("key_budget", "unmapped_key", "budget_forecast", "dormant_key", "new_model"):
+    info = info_of(record.kind)
+    if info is not None and info.key_subject:
         return record.subject.partition(":")[2]
     if record.kind == "spend_anomaly" and record.subject.startswith("spike:key:"):
         return record.subject.removeprefix("spike:key:")
@@ -139,7 +142,8 @@ def alerts_report(
     meta: MetaStore | None = None,
     directory: DirectoryStore | None = None,
 ) -> dict[str, Any]:
-    """`GET /api/alerts`: {firing, history, days, generated_at}."""
+    """`GET /api/alerts`: {firing, history, days, generated_at, kinds}; `kinds` names every kind for
+    the page (the recorded kinds, in filter order, then the firing-only collector)."""
     params = normalize(params, ALERT_PARAMS, lists=("kind", "state"))
     days = _days(params)
     kinds = listed(params, "kind", check=_one_of(KINDS)) or KINDS
@@ -164,4 +168,5 @@ def alerts_report(
         "days": days,
         "firing": now_firing,
         "history": [alert_json(r) for r in history],
+        "kinds": {**kind_titles(), COLLECTOR_KIND: COLLECTOR_TITLE},
     }
