@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from chalicelib.alerts.kinds import Alert, AlertKind
 
@@ -121,6 +121,16 @@ def _fields(pairs: Sequence[tuple[str, str]]) -> list[str]:
     return [f"{name:<{width}}  {value}" for name, value in pairs]
 
 
+class Body(NamedTuple):
+    """What a renderer says of one alert: the subject's words, the lead sentence, the fields (name,
+    value) and the heading of the contributor table that `render` adds below."""
+
+    title: str
+    lead: str
+    pairs: Sequence[tuple[str, str]]
+    heading: str
+
+
 # -- per kind ---------------------------------------------------------------------------------------
 def _forecast_text(detail: Mapping[str, Any]) -> str:
     if detail.get("exhausted_at"):
@@ -130,7 +140,7 @@ def _forecast_text(detail: Mapping[str, Any]) -> str:
     return "not expected to run out before the reset"
 
 
-def _pool_lines(alert: Alert, context: MessageContext) -> tuple[str, list[str]]:
+def _pool_lines(alert: Alert, context: MessageContext) -> Body:
     d = alert.detail
     name = _pool_title(alert.pool)
     used, cap = _num(d["used"]), _num(d["cap"])
@@ -154,10 +164,10 @@ def _pool_lines(alert: Alert, context: MessageContext) -> tuple[str, list[str]]:
         ("Forecast", _forecast_text(d)),
         ("Data as of", _when(d.get("data_as_of"))),
     ]
-    return title, [lead, "", *_fields(pairs), "", "Top contributors today:"]
+    return Body(title, lead, pairs, "Top contributors today:")
 
 
-def _budget_lines(alert: Alert, context: MessageContext) -> tuple[str, list[str]]:
+def _budget_lines(alert: Alert, context: MessageContext) -> Body:
     d = alert.detail
     budget = d["budget"]
     period = "daily" if budget["period"] == "daily" else "monthly"
@@ -178,10 +188,10 @@ def _budget_lines(alert: Alert, context: MessageContext) -> tuple[str, list[str]
         ("Period from", _when(d["period_start"])),
         ("Data as of", _when(d.get("data_as_of"))),
     ]
-    return title, [lead, "", *_fields(pairs), "", "Models of this key in the period:"]
+    return Body(title, lead, pairs, "Models of this key in the period:")
 
 
-def _unclassified_lines(alert: Alert, context: MessageContext) -> tuple[str, list[str]]:
+def _unclassified_lines(alert: Alert, context: MessageContext) -> Body:
     d = alert.detail
     title = f"Unclassified model {d['model']}: {_num(d['tokens'])} tokens today"
     lead = (
@@ -193,10 +203,10 @@ def _unclassified_lines(alert: Alert, context: MessageContext) -> tuple[str, lis
         ("Tokens today", _num(d["tokens"])),
         ("Data as of", _when(d.get("data_as_of"))),
     ]
-    return title, [lead, "", *_fields(pairs), "", "Keys using it today:"]
+    return Body(title, lead, pairs, "Keys using it today:")
 
 
-def _unmapped_lines(alert: Alert, context: MessageContext) -> tuple[str, list[str]]:
+def _unmapped_lines(alert: Alert, context: MessageContext) -> Body:
     d = alert.detail
     title = f"Unmapped API key {d['api_key_id']} is spending"
     lead = (
@@ -209,10 +219,10 @@ def _unmapped_lines(alert: Alert, context: MessageContext) -> tuple[str, list[st
         ("Tokens today", _num(d["tokens_today"])),
         ("Data as of", _when(d.get("data_as_of"))),
     ]
-    return title, [lead, "", *_fields(pairs), "", "Its models today:"]
+    return Body(title, lead, pairs, "Its models today:")
 
 
-def _budget_forecast_lines(alert: Alert, context: MessageContext) -> tuple[str, list[str]]:
+def _budget_forecast_lines(alert: Alert, context: MessageContext) -> Body:
     d = alert.detail
     title = f"Key {d['name']} on track to exceed its monthly budget by {d['on_track_to_exceed']}"
     lead = (
@@ -230,7 +240,7 @@ def _budget_forecast_lines(alert: Alert, context: MessageContext) -> tuple[str, 
         ("Daily rate", f"{_usd(d['daily_rate'])} (last {method['window_days']} days, weekday-adjusted)"),
         ("Data as of", _when(d.get("data_as_of"))),
     ]
-    return title, [lead, "", *_fields(pairs), "", "Models of this key this month:"]
+    return Body(title, lead, pairs, "Models of this key this month:")
 
 
 def _key_text(d: Mapping[str, Any]) -> str:
@@ -247,7 +257,7 @@ def _window_text(d: Mapping[str, Any]) -> str:
     return f"{_when(d['window_start'])} to {_when(d['window_end'])[11:]} ({d['window_hours']} h)"
 
 
-def _spike_lines(alert: Alert, context: MessageContext) -> tuple[str, list[str]]:
+def _spike_lines(alert: Alert, context: MessageContext) -> Body:
     d = alert.detail
     base = d["baseline"]
     subject = f"key {_key_text(d)}" if d["dimension"] == "key" else f"{d['dimension']} {d['member']}"
@@ -272,10 +282,10 @@ def _spike_lines(alert: Alert, context: MessageContext) -> tuple[str, list[str]]
     ]
     if d["dimension"] == "key":
         pairs[:0] = [("Key", _key_text(d)), ("Person", d.get("owner") or "-")]
-    return title, [lead, "", *_fields(pairs), "", "Top models in the window:"]
+    return Body(title, lead, pairs, "Top models in the window:")
 
 
-def _dormant_lines(alert: Alert, context: MessageContext) -> tuple[str, list[str]]:
+def _dormant_lines(alert: Alert, context: MessageContext) -> Body:
     d = alert.detail
     title = (
         f"Dormant key {_key_text(d)} woke up: {_usd(d['spend_usd'])} in {d['window_hours']} h "
@@ -293,10 +303,10 @@ def _dormant_lines(alert: Alert, context: MessageContext) -> tuple[str, list[str
         ("Rule", f"{d['dormant_days']}+ quiet days, then >= {_usd(d['min_usd'])} in the window"),
         ("Data as of", _when(d.get("data_as_of"))),
     ]
-    return title, [lead, "", *_fields(pairs), "", "Top models in the window:"]
+    return Body(title, lead, pairs, "Top models in the window:")
 
 
-def _new_model_lines(alert: Alert, context: MessageContext) -> tuple[str, list[str]]:
+def _new_model_lines(alert: Alert, context: MessageContext) -> Body:
     d = alert.detail
     models = [row["model"] for row in d["new_models"]]
     title = f"Key {_key_text(d)} started using {', '.join(models)}: {_usd(d['spend_usd'])} today"
@@ -314,13 +324,13 @@ def _new_model_lines(alert: Alert, context: MessageContext) -> tuple[str, list[s
         ("Rule", f">= {_usd(d['min_usd'])} today on a model new to the key"),
         ("Data as of", _when(d.get("data_as_of"))),
     ]
-    return title, [lead, "", *_fields(pairs), "", "Models of this key today:"]
+    return Body(title, lead, pairs, "Models of this key today:")
 
 
-def _test_lines(alert: Alert, context: MessageContext) -> tuple[str, list[str]]:
+def _test_lines(alert: Alert, context: MessageContext) -> Body:
     title = f"Test alert from the {context.stage} stage"
     lead = "This is a test message from `python -m chalicelib.cli alerts test`: the subscription works."
-    return title, [lead, "", "Top contributors:"]
+    return Body(title, lead, [], "Top contributors:")
 
 
 # -- the message ------------------------------------------------------------------------------------
@@ -336,8 +346,7 @@ def attributes_of(alert: Alert) -> dict[str, str]:
     return {name: value for name, value in values.items() if value}
 
 
-Renderer = Callable[[Alert, MessageContext], tuple[str, list[str]]]
-"""(raw title, body lines before the contributor table) of one alert."""
+Renderer = Callable[[Alert, MessageContext], Body]
 
 RENDERERS: Mapping[AlertKind, Renderer] = {
     "pool_threshold": _pool_lines,
@@ -355,8 +364,10 @@ RENDERERS: Mapping[AlertKind, Renderer] = {
 
 def render(alert: Alert, context: MessageContext) -> StoredMessage:
     """The subject, the MessageStructure=json document and the attributes of one alert."""
-    raw_title, lines = RENDERERS[alert.kind](alert, context)
-    title = subject_line(raw_title)
+    body = RENDERERS[alert.kind](alert, context)
+    title = subject_line(body.title)
+    fields = [*_fields(body.pairs), ""] if body.pairs else []
+    lines = [body.lead, "", *fields, body.heading]
     lines += contributor_table(alert.contributors)
     lines += [*dashboard_lines(context), f"Alert: {alert.alert_id} ({alert.severity}, stage {context.stage})"]
     text = "\n".join(lines) + "\n"
@@ -427,6 +438,7 @@ __all__ = [
     "ATTRIBUTE_NAMES",
     "RENDERERS",
     "SCHEMA",
+    "Body",
     "MessageContext",
     "Renderer",
     "StoredMessage",
