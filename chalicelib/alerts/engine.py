@@ -78,7 +78,7 @@ from chalicelib.alerts.rules import (
     unmapped_alerts,
 )
 from chalicelib.errors import ConfigError
-from chalicelib.forecast import Method
+from chalicelib.forecast import Method, MonthClock, PricedDays, forecast_month, history_start
 from chalicelib.money import Settlement
 from chalicelib.observability import logger, metrics
 from chalicelib.periods import DAY, day_label, day_start, month_label, next_month_start
@@ -88,7 +88,6 @@ from chalicelib.pools import (
     build_pool_report,
     load_pool_inputs,
 )
-from chalicelib.query.forecast import key_forecasts
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store.alerts import AlertLedger, AlertRecord
 from chalicelib.store.directory import DirectoryStore, resolve
@@ -228,7 +227,14 @@ class AlertEngine:
         by_key = self.meta.checkpoint().cost_grouping != "project_id"
         settlement = Settlement(costs_as_of=inputs.now, billed_by_key=by_key)  # as _budget_alerts
         method = Method.of(self.settings)
-        clock, forecasts = key_forecasts(inputs.now, self.rollups, settlement, method)
+        # Every key's month-end forecast, as /api/forecast?group_by=api_key_id computes it (one Query).
+        clock = MonthClock.at(inputs.now)
+        days = self.rollups.daily_aggregates("key", history_start(clock.today, method), clock.today)
+        priced = PricedDays.of(days, settlement, clock.today, method)
+        forecasts = {
+            key: forecast_month(daily, clock, priced.factors, method)
+            for key, daily in priced.by_member.items()
+        }
         return on_track_alerts(clock, budgeted, forecasts, method, data_as_of=inputs.now)
 
     def _with_budget_contributors(self, alert: Alert, now: int) -> Alert:
