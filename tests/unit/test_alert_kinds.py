@@ -1,14 +1,17 @@
 """The alert kinds are declared once: every kind has a name for the page and its own renderer, and a
-kind without a renderer fails loudly instead of going out worded as the test message."""
+kind without a renderer fails loudly instead of going out worded as the test message; alerts and
+digests go out in one envelope."""
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from typing import get_args
 
 import pytest
 
 from chalicelib.alerts.kinds import KINDS, LEDGER_KINDS, TEST_KIND, Alert, AlertKind, info_of, kind_titles
-from chalicelib.alerts.messages import RENDERERS, MessageContext, render
+from chalicelib.alerts.messages import JSON_PROTOCOLS, RENDERERS, MessageContext, envelope, render
 from chalicelib.periods import day_start
 
 NOW = day_start("2026-11-20")
@@ -53,3 +56,29 @@ def test_the_page_names_every_recorded_kind_and_knows_which_name_a_key():
     assert info_of("new_model").key_subject  # type: ignore[union-attr]
     assert info_of("pool_threshold").key_subject is False  # type: ignore[union-attr]
     assert info_of("no_such_kind") is None
+
+
+def test_an_envelope_serves_every_protocol_and_threads_the_chat():
+    message = envelope(
+        "digest-week-2026-11-09/digest:org#once",
+        "digest/week/organization",
+        event="digest",
+        title="[OpenAI usage] Weekly digest",
+        text="body\n",
+        document={"schema": "x", "amount": Decimal("1.50")},
+        attributes={"kind": "digest"},
+    )
+
+    bodies = json.loads(message.structured)
+    assert set(bodies) == {"default", "email", "https", *JSON_PROTOCOLS}
+    assert bodies["default"] == bodies["email"] == "body\n"
+    assert json.loads(bodies["sqs"]) == {"schema": "x", "amount": "1.50"}
+    chat = json.loads(bodies["https"])
+    assert chat["metadata"] == {
+        "threadId": "digest/week/organization",
+        "summary": "[OpenAI usage] Weekly digest",
+        "eventType": "digest",
+        "additionalContext": {"kind": "digest"},
+    }
+    assert chat["content"]["description"] == "```\nbody\n```"
+    assert message.attributes == {"kind": "digest"}
