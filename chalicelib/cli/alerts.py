@@ -10,7 +10,6 @@ Text for people by default, one JSON object with `--json`.
 from __future__ import annotations
 
 import argparse
-import time
 from typing import TYPE_CHECKING
 
 from chalicelib.alerts.engine import KEEP_LEDGER_DAYS
@@ -18,6 +17,7 @@ from chalicelib.alerts.publisher import send_test_alert
 from chalicelib.cli.common import add_command, add_group, emit
 from chalicelib.errors import InvalidInput
 from chalicelib.periods import DAY, day_label, iso, month_label
+from chalicelib.query import clock
 from chalicelib.settings import get_settings
 from chalicelib.store.alerts import AlertLedger, AlertRecord
 
@@ -39,14 +39,10 @@ def register(subparsers: Subparsers) -> None:
     )
 
 
-def _now() -> int:
-    return int(time.time())
-
-
 def run_test(args: argparse.Namespace) -> int:
     """Publish one test message."""
     settings = get_settings()
-    message_id = send_test_alert(settings, _now())
+    message_id = send_test_alert(settings, clock.now())
     emit(
         args,
         {"topic_arn": settings.alerts_topic_arn, "message_id": message_id},
@@ -72,7 +68,7 @@ def run_list(args: argparse.Namespace) -> int:
         raise InvalidInput(
             "--days", f"must be between 1 and {KEEP_LEDGER_DAYS} (the ledger's life), got {args.days}"
         )
-    records = AlertLedger().records(periods_back(_now(), args.days))
+    records = AlertLedger().records(periods_back(clock.now(), args.days))
     records.sort(key=lambda entry: (-entry.created_at, entry.alert_id))
     emit(args, {"days": args.days, "alerts": [entry.as_dict() for entry in records]}, _lines(records))
     return 0

@@ -9,13 +9,13 @@ Text (the e-mail body) by default, the digest object with `--json`.
 from __future__ import annotations
 
 import argparse
-import time
 from typing import TYPE_CHECKING
 
 from chalicelib.alerts.digest_messages import text_lines, title
 from chalicelib.cli.common import add_command, add_group, emit
 from chalicelib.digest import PERIOD_KINDS
 from chalicelib.digest_send import preview
+from chalicelib.query import clock
 
 if TYPE_CHECKING:
     from chalicelib.cli.common import Subparsers
@@ -34,12 +34,8 @@ def register(subparsers: Subparsers) -> None:
     show.add_argument("--team", default=None, help="one team's digest instead of the organization's")
 
 
-def _now() -> int:
-    return int(time.time())
-
-
 def run_preview(args: argparse.Namespace) -> int:
     """Print the digest."""
-    digest = preview(args.period, _now(), args.team)
+    digest = preview(args.period, clock.now(), args.team)
     emit(args, digest, [title(digest), "", *text_lines(digest)])
     return 0
