@@ -20,24 +20,17 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.alerts.budget_forecast import monthly_usd_budget
+from chalicelib.dimensions import UNATTRIBUTED, Base
 from chalicelib.errors import InvalidInput
-from chalicelib.forecast import (
-    Daily,
-    Forecast,
-    Method,
-    MonthClock,
-    PricedDays,
-    forecast_month,
-    history_start,
-)
+from chalicelib.forecast import Daily, Forecast, Method, MonthClock, PricedDays, forecast_month, history_start
+from chalicelib.keys.model import KeyIdentity
+from chalicelib.keys.resolve import resolve
 from chalicelib.money import Settlement
 from chalicelib.periods import day_start, iso, next_month_start
 from chalicelib.query.names import NAMES_CACHE
 from chalicelib.query.report import ALL_USAGE, NO_OWNER, NO_TEAM, Names
 from chalicelib.query.usage import Stores
 from chalicelib.settings import Settings, get_settings
-from chalicelib.store.directory import KeyIdentity, resolve
-from chalicelib.store.rollups import UNATTRIBUTED, Dimension
 from chalicelib.validation import Params, choice, normalize, single
 
 GROUPINGS = ("none", "api_key_id", "owner", "team", "project_id")
@@ -136,7 +129,7 @@ def forecast_report(
     method = Method.of(settings)
     settlement, data_as_of = settlement_of(stores)
     clock = MonthClock.at(now)
-    base: Dimension = "project" if dim == "project_id" else "key"
+    base: Base = "project" if dim == "project_id" else "key"
     days = stores.rollups.daily_aggregates(base, history_start(clock.today, method), clock.today)
     priced = PricedDays.of(days, settlement, clock.today, method)
     by_member, org, factors = priced.by_member, priced.org, priced.factors

@@ -9,8 +9,8 @@ from chalicelib.alerts.budget_forecast import on_track_alerts
 from chalicelib.alerts.messages import MessageContext, render
 from chalicelib.alerts.rules import plan
 from chalicelib.forecast import FLAT, Method, MonthClock, forecast_month
+from chalicelib.keys.model import Budget, KeyIdentity
 from chalicelib.periods import HOUR, day_start
-from chalicelib.store.directory import Budget, KeyIdentity
 from tests.unit.test_forecast import days
 
 NOON = day_start("2026-11-20") + 12 * HOUR
