@@ -5,7 +5,7 @@ process.env.TZ = "America/New_York";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { DAY, defaultBucket, floorDay, isoDay, parseDay, range } from "../../frontend/js/periods.js";
+import { DAY, defaultBucket, floorDay, isoDay, parseDay, range, rangeText, widthAllowed } from "../../frontend/js/periods.js";
 
 const at = (iso) => Date.parse(iso) / 1000;
 
@@ -79,4 +79,46 @@ test("hourly buckets suit today and two days, daily the rest", () => {
   assert.equal(defaultBucket("custom", 2), "1h");
   assert.equal(defaultBucket("7d", 7), "1d");
   assert.equal(defaultBucket("custom", 3), "1d");
+});
+
+test("a range reads as its UTC days, however the zone's clocks moved", () => {
+  const now = at("2026-11-20T14:05:00Z");
+  assert.equal(rangeText(range("today", now)), "20 Nov 2026, 00:00–14:05 UTC");
+  assert.equal(rangeText(range("custom", now, "2026-10-25", "2026-11-01")), "25 Oct 2026 – 1 Nov 2026 (8 days)");
+  assert.equal(rangeText(range("7d", now)), "14 Nov 2026 – 20 Nov 2026, 14:05 UTC (7 days)");
+});
+
+// The limits as /api/health publishes them (chalicelib/query/limits.py).
+const LIMITS = {
+  compare_keys: { min: 2, max: 20 },
+  max_span_seconds: { "1m": 6 * 3600, "1h": 31 * DAY, "1d": 366 * DAY },
+  hourly_retention_days: 35,
+  stale_after_seconds: 3600,
+};
+
+test("hourly buckets are allowed up to the API's span, and not one second more", () => {
+  const now = at("2026-11-20T14:05:00Z");
+  const longest = { start: at("2026-10-17T00:00:00Z"), end: at("2026-11-17T00:00:00Z") };
+  assert.equal(longest.end - longest.start, 31 * DAY);
+  assert.equal(widthAllowed(longest, "1h", now, LIMITS), true);
+  assert.equal(widthAllowed({ ...longest, end: longest.end + 1 }, "1h", now, LIMITS), false);
+  assert.equal(widthAllowed({ ...longest, end: longest.end + 1 }, "1d", now, LIMITS), true);
+  assert.equal(widthAllowed(range("30d", now), "1h", now, LIMITS), true);
+});
+
+test("hourly buckets reach back only as far as the API keeps them", () => {
+  const now = at("2026-11-20T14:05:00Z");
+  const oldest = at("2026-11-20T14:00:00Z") - 35 * DAY;
+  assert.equal(widthAllowed({ start: oldest, end: oldest + DAY }, "1h", now, LIMITS), true);
+  assert.equal(widthAllowed({ start: oldest - 3600, end: oldest + DAY }, "1h", now, LIMITS), false);
+  assert.equal(widthAllowed({ start: oldest - 3600, end: oldest + DAY }, "1d", now, LIMITS), true);
+});
+
+test("a daily report longer than the API's span is not allowed; without limits everything is", () => {
+  const now = at("2026-11-20T14:05:00Z");
+  const year = range("custom", now, "2025-11-01", "2026-11-20");
+  assert.ok(year.end - year.start > 366 * DAY);
+  assert.equal(widthAllowed(year, "1d", now, LIMITS), false);
+  assert.equal(widthAllowed(year, "1d", now, null), true);
+  assert.equal(widthAllowed(year, "1h", now, null), true);
 });
