@@ -14,6 +14,7 @@ function bindExport(id, table, stem) {
 }
 
 function start() {
+  page.refresh = refresh;
   const config = window.TRACKER_CONFIG || {};
   if (config.stage && config.stage !== "prod") {
     $("stage").textContent = config.stage;
@@ -23,7 +24,6 @@ function start() {
     showGlobalError("config.js names no API: serve the page with `python -m devstack.dashboard --api-url URL`.");
     return;
   }
-  page.refresh = refresh;
   readHash();
   syncControls();
   writeHash();
