@@ -6,6 +6,14 @@ import { $, fill, h, placeholder } from "./dom.js";
 import { showGlobalError } from "./refresh.js";
 import { page, view } from "./state.js";
 
+// The dialog's styles (auth.css) come with it, loaded before it can open.
+const styles = h("link", { rel: "stylesheet", href: "auth.css" });
+await new Promise((resolve) => {
+  styles.addEventListener("load", resolve);
+  styles.addEventListener("error", resolve); // unstyled is still usable
+  document.head.append(styles);
+});
+
 const dialog = h(
   "dialog",
   { id: "token-dialog", "aria-labelledby": "token-title", "aria-describedby": "token-help" },
