@@ -39,10 +39,15 @@ export function askToken(message = "") {
   const error = $("token-error");
   error.hidden = !message;
   error.textContent = message;
-  if (view.authPending) return view.authPending;
+  const input = $("token-input");
+  if (view.authPending) {
+    // Dismissed with Escape, the request still waits for its token: asked again, show the dialog again.
+    if (!dialog.open) dialog.showModal();
+    input.focus();
+    return view.authPending;
+  }
   view.authPending = new Promise((resolve) => {
     const form = $("token-form");
-    const input = $("token-input");
     input.value = "";
     const onSubmit = (event) => {
       event.preventDefault();
