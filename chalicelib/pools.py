@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Literal
 
@@ -195,16 +195,6 @@ class KeyShare:
     tokens: int
     over_cap_tokens: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "api_key_id": self.api_key_id,
-            "name": self.name,
-            "owner": self.owner,
-            "tokens": self.tokens,
-            "over_cap_tokens": self.over_cap_tokens,
-        }
-
 
 @dataclass(frozen=True)
 class PoolStatus:
@@ -251,7 +241,7 @@ class PoolStatus:
             "forecast_exhausted_at": iso(self.forecast_exhausted_at) if self.forecast_exhausted_at else None,
             "exhausted_at": iso(self.exhausted_at) if self.exhausted_at else None,
             "top_contributors": [entry.as_dict() for entry in self.top_contributors()],
-            "keys": [entry.as_dict() for entry in self.keys],
+            "keys": [asdict(entry) for entry in self.keys],
         }
 
 

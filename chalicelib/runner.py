@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -72,10 +72,6 @@ class RunReport:
     skipped_reason: str | None = None
     lease_until: str | None = None
     lease_taken_over_from: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
 
 
 class Runner:
@@ -203,7 +199,7 @@ class Runner:
         report.dynamodb_requests = io.requests
         report.cost_grouping = result.cost_grouping
         _emit_success_metrics(report, self.detailed_metrics)
-        logger.info("collection finished", extra={"run": report.as_dict()})
+        logger.info("collection finished", extra={"run": asdict(report)})
 
     def _fail(self, report: RunReport, exc: Exception, now: int) -> None:
         report.status = "failed"
@@ -216,7 +212,7 @@ class Runner:
         except Exception:  # the original failure matters more than the bookkeeping one
             logger.exception("could not record the failure in the checkpoint")
         metrics.add_metric(name="CollectionFailed", unit=MetricUnit.Count, value=1)
-        logger.error("collection failed", extra={"run": report.as_dict(), "error_type": type(exc).__name__})
+        logger.error("collection failed", extra={"run": asdict(report), "error_type": type(exc).__name__})
 
 
 class _Lease:

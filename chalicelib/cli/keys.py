@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from decimal import Decimal
@@ -33,6 +32,7 @@ from chalicelib.directory import (
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.money import Settlement, cost_of, cost_text
 from chalicelib.periods import DAY, day_label
+from chalicelib.query import clock
 from chalicelib.settings import get_settings
 from chalicelib.store.directory import (
     BUDGET_PERIODS,
@@ -124,10 +124,6 @@ def _directory_without_action(args: argparse.Namespace) -> int:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _now() -> int:
-    return int(time.time())
-
-
 def _date(ts: int | None) -> str:
     return day_label(ts) if ts else "-"
 
@@ -201,7 +197,7 @@ def run_add_key(args: argparse.Namespace) -> int:
         del raw
     else:
         key_id = validate_key_id(args.key_id)
-    now = _now()
+    now = clock.now()
     mapping = new_mapping(
         key_id,
         args.name,
@@ -277,7 +273,7 @@ def run_list_keys(args: argparse.Namespace) -> int:
     mappings = {mapping.key_id: mapping for mapping in store.list_mappings()}
     directory = store.directory()
     identities = build_identities(mappings.values(), directory)
-    first, last, usage = usage_by_key(args.days, _now())
+    first, last, usage = usage_by_key(args.days, clock.now())
     shown: list[KeyIdentity] = [
         identity for identity in identities.values() if args.all or identity.source == "mapping"
     ]
@@ -388,7 +384,7 @@ def run_sync(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     client = OpenAIAdminClient(settings.openai_base_url, get_admin_key(settings))
-    report = sync_directory(client, DirectoryStore(), _now())
+    report = sync_directory(client, DirectoryStore(), clock.now())
     lines = [
         f"synced {report.projects} projects, {report.keys} keys and {report.users} users "
         f"from {settings.openai_base_url} ({report.api_calls} API calls)",

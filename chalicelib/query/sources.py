@@ -15,19 +15,20 @@ view never costs more than one round of OpenAI calls a minute per period.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 from chalicelib.catalog import PriceTable
 from chalicelib.collector import priced_row
-from chalicelib.openai_api import USAGE_KINDS, OpenAIAdminClient
+from chalicelib.kinds import KINDS
+from chalicelib.openai_api import OpenAIAdminClient
 from chalicelib.periods import DAY, day_label, day_start, hour_label, hour_start
 from chalicelib.query.live import gated_records
 from chalicelib.query.report import BASE_DIMENSION, Record
 from chalicelib.query.selection import Selection
 from chalicelib.store.rollups import Dimension, Item, RollupStore, fingerprint, members
+from chalicelib.ttl_cache import TTLCache
 from chalicelib.usage import Usage
 
 LIVE_CACHE_SECONDS = 60
@@ -117,36 +118,18 @@ def read_stored(selection: Selection, rollups: RollupStore) -> StoredRead:
     return StoredRead(_decoded(items, how, selection.bucket_width == "1h"), fingerprint(items))
 
 
-class LiveCache:
+class LiveCache(TTLCache[tuple[str, int, int], tuple[Record, ...]]):
     """Live 1m records by (base URL, start, end), each kept LIVE_CACHE_SECONDS."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[str, int, int], tuple[float, tuple[Record, ...]]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, int, int], now: float) -> tuple[Record, ...] | None:
-        with self._lock:
-            entry = self._entries.get(key)
-        return entry[1] if entry and entry[0] > now else None
-
-    def put(self, key: tuple[str, int, int], records: tuple[Record, ...], now: float) -> None:
-        with self._lock:
-            if len(self._entries) >= LIVE_CACHE_MAX_ENTRIES:
-                self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
-                if len(self._entries) >= LIVE_CACHE_MAX_ENTRIES:
-                    self._entries.clear()
-            self._entries[key] = (now + LIVE_CACHE_SECONDS, records)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        super().__init__(LIVE_CACHE_SECONDS, LIVE_CACHE_MAX_ENTRIES)
 
 
 LIVE_CACHE = LiveCache()
 
 
 # Vector storage is a level (bytes held), measured per hour: it has no per-minute meaning.
-LIVE_KINDS = tuple(kind for kind in USAGE_KINDS if kind != "vector_stores")
+LIVE_KINDS = tuple(kind.name for kind in KINDS if kind.live)  # vector storage is read per day
 
 
 def fetch_live(client: OpenAIAdminClient, start: int, end: int, prices: PriceTable) -> tuple[Record, ...]:

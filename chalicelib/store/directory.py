@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, cast, get_args
+from typing import Any, Literal, cast, get_args
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
@@ -32,9 +32,6 @@ from chalicelib.errors import InvalidInput, StoreError
 from chalicelib.store.rollups import UNATTRIBUTED
 from chalicelib.store.table import TableBacked, batch_write, is_condition_failure, query_all
 from chalicelib.validation import safe_text
-
-if TYPE_CHECKING:
-    pass
 
 BudgetPeriod = Literal["daily", "monthly"]
 BudgetUnit = Literal["tokens", "usd"]

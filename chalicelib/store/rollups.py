@@ -27,16 +27,13 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from boto3.dynamodb.conditions import Key
 
 from chalicelib.periods import DAY, HOUR, day_start, month_label
 from chalicelib.store.table import TableBacked, batch_get, batch_write, query_all
 from chalicelib.usage import Usage, canonical
-
-if TYPE_CHECKING:
-    pass
 
 Dimension = Literal["key", "model", "project"]
 DIMENSIONS: tuple[Dimension, ...] = ("key", "model", "project")
@@ -298,6 +295,12 @@ class RollupStore(TableBacked):
         for item in query_all(self.table, KeyConditionExpression=Key("pk").eq(f"HD#{day}")):
             hh, rest = str(item["sk"]).split("#", 1)
             yield f"{day}T{hh}", _parse_cell(rest), _values(item)
+
+    def stored_day(self, day: str) -> dict[tuple[str, str], Item]:
+        """Every stored rollup item of one UTC day (detail and aggregates, daily and hourly) by
+        (pk, sk): what recomputing the day may rewrite or delete. The bench reads it before and after
+        a run, so that only this module knows where a day's items are kept."""
+        return self._existing(day, include_hourly=True)
 
 
 def _months(first_day: str, last_day: str) -> list[str]:
