@@ -102,7 +102,7 @@ export async function refresh() {
       if (view.usage && state.group === "api_key_id") renderUsage();
     }, failed("compare-list", "the keys")),
   ];
-  if (view.compareData) tasks.push(import("./comparison.js").then((m) => m.loadCompare(generation)));
+  if (view.compareData) tasks.push(later("./comparison.js", (m) => m.loadCompare(generation)));
   const outcomes = await Promise.all(tasks);
   if (generation !== view.generation) return;
   if (outcomes.some((o) => o === "unauthorized")) {
@@ -130,8 +130,11 @@ function clearFigures(error) {
   document.body.dataset.state = "invalid";
 }
 
+// A module that cannot be fetched fails its section, not the refresh.
+const later = (module, run) => import(module).then(run, () => "failed");
+
 function loadPanel(id, generation) {
-  return import("./panels.js").then((panels) => panels.PANELS[id](generation));
+  return later("./panels.js", (panels) => panels.PANELS[id](generation));
 }
 
 function schedule() {
