@@ -29,7 +29,7 @@ from bench.instrument import DynamoCounts, DynamoMeter  # noqa: E402
 from chalicelib import aws  # noqa: E402 - the imports are what the first CPU reading measures
 from chalicelib.catalog import PriceTable  # noqa: E402
 from chalicelib.collector import CollectionResult, CollectorConfig  # noqa: E402
-from chalicelib.directory import sync_directory  # noqa: E402
+from chalicelib.keys.sync import sync_directory  # noqa: E402
 from chalicelib.observability import metrics  # noqa: E402
 from chalicelib.openai_api import OpenAIAdminClient  # noqa: E402
 from chalicelib.runner import Runner  # noqa: E402

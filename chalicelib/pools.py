@@ -42,9 +42,11 @@ from datetime import date
 from typing import Any, Literal
 
 from chalicelib.catalog import Pool, pool_of
+from chalicelib.keys.model import KeyIdentity, UnmappedKey
+from chalicelib.keys.resolve import resolve
 from chalicelib.periods import DAY, HOUR, day_label, day_start, floor_hour, hour_start, iso
 from chalicelib.settings import Settings
-from chalicelib.store.directory import DirectoryStore, KeyIdentity, UnmappedKey, resolve
+from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import Cell, RollupStore
 from chalicelib.usage import Usage

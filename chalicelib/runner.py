@@ -27,13 +27,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalicelib.catalog import PriceTable
 from chalicelib.collector import CollectionResult, Collector, CollectorConfig, incremental_window
 from chalicelib.deadline import Deadline, lambda_deadline
-from chalicelib.directory import needs_sync, sync_directory
+from chalicelib.keys.resolve import unknown_key_ids
+from chalicelib.keys.sync import needs_sync, sync_directory
 from chalicelib.observability import logger, metrics, new_run_id, run_context
 from chalicelib.openai_api import OpenAIAdminClient
 from chalicelib.periods import DAY, day_label, iso
 from chalicelib.secrets import get_admin_key
 from chalicelib.settings import Settings, get_settings
-from chalicelib.store.directory import DirectoryStore, unknown_key_ids
+from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import RollupStore
 from chalicelib.store.table import reset_stats

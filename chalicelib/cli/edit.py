@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.cli.common import add_command, emit
 from chalicelib.cli.keys import find_mapping, mapping_json
 from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.keys.model import BUDGET_PERIODS, BUDGET_UNITS, KeyMapping
 from chalicelib.query import clock
 from chalicelib.query.keys import update_key
-from chalicelib.store.directory import BUDGET_PERIODS, BUDGET_UNITS, DirectoryStore, KeyMapping
+from chalicelib.store.directory import DirectoryStore
 
 if TYPE_CHECKING:
     from chalicelib.cli.common import Subparsers

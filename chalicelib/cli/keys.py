@@ -20,29 +20,16 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.cli.common import add_command, emit
-from chalicelib.directory import (
-    fingerprint,
-    match_raw_key,
-    new_mapping,
-    parse_budget,
-    sync_directory,
-    validate_key_id,
-    validate_raw_key,
-)
 from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.keys.model import BUDGET_PERIODS, BUDGET_UNITS, Budget, KeyIdentity, KeyMapping
+from chalicelib.keys.resolve import build_identities, match_raw_key
+from chalicelib.keys.sync import sync_directory
+from chalicelib.keys.validate import fingerprint, new_mapping, parse_budget, validate_key_id, validate_raw_key
 from chalicelib.money import Settlement, cost_of, cost_text
 from chalicelib.periods import DAY, day_label
 from chalicelib.query import clock
 from chalicelib.settings import get_settings
-from chalicelib.store.directory import (
-    BUDGET_PERIODS,
-    BUDGET_UNITS,
-    Budget,
-    DirectoryStore,
-    KeyIdentity,
-    KeyMapping,
-    build_identities,
-)
+from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import RollupStore
 from chalicelib.usage import ZERO_USAGE, Usage

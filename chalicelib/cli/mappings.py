@@ -32,10 +32,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.cli.common import add_command, emit
-from chalicelib.directory import new_mapping, parse_budget, validate_key_id
 from chalicelib.errors import InvalidInput, TrackerError
+from chalicelib.keys.model import KeyMapping
+from chalicelib.keys.validate import new_mapping, parse_budget, validate_key_id
 from chalicelib.query import clock
-from chalicelib.store.directory import DirectoryStore, KeyMapping
+from chalicelib.store.directory import DirectoryStore
 
 if TYPE_CHECKING:
     from chalicelib.cli.common import Subparsers

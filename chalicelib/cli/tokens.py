@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from chalicelib import auth
 from chalicelib.cli.common import add_command, emit
 from chalicelib.cli.keys import text_table
-from chalicelib.directory import validate_name
 from chalicelib.errors import InvalidInput
+from chalicelib.keys.validate import validate_name
 from chalicelib.periods import iso
 from chalicelib.query import clock
 from chalicelib.store.tokens import ROLES, StoredToken, TokenStore

@@ -21,10 +21,11 @@ from chalicelib.cli.common import add_command, emit
 from chalicelib.cli.keys import text_table
 from chalicelib.cli.period import SINCE_HELP, check_period, period_from_args, top_count
 from chalicelib.cli.reports import option_names, tool_cells, tool_headers
+from chalicelib.dimensions import DIMENSIONS
 from chalicelib.money import cost_text
 from chalicelib.periods import iso
 from chalicelib.query import clock
-from chalicelib.query.selection import BUCKET_WIDTHS, DEFAULT_TOP, DIMENSIONS, MAX_TOP, NONE
+from chalicelib.query.selection import BUCKET_WIDTHS, DEFAULT_TOP, MAX_TOP, NONE
 from chalicelib.query.usage import usage_report
 from chalicelib.settings import get_settings
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from chalicelib.keys.resolve import build_identities
 from chalicelib.query.report import Names
-from chalicelib.store.directory import DirectoryStore, build_identities, identity_writes
+from chalicelib.store.directory import DirectoryStore, identity_writes
 from chalicelib.ttl_cache import TTLCache
 
 NAMES_CACHE_SECONDS = 60.0

@@ -26,28 +26,16 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from chalicelib.catalog import model_family, pool_of
+from chalicelib.dimensions import UNATTRIBUTED, Dimension
+from chalicelib.keys.model import UNATTRIBUTED_NAME, DirectoryProject, KeyIdentity
+from chalicelib.keys.resolve import resolve
 from chalicelib.kinds import MEASURE_LIST, PER_CALL
 from chalicelib.money import LINE_ITEMS_POOL, Settlement, cost_of, is_item, item_name
 from chalicelib.periods import day_label, iso
-from chalicelib.query.selection import Dimension, Selection
-from chalicelib.store.directory import (
-    UNATTRIBUTED_NAME,
-    DirectoryProject,
-    KeyIdentity,
-    resolve,
-)
-from chalicelib.store.rollups import UNATTRIBUTED
+from chalicelib.query.selection import Selection
 from chalicelib.usage import ZERO_USAGE, Usage
 
 KEY_DIMENSIONS: frozenset[Dimension] = frozenset({"api_key_id", "owner", "team"})
-BASE_DIMENSION: dict[Dimension, Literal["key", "model", "project"]] = {
-    "api_key_id": "key",
-    "owner": "key",
-    "team": "key",
-    "model": "model",
-    "pool": "model",
-    "project_id": "project",
-}
 NO_OWNER = "(no owner)"
 NO_TEAM = "(no team)"
 ALL_USAGE = "All usage"

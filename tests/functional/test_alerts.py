@@ -19,13 +19,14 @@ from chalicelib.alerts import LEASE_SECONDS, AlertEngine, SnsPublisher, run_aler
 from chalicelib.catalog import PriceTable
 from chalicelib.cli import main as cli_main
 from chalicelib.collector import CollectorConfig
+from chalicelib.keys.model import Budget, KeyMapping
 from chalicelib.periods import DAY, HOUR, day_label, day_start
 from chalicelib.pools import pool_report
 from chalicelib.query import clock
 from chalicelib.runner import Runner
 from chalicelib.settings import get_settings
 from chalicelib.store.alerts import AlertLedger
-from chalicelib.store.directory import Budget, DirectoryStore, KeyMapping
+from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage

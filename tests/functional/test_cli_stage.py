@@ -17,8 +17,9 @@ from chalicelib import secrets, settings
 from chalicelib.cli import main as cli_main
 from chalicelib.cli import stage
 from chalicelib.errors import ConfigError
+from chalicelib.keys.model import KeyMapping
 from chalicelib.settings import get_settings
-from chalicelib.store.directory import DirectoryStore, KeyMapping
+from chalicelib.store.directory import DirectoryStore
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / ".chalice" / "config.json"
 ACCOUNT = "123456789012"

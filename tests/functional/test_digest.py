@@ -18,12 +18,13 @@ from chalicelib import aws, digest_send, store
 from chalicelib.alerts import SnsPublisher
 from chalicelib.cli import main as cli_main
 from chalicelib.digest_send import DigestSender, preview
+from chalicelib.keys.model import Budget, KeyMapping
 from chalicelib.periods import DAY, HOUR, day_start
 from chalicelib.query import clock, usage_report
 from chalicelib.query.hygiene import hygiene_report
 from chalicelib.settings import get_settings
 from chalicelib.store.alerts import AlertLedger, alert_key
-from chalicelib.store.directory import Budget, DirectoryStore, KeyMapping
+from chalicelib.store.directory import DirectoryStore
 from simulator.org import SyntheticOrg
 from simulator.pytest_plugin import SIM_NOW, SIM_SPEC
 from simulator.server import SimulatorServer

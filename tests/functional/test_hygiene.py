@@ -15,9 +15,10 @@ import pytest
 
 from chalicelib import aws, store
 from chalicelib.cli import main as cli_main
+from chalicelib.keys.model import KeyMapping
 from chalicelib.periods import DAY, iso
 from chalicelib.query import clock
-from chalicelib.store.directory import DirectoryStore, KeyMapping
+from chalicelib.store.directory import DirectoryStore
 from simulator.directory import User
 from simulator.org import OrgSpec, SyntheticOrg
 from simulator.pytest_plugin import SIM_NOW
