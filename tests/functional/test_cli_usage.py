@@ -8,12 +8,12 @@ import re
 
 import pytest
 
-from chalicelib.cli import main as cli_main
 from chalicelib.cli import usage as usage_cli
 from chalicelib.periods import DAY, HOUR, day_label
 from simulator.pytest_plugin import SIM_NOW
 from tests.functional import api_helpers
 from tests.functional.api_helpers import TODAY
+from tests.functional.cli_helpers import run
 
 sim_table = api_helpers.sim_table
 api = api_helpers.api
@@ -24,12 +24,6 @@ WEEK_PARAMS = {"start_time": TODAY - 6 * DAY, "end_time": TODAY + DAY, "group_by
 @pytest.fixture(autouse=True)
 def _clock(monkeypatch):
     monkeypatch.setattr(usage_cli, "_now", lambda: SIM_NOW)
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli_main.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def run_json(capsys, *argv: str) -> dict:
