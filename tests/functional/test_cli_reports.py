@@ -25,6 +25,7 @@ from simulator.pytest_plugin import SIM_NOW
 from tests.functional import api_helpers
 from tests.functional.api_helpers import TODAY
 from tests.functional.cli_helpers import new_key_id, run, run_json
+from tests.functional.collector_helpers import PAST_HOURLY_RETENTION_DAYS
 
 sim_table = api_helpers.sim_table
 api = api_helpers.api
@@ -155,7 +156,7 @@ def _fill_today(key_usage: dict[str, Usage], now: int = NOON) -> None:
         cell = Cell(key_id, "gpt-4o-mini-2024-07-18", "proj_x")
         today.daily[cell] = usage
         today.hourly[(hour, cell)] = usage
-    RollupStore().replace_day(today, keep_hourly=True, hourly_retention_days=35)
+    RollupStore().replace_day(today, keep_hourly=True, hourly_retention_days=PAST_HOURLY_RETENTION_DAYS)
     MetaStore().record_success(
         run_id="cli-test", finished_at=now, usage_as_of=now - 300, costs_as_of=now - 300,
         directory_synced_at=now, cost_grouping="api_key_id",
