@@ -39,6 +39,7 @@ from types import MappingProxyType
 from typing import Any, Literal, cast, get_args
 
 from chalicelib.errors import ConfigError, InvalidAmountError
+from chalicelib.kinds import PER_CALL
 from chalicelib.usage import Usage
 
 Pool = Literal["large", "mini", "ineligible", "unclassified"]
@@ -71,17 +72,9 @@ PRICE_FIELDS: tuple[str, ...] = (
     "per_image",
     "per_1m_characters",
     "per_minute",
-    "per_1k_calls",
-    "per_session",
-    "per_gb_day",
+    # then the per-call items' units (chalicelib.kinds: per_1k_calls, per_session, per_gb_day)
+    *dict.fromkeys(measure.price.field for measure in PER_CALL if measure.price),
 )
-# Per-call items are priced under their own keys, whatever model a row names.
-TOOL_PRICES = {
-    "web_searches": ("tool:web_search", "per_1k_calls"),
-    "file_searches": ("tool:file_search", "per_1k_calls"),
-    "code_interpreter_sessions": ("tool:code_interpreter", "per_session"),
-}
-VECTOR_STORAGE_PRICE = "tool:vector_storage"
 TIERS = ("batch", "flex", "priority")
 _ENTRY_META = frozenset({"effective_from", "note"})
 
@@ -439,19 +432,14 @@ class PriceTable:
             if subtotal is None:
                 return None
             total += _MONEY_CONTEXT.multiply(subtotal, factor)
-        for counter, (key, unit) in TOOL_PRICES.items():
-            calls = getattr(usage, counter)
-            if calls:
-                rate = self._tool_rate(key, unit, day)
+        for measure in PER_CALL:
+            count = getattr(usage, measure.field)
+            if count and measure.price:
+                rate = self._tool_rate(measure.price.entry, measure.price.field, day)
                 if rate is None:
                     return None
-                per = Decimal(1000) if unit == "per_1k_calls" else Decimal(1)
-                total += _MONEY_CONTEXT.divide(_MONEY_CONTEXT.multiply(Decimal(calls), rate), per)
-        if usage.vector_store_byte_hours:
-            rate = self._tool_rate(VECTOR_STORAGE_PRICE, "per_gb_day", day)
-            if rate is None:
-                return None
-            total += _MONEY_CONTEXT.multiply(usage.vector_store_gb_days, rate)
+                cost = _MONEY_CONTEXT.multiply(measure.quantity(count), rate)
+                total += _MONEY_CONTEXT.divide(cost, measure.price.per)
         return quantize_usd(total)
 
     def _tool_rate(self, key: str, unit: str, on: date) -> Decimal | None:

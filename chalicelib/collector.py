@@ -24,8 +24,9 @@ from typing import Any, Protocol
 
 from chalicelib.catalog import parse_amount
 from chalicelib.errors import OpenAIMalformedData, OpenAIRequestError
+from chalicelib.kinds import KIND_OF, KINDS
 from chalicelib.money import apportion_day, member_of_line_item
-from chalicelib.openai_api import USAGE_KINDS, OpenAIAdminClient
+from chalicelib.openai_api import OpenAIAdminClient
 from chalicelib.periods import DAY, HOUR, day_label, day_start, floor_day, hour_label
 from chalicelib.store.rollups import UNATTRIBUTED, Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage, canonical
@@ -96,20 +97,6 @@ def _member(row: Json, name: str) -> str:
     return str(value) if value else UNATTRIBUTED
 
 
-# The per-call kinds' counters. Their `num_model_requests` are the model requests that called the
-# tool, already counted by completions: not counted again.
-_TOOL_COUNTERS = {
-    "web_search_calls": ("web_searches", "num_requests"),
-    "file_search_calls": ("file_searches", "num_requests"),
-    "code_interpreter_sessions": ("code_interpreter_sessions", "num_sessions"),
-    "vector_stores": ("vector_store_byte_hours", "usage_bytes"),
-}
-# Vector storage is a level (bytes held), which the API samples per day: read in 1d buckets, a
-# day's usage_bytes held for its 24 hours, filed under the day's first hour.
-VECTOR_STORE_WIDTH = "1d"
-HOURS_PER_DAY = 24
-
-
 def usage_of_row(row: Json, kind: str = "completions") -> Usage:
     """The counters of one usage result row of `kind`; unknown fields are ignored.
 
@@ -119,11 +106,12 @@ def usage_of_row(row: Json, kind: str = "completions") -> Usage:
     as 30m (the default retention). Rows grouped by batch/service_tier add their tokens to
     `batch_tokens`, `flex_tokens` or `priority_tokens`.
     """
-    tool = _TOOL_COUNTERS.get(kind)
-    if tool is not None:
-        name, source = tool
-        factor = HOURS_PER_DAY if kind == "vector_stores" else 1
-        counters: dict[str, Any] = {name: _count(row, source) * factor}
+    declared = KIND_OF.get(kind)
+    if declared is not None and declared.counter is not None:
+        # A per-call kind's `num_model_requests` are the model requests that called the tool,
+        # already counted by completions: not counted again.
+        name, source = declared.counter
+        counters: dict[str, Any] = {name: _count(row, source) * declared.hours}
         return Usage(**counters)
     write_30m = _count(row, "input_cache_write_30m_tokens")
     write_12h = _count(row, "input_cache_write_12h_tokens")
@@ -204,7 +192,8 @@ def hourly_cells(buckets: Iterable[KindBucket], prices: Prices) -> dict[tuple[st
     raw: dict[tuple[str, Cell, bool, bool, str | None], Usage] = {}
     for kind, bucket in buckets:
         hour = hour_label(int(bucket["start_time"]))
-        is_tool = kind in _TOOL_COUNTERS
+        declared = KIND_OF.get(kind)
+        is_tool = declared is not None and declared.per_call
         for row in bucket.get("results") or []:
             batch, tier = _processing(row)
             key = (hour, cell_of_row(row), is_tool, batch, tier)
@@ -296,12 +285,11 @@ class Collector:
         self.cost_grouping = cost_grouping
 
     def _usage_buckets(self, start: int, end: int, result: CollectionResult) -> Iterator[KindBucket]:
-        for kind in USAGE_KINDS:
-            width = VECTOR_STORE_WIDTH if kind == "vector_stores" else "1h"
-            for bucket in self._client.usage_buckets(kind, start, end, bucket_width=width):
+        for kind in KINDS:
+            for bucket in self._client.usage_buckets(kind.name, start, end, bucket_width=kind.width):
                 result.buckets_read += 1
                 result.rows_read += len(bucket.get("results") or [])
-                yield kind, bucket
+                yield kind.name, bucket
 
     def _cost_buckets(self, start: int, end: int) -> list[Json]:
         if self.cost_grouping == "api_key_id":

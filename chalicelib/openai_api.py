@@ -23,24 +23,10 @@ from chalicelib.errors import (
     OpenAIRequestError,
     OpenAIUnavailable,
 )
+from chalicelib.kinds import KINDS, USAGE_GROUPING
 
-USAGE_GROUPING: tuple[str, ...] = ("api_key_id", "model", "project_id")
-# Completions and decisions also split by batch and service tier, so each row is priced at its
-# own price; tool kinds group only by what the API allows (openai 3.51.0).
-_PRICED_GROUPING: tuple[str, ...] = (*USAGE_GROUPING, "batch", "service_tier")
-USAGE_GROUPINGS: dict[str, tuple[str, ...]] = {
-    "completions": _PRICED_GROUPING,
-    "decisions": _PRICED_GROUPING,
-    "embeddings": USAGE_GROUPING,
-    "moderations": USAGE_GROUPING,
-    "images": USAGE_GROUPING,
-    "audio_speeches": USAGE_GROUPING,
-    "audio_transcriptions": USAGE_GROUPING,
-    "web_search_calls": USAGE_GROUPING,
-    "file_search_calls": ("api_key_id", "project_id"),
-    "vector_stores": ("project_id",),
-    "code_interpreter_sessions": ("project_id",),
-}
+# What each usage kind is grouped by: chalicelib.kinds declares it (openai 3.51.0).
+USAGE_GROUPINGS: dict[str, tuple[str, ...]] = {kind.name: kind.group_by for kind in KINDS}
 USAGE_KINDS: tuple[str, ...] = tuple(USAGE_GROUPINGS)
 BUCKET_LIMITS = {"1m": 1440, "1h": 168, "1d": 31}
 COSTS_PAGE_LIMIT = 180

@@ -490,7 +490,7 @@ function renderUsage() {
   renderChart();
   const rows = data.groups || [];
   const subject = GROUPS[state.group];
-  groupsTable.setData(rows, groupColumns(state.group, state.measure, rows, view.keysById), {
+  groupsTable.setData(rows, groupColumns(state.group, state.measure, rows, view.keysById, data.measures), {
     caption: `${rows.length} ${rows.length === 1 ? subject.noun : subject.plural} · ${rangeText(view.range)}`,
   });
   groupsTable.setFilter(state.filter, rowMatches);
@@ -595,7 +595,7 @@ function renderModels() {
   const data = view.models;
   if (!data) return;
   const rows = data.groups || [];
-  modelsTable.setData(rows, modelColumns(state.measure, rows), {
+  modelsTable.setData(rows, modelColumns(state.measure, rows, data.measures), {
     caption: `${rows.length} ${rows.length === 1 ? "model" : "models"} · ${rangeText(view.range)}`,
   });
 }

@@ -15,17 +15,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from simulator.catalog import (
-    CODE_INTERPRETER_LINE_ITEM,
-    CODE_INTERPRETER_PRICE,
     DECISIONS_LINE_ITEM,
-    FILE_SEARCH_LINE_ITEM,
-    FILE_SEARCH_PRICE,
     GIBIBYTE,
     MILLION,
+    SIM_KIND,
     VECTOR_STORAGE_LINE_ITEM,
     VECTOR_STORAGE_PRICE,
-    WEB_SEARCH_LINE_ITEM,
-    WEB_SEARCH_PRICE,
     SimModel,
     model_info,
 )
@@ -60,12 +55,9 @@ def item_name(model: SimModel, part: str) -> str:
 def billed(cell: Cell, values: tuple[int, ...]) -> list[Billed]:
     """Every line item billed for `values` (in FIELDS order) of `cell`, with its quantity."""
     kind = cell.kind
-    if kind == "web_search_calls":
-        return _per_call(WEB_SEARCH_LINE_ITEM, values[0], WEB_SEARCH_PRICE)
-    if kind == "file_search_calls":
-        return _per_call(FILE_SEARCH_LINE_ITEM, values[0], FILE_SEARCH_PRICE)
-    if kind == "code_interpreter_sessions":
-        return _per_call(CODE_INTERPRETER_LINE_ITEM, values[0], CODE_INTERPRETER_PRICE)
+    tool = SIM_KIND[kind]
+    if tool.line_item is not None and tool.price is not None:  # a tool: per call or session
+        return _per_call(tool.line_item, values[0], tool.price)
     if kind == "vector_stores":
         stored = values[0]
         if not stored:

@@ -8,6 +8,10 @@ tracker must show it as unpriced and unclassified.
 Prices are USD per 1M tokens (characters for speech), per image, or per audio second. The tools
 (web search, file search, code interpreter, vector storage) are billed per call, per session and per
 GiB-day of storage; they are non-model line items in the costs endpoint.
+
+`SIM_KINDS` is the simulator's one table of usage kinds: each endpoint's group_by values, filters,
+row counters and tool billing, from which the server, the query parser, the traffic's fields and
+the billing read.
 """
 
 from __future__ import annotations
@@ -15,20 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-# Every usage kind of openai==3.51.0 (admin.organization.usage.*), in the SDK's order of appearance.
-KINDS = (
-    "completions",
-    "embeddings",
-    "moderations",
-    "images",
-    "audio_speeches",
-    "audio_transcriptions",
-    "decisions",
-    "web_search_calls",
-    "file_search_calls",
-    "code_interpreter_sessions",
-    "vector_stores",
-)
 UNKNOWN_MODEL = "acme-research-1-2026-09-01"
 WEB_SEARCH_LINE_ITEM = "web search tool calls"
 WEB_SEARCH_PRICE = Decimal("0.01")  # per call
@@ -41,6 +31,95 @@ VECTOR_STORAGE_PRICE = Decimal("0.10")  # per GiB-day
 DECISIONS_LINE_ITEM = "Text tokens"  # the Decisions API bills all its tokens under one item
 MILLION = Decimal(1_000_000)
 GIBIBYTE = 2**30
+_MODEL_FILTERS = frozenset({"project_ids", "user_ids", "api_key_ids", "models"})
+
+
+@dataclass(frozen=True, slots=True)
+class SimKind:
+    """One `/organization/usage/<name>` endpoint as openai==3.51.0 types it: its `group_by` values,
+    the filters it takes, every counter of a row (in the order of an event's values; `metrics` of
+    them are what every row carries, the rest is token detail a row may omit when 0) and, for a
+    tool, the Costs line item and price per call or session it bills (storage bills per GiB-day).
+    The simulator's own table: it plays OpenAI and never reads the tracker's (chalicelib/kinds.py)."""
+
+    name: str
+    group_fields: tuple[str, ...]
+    fields: tuple[str, ...]
+    filters: frozenset[str] = _MODEL_FILTERS
+    metrics: int = 0  # how many of `fields` every row carries (0: all of them)
+    line_item: str | None = None
+    price: Decimal | None = None
+
+
+_MODEL_GROUPS = ("project_id", "user_id", "api_key_id", "model")
+_CHAT_GROUPS = (*_MODEL_GROUPS, "batch", "service_tier", "api_source")
+_TOKEN_BASE = (
+    "input_tokens",
+    "output_tokens",
+    "num_model_requests",
+    "input_cached_tokens",
+    "input_audio_tokens",
+    "output_audio_tokens",
+)
+_TOKEN_DETAIL = (
+    "input_uncached_tokens",
+    "input_text_tokens",
+    "input_image_tokens",
+    "input_cached_text_tokens",
+    "input_cached_audio_tokens",
+    "input_cached_image_tokens",
+    "input_cache_write_tokens",
+    "input_cache_write_30m_tokens",
+    "input_cache_write_12h_tokens",
+    "output_text_tokens",
+    "output_image_tokens",
+)
+_CHAT_FIELDS = _TOKEN_BASE + _TOKEN_DETAIL
+_PROJECT_ONLY = frozenset({"project_ids"})
+# Every usage kind of openai==3.51.0 (admin.organization.usage.*), in the SDK's order of appearance.
+SIM_KINDS: tuple[SimKind, ...] = (
+    SimKind("completions", _CHAT_GROUPS, _CHAT_FIELDS, _MODEL_FILTERS | {"batch"}, len(_TOKEN_BASE)),
+    SimKind("embeddings", _MODEL_GROUPS, ("input_tokens", "num_model_requests")),
+    SimKind("moderations", _MODEL_GROUPS, ("input_tokens", "num_model_requests")),
+    SimKind(
+        "images",
+        (*_MODEL_GROUPS, "size", "source"),
+        ("images", "num_model_requests"),
+        _MODEL_FILTERS | {"sizes", "sources"},
+    ),
+    SimKind("audio_speeches", _MODEL_GROUPS, ("characters", "num_model_requests")),
+    SimKind("audio_transcriptions", _MODEL_GROUPS, ("seconds", "num_model_requests")),
+    SimKind("decisions", _CHAT_GROUPS, _CHAT_FIELDS, _MODEL_FILTERS | {"batch"}, len(_TOKEN_BASE)),
+    SimKind(
+        "web_search_calls",
+        (*_MODEL_GROUPS, "context_level", "api_source"),
+        ("num_requests", "num_model_requests"),
+        _MODEL_FILTERS | {"context_levels"},
+        line_item=WEB_SEARCH_LINE_ITEM,
+        price=WEB_SEARCH_PRICE,
+    ),
+    SimKind(
+        "file_search_calls",
+        ("project_id", "user_id", "api_key_id", "vector_store_id"),
+        ("num_requests",),
+        frozenset({"project_ids", "user_ids", "api_key_ids", "vector_store_ids"}),
+        line_item=FILE_SEARCH_LINE_ITEM,
+        price=FILE_SEARCH_PRICE,
+    ),
+    SimKind(
+        "code_interpreter_sessions",
+        ("project_id",),
+        ("num_sessions",),
+        _PROJECT_ONLY,
+        line_item=CODE_INTERPRETER_LINE_ITEM,
+        price=CODE_INTERPRETER_PRICE,
+    ),
+    SimKind(
+        "vector_stores", ("project_id",), ("usage_bytes",), _PROJECT_ONLY, line_item=VECTOR_STORAGE_LINE_ITEM
+    ),
+)
+SIM_KIND: dict[str, SimKind] = {kind.name: kind for kind in SIM_KINDS}
+KINDS = tuple(SIM_KIND)
 
 
 @dataclass(frozen=True, slots=True)

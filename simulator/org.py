@@ -18,7 +18,7 @@ from decimal import Decimal, localcontext
 from operator import add
 
 from simulator.billing import billed
-from simulator.catalog import DEFAULT_MODELS, KINDS
+from simulator.catalog import DEFAULT_MODELS, KINDS, SIM_KINDS
 from simulator.directory import DAY, HOUR, ApiKey, Directory, Project, User, build_directory
 from simulator.hashing import stable_hash, token
 from simulator.ledger import Ledger, LruCache, Values
@@ -31,22 +31,8 @@ CostKey = tuple[str, str | None, str, str | None, str]
 # amount, quantity, quantity_unit of one cost key or group
 CostValue = tuple[Decimal, Decimal, str | None]
 
-_CHAT_GROUPS = ("project_id", "user_id", "api_key_id", "model", "batch", "service_tier", "api_source")
-_MODEL_GROUPS = ("project_id", "user_id", "api_key_id", "model")
 # group_by values per kind, exactly as openai==3.51.0 types them.
-USAGE_GROUP_FIELDS: dict[str, tuple[str, ...]] = {
-    "completions": _CHAT_GROUPS,
-    "embeddings": _MODEL_GROUPS,
-    "moderations": _MODEL_GROUPS,
-    "images": (*_MODEL_GROUPS, "size", "source"),
-    "audio_speeches": _MODEL_GROUPS,
-    "audio_transcriptions": _MODEL_GROUPS,
-    "decisions": _CHAT_GROUPS,
-    "web_search_calls": (*_MODEL_GROUPS, "context_level", "api_source"),
-    "file_search_calls": ("project_id", "user_id", "api_key_id", "vector_store_id"),
-    "code_interpreter_sessions": ("project_id",),
-    "vector_stores": ("project_id",),
-}
+USAGE_GROUP_FIELDS: dict[str, tuple[str, ...]] = {kind.name: kind.group_fields for kind in SIM_KINDS}
 COST_GROUP_FIELDS = ("project_id", "user_id", "line_item", "api_key_id", "api_source")
 _COST_KEY_INDEX = {"project_id": 0, "api_key_id": 1, "line_item": 2, "user_id": 3, "api_source": 4}
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+from simulator.catalog import SIM_KINDS
 from simulator.errors import invalid
 from simulator.org import COST_GROUP_FIELDS, USAGE_GROUP_FIELDS, CostFilters, UsageFilters
 
@@ -19,17 +20,8 @@ from simulator.org import COST_GROUP_FIELDS, USAGE_GROUP_FIELDS, CostFilters, Us
 WIDTHS: dict[str, tuple[int, int, int]] = {"1m": (60, 60, 1440), "1h": (3600, 24, 168), "1d": (86400, 7, 31)}
 COSTS_LIMIT = (7, 180)
 LIST_LIMIT = (20, 100)
-# The filters each usage kind takes in openai==3.51.0 (default: the model kinds').
-_MODEL_FILTERS = frozenset({"project_ids", "user_ids", "api_key_ids", "models"})
-_USAGE_FILTERS: dict[str, frozenset[str]] = {
-    "completions": _MODEL_FILTERS | {"batch"},
-    "decisions": _MODEL_FILTERS | {"batch"},
-    "images": _MODEL_FILTERS | {"sizes", "sources"},
-    "web_search_calls": _MODEL_FILTERS | {"context_levels"},
-    "file_search_calls": frozenset({"project_ids", "user_ids", "api_key_ids", "vector_store_ids"}),
-    "code_interpreter_sessions": frozenset({"project_ids"}),
-    "vector_stores": frozenset({"project_ids"}),
-}
+# The filters each usage kind takes in openai==3.51.0.
+_USAGE_FILTERS: dict[str, frozenset[str]] = {kind.name: kind.filters for kind in SIM_KINDS}
 _INTEGER = re.compile(r"-?[0-9]+")
 
 
@@ -138,7 +130,7 @@ def parse_usage(kind: str, args: QueryArgs) -> UsageQuery:
     width, default_limit, max_limit = WIDTHS[width_name]
     limit = args.integer("limit", 1, max_limit)
     group_by = _group_by(args, USAGE_GROUP_FIELDS[kind])
-    accepted = _USAGE_FILTERS.get(kind, _MODEL_FILTERS)
+    accepted = _USAGE_FILTERS[kind]
 
     def array(name: str) -> frozenset[str] | None:
         return _frozen(args.array(name)) if name in accepted else None  # other kinds ignore it

@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from simulator.catalog import SimModel, model_info
+from simulator.catalog import SIM_KINDS, SimModel, model_info
 from simulator.directory import DAY, HOUR, ApiKey, Directory, VectorStore
 from simulator.hashing import quick_rng, rng, stable_hash
 from simulator.scenarios import (
@@ -36,45 +36,12 @@ RandomFn = Callable[[], float]
 # (timestamp, cell index, metric values in the order of FIELDS[kind]).
 Event = tuple[int, int, tuple[int, ...]]
 
-_TOKEN_DETAIL = (
-    "input_uncached_tokens",
-    "input_text_tokens",
-    "input_image_tokens",
-    "input_cached_text_tokens",
-    "input_cached_audio_tokens",
-    "input_cached_image_tokens",
-    "input_cache_write_tokens",
-    "input_cache_write_30m_tokens",
-    "input_cache_write_12h_tokens",
-    "output_text_tokens",
-    "output_image_tokens",
-)
-_TOKEN_BASE = (
-    "input_tokens",
-    "output_tokens",
-    "num_model_requests",
-    "input_cached_tokens",
-    "input_audio_tokens",
-    "output_audio_tokens",
-)
 # Every counter per kind as openai==3.51.0 names it, in the order of an event's values. METRICS[kind]
 # is a prefix of it: the counters every row carries and that `usage_truth` returns by default; the
 # token detail of completions and decisions follows (rows may omit a detail field whose value is 0).
-FIELDS: dict[str, tuple[str, ...]] = {
-    "completions": _TOKEN_BASE + _TOKEN_DETAIL,
-    "embeddings": ("input_tokens", "num_model_requests"),
-    "moderations": ("input_tokens", "num_model_requests"),
-    "images": ("images", "num_model_requests"),
-    "audio_speeches": ("characters", "num_model_requests"),
-    "audio_transcriptions": ("seconds", "num_model_requests"),
-    "decisions": _TOKEN_BASE + _TOKEN_DETAIL,
-    "web_search_calls": ("num_requests", "num_model_requests"),
-    "file_search_calls": ("num_requests",),
-    "code_interpreter_sessions": ("num_sessions",),
-    "vector_stores": ("usage_bytes",),
-}
+FIELDS: dict[str, tuple[str, ...]] = {kind.name: kind.fields for kind in SIM_KINDS}
 METRICS: dict[str, tuple[str, ...]] = {
-    kind: _TOKEN_BASE if kind in ("completions", "decisions") else names for kind, names in FIELDS.items()
+    kind.name: kind.fields[: kind.metrics] if kind.metrics else kind.fields for kind in SIM_KINDS
 }
 TOKEN_KINDS = ("completions", "decisions")
 WEB_SEARCH_INDEX = 6  # a raw chat draw's 7th value: its web searches (web_search_calls usage)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.cli.common import add_command, emit
 from chalicelib.cli.keys import find_mapping, text_table
 from chalicelib.errors import InvalidInput, TrackerError
+from chalicelib.kinds import PER_CALL
 from chalicelib.money import cost_text
 from chalicelib.periods import DAY, day_label, floor_day
 from chalicelib.query import clock
@@ -181,28 +182,20 @@ def footer(report: Mapping[str, Any], days: int) -> str:
     return f"{first} .. {last} (UTC, {span}, today included); cost {basis}; data as of {as_of}"
 
 
-# Per-call measures, each in its own unit (never folded into tokens): shown as extra columns when
-# the period has any.
-TOOL_MEASURES = (
-    ("web_searches", "WEB SEARCHES"),
-    ("file_searches", "FILE SEARCHES"),
-    ("code_interpreter_sessions", "SESSIONS"),
-    ("vector_store_gb_days", "STORAGE GB-DAYS"),
-)
-
-
+# Per-call measures (chalicelib.kinds), each in its own unit (never folded into tokens): shown as
+# extra columns when the period has any.
 def tool_headers(total: Mapping[str, Any]) -> list[str]:
     """The headers of the per-call measures the period has (none when it used no tools)."""
-    return [header for name, header in TOOL_MEASURES if total.get(name)]
+    return [measure.header for measure in PER_CALL if total.get(measure.name)]
 
 
 def tool_cells(metrics: Mapping[str, Any], total: Mapping[str, Any]) -> list[str]:
     """A row's per-call measures, in the columns `tool_headers(total)` chose."""
     cells = []
-    for name, _ in TOOL_MEASURES:
-        if total.get(name):
-            value = metrics.get(name) or 0
-            cells.append(f"{value:,.3f}" if name == "vector_store_gb_days" else f"{value:,}")
+    for measure in PER_CALL:
+        if total.get(measure.name):
+            value = metrics.get(measure.name) or 0
+            cells.append(f"{value:,.3f}" if measure.unit == "gb_days" else f"{value:,}")
     return cells
 
 

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.kinds import MEASURES
 from chalicelib.money import basis_of
 from chalicelib.periods import day_label
 from chalicelib.query.report import Aggregate, flag_list
@@ -44,23 +45,9 @@ METRIC_COLUMNS = (
 )
 # After the flags, so earlier columns keep their places: the tokens whose cost is missing (never $0).
 UNPRICED_COLUMNS = ("unpriced_tokens",)
-# The measures beyond plain tokens, after the flags so earlier columns keep their places: token
-# splits that change the price, and per-call items as their own units (searches, sessions, GB-days).
-MEASURE_COLUMNS = (
-    "cache_write_30m_tokens",
-    "cache_write_12h_tokens",
-    "audio_input_tokens",
-    "audio_output_tokens",
-    "image_input_tokens",
-    "image_output_tokens",
-    "batch_tokens",
-    "flex_tokens",
-    "priority_tokens",
-    "web_searches",
-    "file_searches",
-    "code_interpreter_sessions",
-    "vector_store_gb_days",
-)
+# The measures beyond plain tokens (chalicelib.kinds), after the flags so earlier columns keep their
+# places: token splits that change the price, and per-call items as their own units.
+MEASURE_COLUMNS = tuple(measure.name for measure in MEASURES)
 GROUP_COLUMNS: dict[Dimension, tuple[str, ...]] = {
     "api_key_id": ("api_key_id", "key_name", "key_owner", "key_team"),
     "owner": ("owner",),

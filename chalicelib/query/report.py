@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from chalicelib.catalog import model_family, pool_of
+from chalicelib.kinds import MEASURE_LIST, PER_CALL
 from chalicelib.money import LINE_ITEMS_POOL, Settlement, cost_of, is_item, item_name
 from chalicelib.periods import day_label, iso
 from chalicelib.query.selection import Dimension, Selection
@@ -95,9 +96,10 @@ _DECIMAL_FIELDS = frozenset(("estimated_usd", "billed_usd"))
 _AT = {name: i for i, name in enumerate(_FIELDS)}
 _INPUT, _OUTPUT, _CACHED = _AT["input_tokens"], _AT["output_tokens"], _AT["cached_tokens"]
 _REQUESTS, _UNPRICED = _AT["requests"], _AT["unpriced_tokens"]
-# Per-call measures: their own columns, never tokens (GB-days derived from byte-hours).
-_TOOL_AT = {name: _AT[name] for name in ("web_searches", "file_searches", "code_interpreter_sessions")}
-_BYTE_HOURS = _AT["vector_store_byte_hours"]
+# Per-call measures (chalicelib.kinds): their own columns, never tokens; a scaled one (GB-days of
+# byte-hours) is shown beside its counter in the whole-period metrics.
+_TOOL_AT = tuple((measure.name, _AT[measure.field], measure) for measure in PER_CALL)
+_SCALED_AT = tuple(item for item in _TOOL_AT if item[2].scale != 1)
 _BILLED, _ESTIMATED = _AT["billed_usd"], _AT["estimated_usd"]
 FLAG_BITS: dict[Flag, int] = {flag: 1 << i for i, flag in enumerate(FLAG_ORDER)}
 
@@ -192,7 +194,8 @@ class Totals:
             for name, value in zip(_FIELDS, self.values, strict=True)
         }
         out["total_tokens"] = self.total_tokens
-        out["vector_store_gb_days"] = gb_days(self.values[_BYTE_HOURS])
+        for name, at, measure in _SCALED_AT:
+            out[name] = measure.shown(self.values[at])
         out["cost_usd"] = _money(self.cost)
         return out
 
@@ -209,17 +212,9 @@ class Totals:
             "billed_usd": _money(values[_BILLED]),
             "estimated_usd": _money(values[_ESTIMATED]),
             "cost_usd": _money(self.cost),
-            **{name: values[at] for name, at in _TOOL_AT.items()},
-            "vector_store_gb_days": gb_days(values[_BYTE_HOURS]),
+            **{name: measure.shown(values[at]) for name, at, measure in _TOOL_AT},
         }
 
-
-def gb_days(byte_hours: int) -> float:
-    """Vector storage byte-hours as GB-days (1 GB = 1e9 bytes), a JSON number to 6 decimals."""
-    return round(byte_hours / BYTE_HOURS_PER_GB_DAY_INT, 6)
-
-
-BYTE_HOURS_PER_GB_DAY_INT = 24 * 1_000_000_000
 
 BUCKET_METRICS = (
     "input_tokens",
@@ -231,10 +226,7 @@ BUCKET_METRICS = (
     "billed_usd",
     "estimated_usd",
     "cost_usd",
-    "web_searches",
-    "file_searches",
-    "code_interpreter_sessions",
-    "vector_store_gb_days",
+    *(measure.name for measure in PER_CALL),
 )
 """The metrics of a bucket row (a group's whole Row is in `groups`)."""
 
@@ -551,6 +543,7 @@ def report_of(agg: Aggregate, *, data_as_of: int | None) -> dict[str, Any]:
         "buckets": _buckets(agg, top),
         "groups": list(agg.rows().values()),
         "total": agg.total.metrics(),
+        "measures": [dict(measure) for measure in MEASURE_LIST],
     }
 
 

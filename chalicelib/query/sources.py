@@ -22,7 +22,8 @@ from typing import Literal
 
 from chalicelib.catalog import PriceTable
 from chalicelib.collector import priced_row
-from chalicelib.openai_api import USAGE_KINDS, OpenAIAdminClient
+from chalicelib.kinds import KINDS
+from chalicelib.openai_api import OpenAIAdminClient
 from chalicelib.periods import DAY, day_label, day_start, hour_label, hour_start
 from chalicelib.query.live import gated_records
 from chalicelib.query.report import BASE_DIMENSION, Record
@@ -146,7 +147,7 @@ LIVE_CACHE = LiveCache()
 
 
 # Vector storage is a level (bytes held), measured per hour: it has no per-minute meaning.
-LIVE_KINDS = tuple(kind for kind in USAGE_KINDS if kind != "vector_stores")
+LIVE_KINDS = tuple(kind.name for kind in KINDS if kind.live)  # vector storage is read per day
 
 
 def fetch_live(client: OpenAIAdminClient, start: int, end: int, prices: PriceTable) -> tuple[Record, ...]:

@@ -131,16 +131,12 @@ function gbDaysColumn(id, label) {
   };
 }
 
-// Per-call measures, each in its own unit (never folded into tokens); only those the rows have.
-const TOOL_COLUMNS = [
-  () => intColumn("web_searches", "Web searches"),
-  () => intColumn("file_searches", "File searches"),
-  () => intColumn("code_interpreter_sessions", "Code sessions"),
-  () => gbDaysColumn("vector_store_gb_days", "Storage GB-days"),
-];
-
-export function toolColumns(rows) {
-  return TOOL_COLUMNS.map((make) => make()).filter((column) => rows.some((row) => Number(row[column.id] || 0) !== 0));
+/** Per-call measures, each in its own unit (never folded into tokens): the API's `measures` list
+ * (declared once, in chalicelib/kinds.py), only those the rows have. */
+export function toolColumns(rows, measures) {
+  return (measures || [])
+    .map((m) => (m.unit === "gb_days" ? gbDaysColumn(m.id, m.label) : intColumn(m.id, m.label)))
+    .filter((column) => rows.some((row) => Number(row[column.id] || 0) !== 0));
 }
 
 function textColumn(id, label, value) {
@@ -224,8 +220,8 @@ function defaultSortColumn(measure) {
   return measure === "cost" ? "cost_usd" : "input_tokens";
 }
 
-/** Columns of the per-group table for this grouping. */
-export function groupColumns(group, measure, rows, keysById) {
+/** Columns of the per-group table for this grouping (`measures`: the report's per-call measures). */
+export function groupColumns(group, measure, rows, keysById, measures) {
   const columns = [nameColumn(group)];
   const filled = (column) => rows.some((row) => column.csv(row) !== "");
   if (group === "api_key_id") {
@@ -237,20 +233,20 @@ export function groupColumns(group, measure, rows, keysById) {
       ...[textColumn("owner", "Owner", (row) => row.key && row.key.owner), textColumn("team", "Team", (row) => row.key && row.key.team)].filter(filled),
     );
   }
-  columns.push(...metricColumns(measure), ...toolColumns(rows));
+  columns.push(...metricColumns(measure), ...toolColumns(rows, measures));
   columns[columns.findIndex((c) => c.id === defaultSortColumn(measure))].defaultSort = true;
   if (group === "api_key_id" && filled(budgetColumn(keysById))) columns.push(budgetColumn(keysById));
   if (rows.some((row) => notes(row).length)) columns.push(notesColumn());
   return columns;
 }
 
-/** Columns of the per-model table: the model, its pool, the metrics. */
-export function modelColumns(measure, rows) {
+/** Columns of the per-model table: the model, its pool, the metrics, the per-call measures. */
+export function modelColumns(measure, rows, measures) {
   const columns = [
     nameColumn("model"),
     textColumn("pool", "Pool", (row) => row.group && row.group.pool),
     ...metricColumns(measure),
-    ...toolColumns(rows),
+    ...toolColumns(rows, measures),
   ];
   columns[columns.findIndex((c) => c.id === defaultSortColumn(measure))].defaultSort = true;
   if (rows.some((row) => notes(row).length)) columns.push(notesColumn());

@@ -172,6 +172,27 @@ def test_the_tables_totals_equal_the_apis_for_the_same_period(page, open_dashboa
     assert total["total_tokens"] > 0
 
 
+def test_the_per_call_columns_are_the_measures_the_api_lists(page, open_dashboard, e2e_stack):
+    # The page has no list of its own: its per-call columns are the report's `measures` (issue 15).
+    with page.expect_response(is_usage("api_key_id")) as answered:
+        open_dashboard(page, "period=30d&group=api_key_id&bucket=1d")
+    report = e2e_stack.api_get(path_and_query(answered.value.url))
+    total = report["total"]
+    used = [measure for measure in report["measures"] if total.get(measure["id"])]
+    assert {measure["unit"] for measure in used} == {"count", "gb_days"}  # the simulated org uses tools
+
+    head, rows, foot = table_cells(page, "#groups-table")
+    labels = [measure["label"] for measure in used]
+    assert [label for label in head if label in labels] == labels  # in the API's order
+    for measure in used:
+        cell = foot[head.index(measure["label"])]
+        if measure["unit"] == "count":
+            assert shown_int(cell) == total[measure["id"]]
+        else:  # the footer sums the rows' 6-decimal GB-days and shows 3 decimals
+            gap = abs(Decimal(cell) - Decimal(str(total[measure["id"]])))
+            assert gap <= Decimal("0.001") * (len(rows) + 1)
+
+
 def test_the_reconciliation_panel_shows_the_billed_days_of_the_api(page, open_dashboard, e2e_stack):
     open_dashboard(page, "period=30d&group=owner&bucket=1d")
     answer = e2e_stack.api_get("/api/reconciliation")
