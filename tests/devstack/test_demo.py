@@ -36,15 +36,13 @@ def _persistent(*args: str, tmp_path) -> list[str]:
     return _demo("--data-dir", str(tmp_path / "data"), *args, tmp_path=tmp_path)
 
 
+def _checked(argv: list[str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """`--check` run to its end (the timeout only ends a hung run; nothing is asserted on time)."""
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+
+
 def test_demo_check_starts_everything_verifies_it_and_stops(tmp_path) -> None:
-    done = subprocess.run(
-        _demo("--check", tmp_path=tmp_path),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    done = _checked(_demo("--check", tmp_path=tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "check: services alive, init idempotent" in done.stdout
     assert "demo check passed" in done.stdout
@@ -102,22 +100,8 @@ def test_demo_runs_until_stopped_and_leaves_nothing(tmp_path, sig: signal.Signal
 
 
 def test_demo_check_rides_out_an_outage_and_the_next_run_finds_its_data(tmp_path) -> None:
-    first = subprocess.run(
-        _persistent("--check", "--outage", "0+1", tmp_path=tmp_path),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    second = subprocess.run(
-        _persistent("--check", tmp_path=tmp_path),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    first = _checked(_persistent("--check", "--outage", "0+1", tmp_path=tmp_path), timeout=240)
+    second = _checked(_persistent("--check", tmp_path=tmp_path))
 
     assert first.returncode == 0, first.stdout + first.stderr
     assert "init idempotent (table created)" in first.stdout

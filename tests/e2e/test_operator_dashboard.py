@@ -28,7 +28,7 @@ from chalicelib.store.meta import META, MetaStore
 from chalicelib.store.tokens import TokenStore
 from simulator.directory import XSS_NAME
 from simulator.pytest_plugin import SIM_ADMIN_KEY
-from tests.e2e.conftest import BACKFILL_DAYS, Problems, new_context, wait_ready
+from tests.e2e.conftest import BACKFILL_DAYS, new_context, wait_ready, watched_page
 
 pytestmark = pytest.mark.e2e
 
@@ -43,13 +43,7 @@ def admin_token(e2e_stack) -> str:
 
 @pytest.fixture
 def admin_page(browser, e2e_stack, admin_token) -> Iterator[Page]:
-    context = new_context(browser, e2e_stack, token=admin_token)
-    page = context.new_page()
-    problems = Problems()
-    problems.watch(page)
-    page.problems = problems  # type: ignore[attr-defined]
-    yield page
-    context.close()
+    yield from watched_page(browser, e2e_stack, admin_token)
 
 
 def _open(page: Page, stack, hash_: str = "") -> Page:

@@ -3,6 +3,7 @@ of `python -m chalicelib.cli`) with what it printed, and key ids no other test u
 
     run(capsys, *argv)       (exit code, stdout, stderr) of one command
     run_json(capsys, *argv)  the parsed output of `--json ARGV`, a command that must succeed
+    refused(capsys, *argv)   the stderr of a command refused as a usage error (exit 2, no stdout)
     new_key_id()             a fresh `key_...` id
     add_key(capsys, *extra)  `add-key` of a fresh id named "Support bot" (owner, team, description
                              set), plus `extra` flags; its id
@@ -38,6 +39,14 @@ def run_json(capsys: Capsys, *argv: str) -> Any:
     code, out, err = run(capsys, "--json", *argv)
     assert code == 0, err
     return json.loads(out)
+
+
+def refused(capsys: Capsys, *argv: str) -> str:
+    """What a command refused as the user's mistake wrote to stderr: it exits 2 and prints no result."""
+    code, out, err = run(capsys, *argv)
+    assert code == 2, (code, out, err)
+    assert out == ""
+    return err
 
 
 def add_key(capsys: Capsys, *extra: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -27,11 +28,15 @@ from tests.functional.collector_helpers import (
 pytestmark = pytest.mark.usefixtures("usage_table")
 
 
-@pytest.fixture
-def sixty_day_server() -> SimulatorServer:
-    org = SyntheticOrg(OrgSpec(seed=11, keys=8, projects=3, users=4, days=60, now=SIM_NOW))
+def _sixty_days(seed: int) -> Iterator[SimulatorServer]:
+    org = SyntheticOrg(OrgSpec(seed=seed, keys=8, projects=3, users=4, days=60, now=SIM_NOW))
     with SimulatorServer(org) as server:
         yield server
+
+
+@pytest.fixture
+def sixty_day_server() -> Iterator[SimulatorServer]:
+    yield from _sixty_days(seed=11)
 
 
 def test_a_sixty_day_backfill_over_many_pages_equals_the_ground_truth(sixty_day_server):
@@ -48,11 +53,9 @@ def test_a_sixty_day_backfill_over_many_pages_equals_the_ground_truth(sixty_day_
 
 
 @pytest.fixture
-def every_kind_server() -> SimulatorServer:
+def every_kind_server() -> Iterator[SimulatorServer]:
     """A small 60-day organization whose traffic has every kind and every token split."""
-    org = SyntheticOrg(OrgSpec(seed=12, keys=8, projects=3, users=4, days=60, now=SIM_NOW))
-    with SimulatorServer(org) as server:
-        yield server
+    yield from _sixty_days(seed=12)
 
 
 def test_a_sixty_day_backfill_of_every_kind_equals_the_ground_truth_for_every_measure(every_kind_server):
