@@ -138,6 +138,7 @@ def test_the_collect_schedule_stores_the_window_logs_its_run_id_and_flushes_its_
     finished = [record for record in records if record["message"] == "collection finished"]
     assert [record["run"]["run_id"] for record in finished] == [report["run_id"]]
     assert {record.get("run_id") for record in records} == {report["run_id"]}  # the run context's key
+    assert {record.get("function_name") for record in records} == {"collect"}  # the Lambda middleware's
     (document,) = output.emf_documents()
     (directive,) = document["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == NAMESPACE
