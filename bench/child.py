@@ -19,7 +19,7 @@ import json
 import resource
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from bench.instrument import DynamoCounts, DynamoMeter  # noqa: E402
 from chalicelib import aws  # noqa: E402 - the imports are what the first CPU reading measures
 from chalicelib.catalog import PriceTable  # noqa: E402
 from chalicelib.collector import CollectionResult, CollectorConfig  # noqa: E402
-from chalicelib.directory import sync_directory  # noqa: E402
+from chalicelib.keys.sync import sync_directory  # noqa: E402
 from chalicelib.observability import metrics  # noqa: E402
 from chalicelib.openai_api import OpenAIAdminClient  # noqa: E402
 from chalicelib.runner import Runner  # noqa: E402
@@ -104,7 +104,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     chunks: list[dict[str, Any]] = []
     report: dict[str, Any] = {}
     if spec["mode"] == "incremental":
-        report = runner.incremental(spec["now"]).as_dict()
+        report = asdict(runner.incremental(spec["now"]))
     elif spec["mode"] == "backfill":
 
         def on_chunk(chunk: CollectionResult) -> None:
@@ -114,7 +114,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
             lap["rss_mb"] = round(_rss_mb(), 1)
             chunks.append(lap)
 
-        report = runner.backfill(spec["start"], spec["end"], spec["now"], progress=on_chunk).as_dict()
+        report = asdict(runner.backfill(spec["start"], spec["end"], spec["now"], progress=on_chunk))
     elif spec["mode"] == "sync":
         sync = sync_directory(client, DirectoryStore(), spec["now"])
         report = {"keys": sync.keys, "projects": sync.projects, "users": sync.users}

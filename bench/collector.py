@@ -4,8 +4,9 @@ sync six hours on, each in a fresh interpreter (`bench.child`) against the simul
 The sequence is a deployment's first day: `init` backfills the 90 days before today (directory
 synced at its end), the schedule's first run warms today, and the run 15 simulated minutes later is
 the one measured. Before and after it the bench reads every item that run could touch (the window's
-rollup partitions and the bookkeeping partitions) with its own client, so "items whose values
-changed" is counted independently of the collector's own diff.
+rollup items, where `chalicelib.store.rollups.RollupStore.stored_day` says they are kept, and the
+bookkeeping partitions) with its own unmetered clients, so "items whose values changed" is counted
+independently of the collector's own diff.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -29,7 +31,7 @@ from botocore.credentials import Credentials
 
 from bench.instrument import ITEM_STORAGE_OVERHEAD, item_size, partition_kind
 from chalicelib.periods import DAY, HOUR, day_label, floor_day
-from chalicelib.store.rollups import DIMENSIONS
+from chalicelib.store.rollups import RollupStore
 from simulator import OrgSpec, SimulatorServer, SyntheticOrg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +39,7 @@ SEED = 3
 NOW = 1795169820  # 2026-11-20T10:17:00Z, a weekday mid-morning (the simulator tests' clock)
 BACKFILL_DAYS = 90
 SCHEDULE_SECONDS = 15 * 60
-DIRECTORY_SYNC_HOURS = 6  # chalicelib.directory.DEFAULT_SYNC_MAX_AGE_HOURS
+DIRECTORY_SYNC_HOURS = 6  # chalicelib.keys.sync.DEFAULT_SYNC_MAX_AGE_HOURS
 PROJECTS = 5
 SCAN_TARGET = "DynamoDB_20120810.Scan"
 SCAN_SEGMENTS = 4  # DynamoDB Local serves the segments of a parallel Scan on several threads
@@ -135,25 +137,30 @@ def _eq(pk: str) -> dict[str, Any]:
     return {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": {"S": pk}}}
 
 
-def _between(pk: str, low: str, high: str) -> dict[str, Any]:
-    return {
-        "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
-        "ExpressionAttributeValues": {":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high}},
-    }
+def rollup_store(target: Target) -> RollupStore:
+    """The target's rollups through the bench's own (unmetered) boto3 resource."""
+    env = target.env
+    resource = boto3.resource(
+        "dynamodb",
+        endpoint_url=env["AWS_ENDPOINT_URL_DYNAMODB"],
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=env.get("AWS_SESSION_TOKEN"),
+    )
+    return RollupStore(resource.Table(target.table))
 
 
-def window_items(client: Any, table: str, days: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every item an incremental run over `days` may write: the days' rollups and the bookkeeping."""
-    found: list[dict[str, Any]] = []
+def window_items(client: Any, target: Target, days: list[str]) -> dict[tuple[str, str], Any]:
+    """Every item an incremental run over `days` may write: the days' rollups (where
+    chalicelib.store.rollups keeps them) and the bookkeeping partitions."""
+    found: dict[tuple[str, str], Any] = {}
+    rollups = rollup_store(target)
     for day in days:
-        found += _query(client, table, **_between(f"DD#{day[:7]}", f"{day}#", f"{day}#\uffff"))
-        found += _query(client, table, **_eq(f"HD#{day}"))
-    for dim in DIMENSIONS:
-        found += _query(client, table, **_between(f"AD#{dim}", days[0], days[-1]))
-        found += _query(client, table, **_between(f"AH#{dim}", f"{days[0]}T00", f"{days[-1]}T23"))
+        found.update(rollups.stored_day(day))
     for pk in ("META", "MAP", "DIR", "UNMAPPED"):
-        found += _query(client, table, **_eq(pk))
-    return {(item["pk"]["S"], item["sk"]["S"]): item for item in found}
+        found.update({(pk, item["sk"]["S"]): item for item in _query(client, target.table, **_eq(pk))})
+    return found
 
 
 def changed_items(
@@ -258,11 +265,11 @@ def measure_collector(
     warm = run_child(target, {**spec, "mode": "incremental"})
     now = org.advance(SCHEDULE_SECONDS)
     days = window_days(now)
-    before = window_items(client, target.table, days)
+    before = window_items(client, target, days)
     server.reset_calls()
     incremental = run_child(target, {**spec, "mode": "incremental", "now": now})
     incremental["simulator_calls"] = dict(server.calls)
-    after = window_items(client, target.table, days)
+    after = window_items(client, target, days)
     incremental["changed_items"] = changed_items(before, after)
     return {"backfill": backfill, "warm_incremental": warm, "incremental": incremental}
 

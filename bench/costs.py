@@ -51,7 +51,7 @@ class Assumptions:
     """How the deployment is used; printed beside the bill."""
 
     schedule_minutes: int = 15
-    directory_syncs_per_day: int = 4  # every 6 hours (chalicelib.directory.DEFAULT_SYNC_MAX_AGE_HOURS)
+    directory_syncs_per_day: int = 4  # every 6 hours (chalicelib.keys.sync.DEFAULT_SYNC_MAX_AGE_HOURS)
     collect_memory_mb: int = 512  # .chalice/config.json lambda_functions.collect
     api_memory_mb: int = 256  # .chalice/config.json lambda_functions.api_handler
     collect_cold_start_every_run: bool = True  # 15 minutes apart: assume the container is gone

@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from chalicelib.keys.model import Budget, KeyIdentity
 from chalicelib.money import Settlement
 from chalicelib.money import day_cost as money_day_cost
 from chalicelib.periods import day_label, day_start, iso, month_label
 from chalicelib.pools import Contributor, PoolReport, PoolStatus
 from chalicelib.store.alerts import AlertState
-from chalicelib.store.directory import Budget, KeyIdentity
 from chalicelib.usage import Usage
 
 AlertKind = Literal[

@@ -78,6 +78,7 @@ from chalicelib.anomaly_inputs import AnomalyReader
 from chalicelib.errors import ConfigError
 from chalicelib.forecast import Method
 from chalicelib.forecast_alerts import monthly_usd_budget, on_track_alerts
+from chalicelib.keys.resolve import resolve
 from chalicelib.money import Settlement
 from chalicelib.observability import logger, metrics
 from chalicelib.periods import DAY, day_label, day_start, month_label, next_month_start
@@ -90,7 +91,7 @@ from chalicelib.pools import (
 from chalicelib.query.forecast import key_forecasts
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store.alerts import AlertLedger, AlertRecord, StoredMessage
-from chalicelib.store.directory import DirectoryStore, resolve
+from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import RollupStore
 

@@ -34,12 +34,13 @@ from statistics import median
 from typing import Any, Literal
 
 from chalicelib.alert_rules import ONCE, Alert
+from chalicelib.dimensions import UNATTRIBUTED
+from chalicelib.keys.model import KeyIdentity
+from chalicelib.keys.resolve import resolve
 from chalicelib.money import cost_of, is_item
 from chalicelib.periods import DAY, HOUR, day_label, day_start, hour_label, iso
 from chalicelib.pools import Contributor
 from chalicelib.settings import Settings
-from chalicelib.store.directory import KeyIdentity, resolve
-from chalicelib.store.rollups import UNATTRIBUTED
 from chalicelib.usage import Usage
 
 AnomalyDim = Literal["key", "owner", "project"]

@@ -36,12 +36,13 @@ from chalicelib.anomaly import (
     usd,
     window_hours,
 )
+from chalicelib.dimensions import Base
+from chalicelib.keys.model import KeyIdentity
 from chalicelib.money import is_item
 from chalicelib.observability import logger, metrics
 from chalicelib.periods import DAY, HOUR, day_label, day_start, hour_label, hour_start
 from chalicelib.store.alerts import AlertLedger
-from chalicelib.store.directory import KeyIdentity
-from chalicelib.store.rollups import Cell, Dimension, RollupStore
+from chalicelib.store.rollups import Cell, RollupStore
 from chalicelib.usage import Usage
 
 ByHour = dict[str, dict[str, Usage]]
@@ -79,9 +80,9 @@ class AnomalyReader:
         self.identities = identities
         self.config = config
         self.ledger = ledger
-        self._read: dict[tuple[Dimension, str, str], ByHour] = {}
+        self._read: dict[tuple[Base, str, str], ByHour] = {}
 
-    def _hours(self, dim: Dimension, hours: list[int]) -> ByHour:
+    def _hours(self, dim: Base, hours: list[int]) -> ByHour:
         # owners are summed from the key aggregates: read each range once per run
         span = (dim, hour_label(hours[0]), hour_label(hours[-1]))
         if span not in self._read:
@@ -114,7 +115,7 @@ class AnomalyReader:
         alerts: list[Alert] = []
         dims: tuple[AnomalyDim, ...] = ("key", "project", "owner")
         for dim in dims:
-            source: Dimension = "project" if dim == "project" else "key"
+            source: Base = "project" if dim == "project" else "key"
             group = owners if dim == "owner" else None
             spend = spend_by_member(window, self._hours(source, window), group)
             weekly = [spend_by_member(hours, self._hours(source, hours), group) for hours in weeks]

@@ -19,12 +19,12 @@ import hashlib
 import hmac
 import re
 import secrets
-import threading
 import time
 from typing import Literal
 
-from chalicelib.errors import InvalidInput, TrackerError
+from chalicelib.errors import Forbidden, InvalidInput, Unauthorized
 from chalicelib.store.tokens import ROLES, Role, StoredToken, TokenStore
+from chalicelib.ttl_cache import TTLCache
 
 TOKEN_PREFIX = "out_"  # noqa: S105 - a prefix, not a secret
 CACHE_SECONDS = 30
@@ -37,14 +37,6 @@ _BEARER = re.compile(r"Bearer[ \t]+([A-Za-z0-9_\-]{1,200})[ \t]*", re.IGNORECASE
 _RANK: dict[Role, int] = {"viewer": 1, "admin": 2}
 
 Requirement = Literal["public", "viewer", "admin"]
-
-
-class Unauthorized(TrackerError):
-    """No token, a malformed one, an unknown one or a revoked one (-> 401)."""
-
-
-class Forbidden(TrackerError):
-    """A valid token whose role may not do this (-> 403)."""
 
 
 def hash_token(token: str) -> str:
@@ -82,32 +74,9 @@ def required_role(path: str, method: str) -> Requirement:
     return "viewer" if method.upper() in READ_METHODS else "admin"
 
 
-class _Cache:
-    """hash -> (expires at, role or None for unknown/revoked), bounded, thread-safe."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, Role | None]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, token_hash: str, now: float) -> tuple[bool, Role | None]:
-        with self._lock:
-            entry = self._entries.get(token_hash)
-        if entry is None or entry[0] <= now:
-            return False, None
-        return True, entry[1]
-
-    def put(self, token_hash: str, role: Role | None, now: float) -> None:
-        with self._lock:
-            if len(self._entries) >= CACHE_MAX_ENTRIES:
-                self._entries.clear()  # crude but bounded: a flood of bad tokens cannot grow memory
-            self._entries[token_hash] = (now + CACHE_SECONDS, role)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-_cache = _Cache()
+# Unknown and revoked tokens are cached too, as UNKNOWN (a cached None would read as a miss).
+UNKNOWN: Literal["unknown"] = "unknown"
+_cache: TTLCache[str, Role | Literal["unknown"]] = TTLCache(CACHE_SECONDS, CACHE_MAX_ENTRIES)
 
 
 def forget() -> None:
@@ -129,14 +98,14 @@ def role_of(token: str, store: TokenStore, clock: float | None = None) -> Role |
     """The role of a valid token, None for unknown or revoked ones (cached for CACHE_SECONDS)."""
     now = time.monotonic() if clock is None else clock
     token_hash = hash_token(token)
-    hit, role = _cache.get(token_hash, now)
-    if hit:
-        return role
+    cached = _cache.get(token_hash, now)
+    if cached is not None:
+        return None if cached == UNKNOWN else cached
     stored = store.get(token_hash)
-    role = None
+    role: Role | None = None
     if stored is not None and stored.active and hmac.compare_digest(stored.token_hash, token_hash):
         role = stored.role
-    _cache.put(token_hash, role, now)
+    _cache.put(token_hash, role or UNKNOWN, now)
     return role
 
 

@@ -38,6 +38,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any, Literal, cast, get_args
 
+from chalicelib.dimensions import UNATTRIBUTED
 from chalicelib.errors import ConfigError, InvalidAmountError
 from chalicelib.kinds import PER_CALL
 from chalicelib.usage import Usage
@@ -45,7 +46,6 @@ from chalicelib.usage import Usage
 Pool = Literal["large", "mini", "ineligible", "unclassified"]
 POOLS: tuple[Pool, ...] = get_args(Pool)
 LISTED_POOLS: tuple[Pool, ...] = ("large", "mini", "ineligible")
-UNATTRIBUTED = "unattributed"
 
 USD_QUANTUM = Decimal("1e-12")
 MILLION = Decimal(1_000_000)

@@ -23,12 +23,13 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from chalicelib.catalog import parse_amount
+from chalicelib.dimensions import UNATTRIBUTED
 from chalicelib.errors import OpenAIMalformedData, OpenAIRequestError
 from chalicelib.kinds import KIND_OF, KINDS
 from chalicelib.money import apportion_day, member_of_line_item
 from chalicelib.openai_api import OpenAIAdminClient
 from chalicelib.periods import DAY, HOUR, day_label, day_start, floor_day, hour_label
-from chalicelib.store.rollups import UNATTRIBUTED, Cell, DayRollup, RollupStore
+from chalicelib.store.rollups import Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage, canonical
 
 COST_GROUPING_BY_KEY = ("api_key_id", "project_id", "line_item")

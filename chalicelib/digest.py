@@ -26,13 +26,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from chalicelib.dimensions import UNATTRIBUTED
 from chalicelib.hygiene import KeyFindings, counts
+from chalicelib.keys.model import KeyIdentity
+from chalicelib.keys.resolve import resolve
 from chalicelib.money import Settlement, cost_of
 from chalicelib.periods import DAY, day_label, day_start, iso, next_month_start
 from chalicelib.pools import POOL_NAMES, classify, pool_name
 from chalicelib.pools import counts as pool_counts
-from chalicelib.store.directory import KeyIdentity, resolve
-from chalicelib.store.rollups import UNATTRIBUTED, Cell
+from chalicelib.store.rollups import Cell
 from chalicelib.usage import Usage
 
 PeriodKind = Literal["week", "month"]

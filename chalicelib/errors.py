@@ -4,7 +4,11 @@ TrackerError
 ├── ConfigError            a setting is missing or malformed
 ├── InvalidInput           a user's request is wrong (-> HTTP 400, CLI exit 2); names the parameter
 │   ├── NotFound           the named thing does not exist (-> HTTP 404)
-│   └── Conflict           the named thing exists already, or changed since it was read (-> HTTP 409)
+│   ├── Conflict           the named thing exists already, or changed since it was read (-> HTTP 409)
+│   └── BodyTooLarge       a request body over the size limit (-> HTTP 413)
+├── UnsupportedMediaType   a body-carrying request that is not application/json (-> HTTP 415)
+├── Unauthorized           no token, a malformed, unknown or revoked one (-> HTTP 401)
+├── Forbidden              a valid token whose role may not do this (-> HTTP 403)
 ├── ResponseTooLarge       the answer would be too large to send (-> HTTP 400 response_too_large)
 ├── RateLimited            a live 1m read would exceed a per-minute budget of OpenAI calls
 │                          (-> HTTP 429 for the caller's own budget, 503 for the stage's; Retry-After)
@@ -17,6 +21,11 @@ TrackerError
 │   └── OpenAIMalformedData  OpenAI answered, but a row or amount cannot be read (a run fails cleanly)
 │       └── InvalidAmountError  a Costs `amount.value` that is not a finite number (also a ValueError)
 └── StoreError             DynamoDB refused or failed an operation we cannot recover from
+
+Every exception the code raises on purpose is one of these (tests/unit/test_errors.py checks that no
+other module defines its own); the API maps them to statuses by type (chalicelib.responses.ERRORS).
+The only other raises are the `TypeError`/`ValueError` that `json`'s hooks must raise by contract,
+which their callers turn into one of these.
 """
 
 from __future__ import annotations
@@ -45,6 +54,24 @@ class NotFound(InvalidInput):
 
 class Conflict(InvalidInput):
     """The thing a user named exists already, or changed since the user read it."""
+
+
+class BodyTooLarge(InvalidInput):
+    """A request body over `chalicelib.validation.MAX_BODY_BYTES` (-> HTTP 413)."""
+
+
+class UnsupportedMediaType(TrackerError):
+    """A body-carrying request whose Content-Type is not application/json (-> HTTP 415; like
+    Chalice's own 415 its error has no `param`: the message names the Content-Type header)."""
+
+
+class Unauthorized(TrackerError):
+    """No token, a malformed one, an unknown one or a revoked one (-> 401). The message never
+    carries the token."""
+
+
+class Forbidden(TrackerError):
+    """A valid token whose role may not do this (-> 403)."""
 
 
 class ResponseTooLarge(TrackerError):

@@ -15,8 +15,8 @@ from decimal import Decimal
 
 from chalicelib.alert_rules import ONCE, Alert, AlertKind
 from chalicelib.forecast import Forecast, Method, MonthClock
+from chalicelib.keys.model import KeyIdentity
 from chalicelib.periods import day_start, iso
-from chalicelib.store.directory import KeyIdentity
 
 KIND: AlertKind = "budget_forecast"
 

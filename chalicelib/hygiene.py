@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from chalicelib.dimensions import UNATTRIBUTED
+from chalicelib.keys.model import Directory, DirectoryKey, KeyMapping
 from chalicelib.periods import DAY, iso
-from chalicelib.store.directory import Directory, DirectoryKey, KeyMapping
-from chalicelib.store.rollups import UNATTRIBUTED
 
 FindingCode = Literal["unused", "rotation_due", "owner_departed", "service_account_gone", "unowned"]
 FINDING_CODES: tuple[FindingCode, ...] = (

@@ -37,14 +37,16 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Literal
 
 from chalicelib.catalog import Pool, pool_of
+from chalicelib.keys.model import KeyIdentity, UnmappedKey
+from chalicelib.keys.resolve import resolve
 from chalicelib.periods import DAY, HOUR, day_label, day_start, floor_hour, hour_start, iso
 from chalicelib.settings import Settings
-from chalicelib.store.directory import DirectoryStore, KeyIdentity, UnmappedKey, resolve
+from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import Cell, RollupStore
 from chalicelib.usage import Usage
@@ -195,16 +197,6 @@ class KeyShare:
     tokens: int
     over_cap_tokens: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "api_key_id": self.api_key_id,
-            "name": self.name,
-            "owner": self.owner,
-            "tokens": self.tokens,
-            "over_cap_tokens": self.over_cap_tokens,
-        }
-
 
 @dataclass(frozen=True)
 class PoolStatus:
@@ -251,7 +243,7 @@ class PoolStatus:
             "forecast_exhausted_at": iso(self.forecast_exhausted_at) if self.forecast_exhausted_at else None,
             "exhausted_at": iso(self.exhausted_at) if self.exhausted_at else None,
             "top_contributors": [entry.as_dict() for entry in self.top_contributors()],
-            "keys": [entry.as_dict() for entry in self.keys],
+            "keys": [asdict(entry) for entry in self.keys],
         }
 
 

@@ -41,21 +41,25 @@ from typing import Any, ParamSpec
 from botocore.exceptions import BotoCoreError, ClientError
 from chalice.app import CORSConfig, Request, Response
 
-from chalicelib.auth import Forbidden, Unauthorized, authorize, bearer_token, hash_token, required_role
+from chalicelib.auth import authorize, bearer_token, hash_token, required_role
 from chalicelib.errors import (
+    BodyTooLarge,
     ConfigError,
     Conflict,
+    Forbidden,
     InvalidInput,
     NotFound,
     OpenAIError,
     RateLimited,
     ResponseTooLarge,
     StoreError,
+    Unauthorized,
+    UnsupportedMediaType,
 )
 from chalicelib.observability import logger
 from chalicelib.query import live
 from chalicelib.settings import get_settings
-from chalicelib.validation import MAX_BODY_BYTES, BodyTooLarge, UnsupportedMediaType
+from chalicelib.validation import MAX_BODY_BYTES
 
 P = ParamSpec("P")
 

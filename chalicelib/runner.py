@@ -20,20 +20,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib.catalog import PriceTable
 from chalicelib.collector import CollectionResult, Collector, CollectorConfig, incremental_window
 from chalicelib.deadline import Deadline, lambda_deadline
-from chalicelib.directory import needs_sync, sync_directory
+from chalicelib.keys.resolve import unknown_key_ids
+from chalicelib.keys.sync import needs_sync, sync_directory
 from chalicelib.observability import logger, metrics, new_run_id, run_context
 from chalicelib.openai_api import OpenAIAdminClient
 from chalicelib.periods import DAY, day_label, iso
 from chalicelib.secrets import get_admin_key
 from chalicelib.settings import Settings, get_settings
-from chalicelib.store.directory import DirectoryStore, unknown_key_ids
+from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import RollupStore
 from chalicelib.store.table import reset_stats
@@ -72,10 +73,6 @@ class RunReport:
     skipped_reason: str | None = None
     lease_until: str | None = None
     lease_taken_over_from: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
 
 
 class Runner:
@@ -203,7 +200,7 @@ class Runner:
         report.dynamodb_requests = io.requests
         report.cost_grouping = result.cost_grouping
         _emit_success_metrics(report, self.detailed_metrics)
-        logger.info("collection finished", extra={"run": report.as_dict()})
+        logger.info("collection finished", extra={"run": asdict(report)})
 
     def _fail(self, report: RunReport, exc: Exception, now: int) -> None:
         report.status = "failed"
@@ -216,7 +213,7 @@ class Runner:
         except Exception:  # the original failure matters more than the bookkeeping one
             logger.exception("could not record the failure in the checkpoint")
         metrics.add_metric(name="CollectionFailed", unit=MetricUnit.Count, value=1)
-        logger.error("collection failed", extra={"run": report.as_dict(), "error_type": type(exc).__name__})
+        logger.error("collection failed", extra={"run": asdict(report), "error_type": type(exc).__name__})
 
 
 class _Lease:

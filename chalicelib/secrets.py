@@ -25,9 +25,9 @@ from botocore.exceptions import ClientError
 
 from chalicelib.errors import ConfigError
 from chalicelib.observability import logger, register_secret
-from chalicelib.settings import Settings
+from chalicelib.settings import ADMIN_KEY, Settings
 
-ENV_VAR = "OPENAI_ADMIN_KEY"
+ENV_VAR = ADMIN_KEY.variable
 SECRET_ENV_VAR = "OPENAI_ADMIN_KEY_SECRET"  # noqa: S105 - the variable's name, not a secret
 PARAMETER_ENV_VAR = "OPENAI_ADMIN_KEY_PARAMETER"
 JSON_FIELD = "OPENAI_ADMIN_KEY"

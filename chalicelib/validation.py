@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from chalicelib.errors import InvalidInput, TrackerError
+from chalicelib.errors import BodyTooLarge, InvalidInput
 
 Params = Mapping[str, Sequence[str]]
 
@@ -40,15 +40,6 @@ _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\
 _BAD_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 REPLACEMENT = "\ufffd"
 MAX_NUMBER_LENGTH = 40  # characters of a number as text: beyond, no budget is meant
-
-
-class BodyTooLarge(InvalidInput):
-    """A request body over `MAX_BODY_BYTES` (-> HTTP 413)."""
-
-
-class UnsupportedMediaType(TrackerError):
-    """A body-carrying request whose Content-Type is not application/json (-> HTTP 415; like
-    Chalice's own 415 its error has no `param`: the message names the Content-Type header)."""
 
 
 def normalize(params: Params, allowed: Collection[str], lists: Collection[str] = ()) -> dict[str, list[str]]:
@@ -156,6 +147,7 @@ def known_fields(body: Mapping[str, Any], allowed: Collection[str]) -> None:
 
 
 def _no_constant(name: str) -> Any:
+    # json's parse_constant hook: a ValueError is its contract; json_object turns it into InvalidInput
     raise ValueError(f"{name} is not JSON")
 
 

@@ -27,8 +27,9 @@ OUTPUT_VARIABLES: dict[str, str] = {
     "DASHBOARD_URL": "DashboardUrl",
 }
 
-# Everything chalicelib/store.py does: single-item reads and conditional writes, queries, batches,
-# transactions (the alert ledger), and DescribeTable for readiness checks. No Scan, no table admin.
+# Everything chalicelib/store/ does: single-item reads and conditional writes, queries, batches, and
+# DescribeTable for readiness checks. No transactions (the alert ledger uses conditional writes), no
+# Scan, no table admin.
 DYNAMODB_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -37,8 +38,6 @@ DYNAMODB_ACTIONS = (
     "dynamodb:Query",
     "dynamodb:BatchGetItem",
     "dynamodb:BatchWriteItem",
-    "dynamodb:TransactWriteItems",
-    "dynamodb:ConditionCheckItem",
     "dynamodb:DescribeTable",
 )
 

@@ -10,13 +10,13 @@ Text for people by default, one JSON object with `--json`.
 from __future__ import annotations
 
 import argparse
-import time
 from typing import TYPE_CHECKING
 
 from chalicelib.alerts import KEEP_LEDGER_DAYS, send_test_alert
 from chalicelib.cli.common import add_command, emit
 from chalicelib.errors import InvalidInput
 from chalicelib.periods import DAY, day_label, iso, month_label
+from chalicelib.query import clock
 from chalicelib.settings import get_settings
 from chalicelib.store.alerts import AlertLedger, AlertRecord
 
@@ -51,14 +51,10 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _now() -> int:
-    return int(time.time())
-
-
 def run_test(args: argparse.Namespace) -> int:
     """Publish one test message."""
     settings = get_settings()
-    message_id = send_test_alert(settings, _now())
+    message_id = send_test_alert(settings, clock.now())
     emit(
         args,
         {"topic_arn": settings.alerts_topic_arn, "message_id": message_id},
@@ -84,7 +80,7 @@ def run_list(args: argparse.Namespace) -> int:
         raise InvalidInput(
             "--days", f"must be between 1 and {KEEP_LEDGER_DAYS} (the ledger's life), got {args.days}"
         )
-    records = AlertLedger().records(periods_back(_now(), args.days))
+    records = AlertLedger().records(periods_back(clock.now(), args.days))
     records.sort(key=lambda entry: (-entry.created_at, entry.alert_id))
     emit(args, {"days": args.days, "alerts": [entry.as_dict() for entry in records]}, _lines(records))
     return 0

@@ -13,12 +13,13 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import time
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from chalicelib.cli.common import add_command, emit
 from chalicelib.errors import InvalidInput
 from chalicelib.periods import DAY, day_label, floor_day, parse_day
+from chalicelib.query import clock
 
 if TYPE_CHECKING:
     from chalicelib.cli.common import Subparsers
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from chalicelib.deadline import Deadline  # noqa: PLC0415
     from chalicelib.runner import default_runner  # noqa: PLC0415 - heavy imports only for this command
 
-    now = int(time.time())
+    now = clock.now()
     window = _backfill_window(args, now)
     seconds = _deadline_seconds(args.deadline)
     deadline = None if seconds is None else Deadline.after(seconds)
@@ -107,12 +108,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"backfilling {args.start} .. {args.end} (end exclusive)", file=sys.stderr, flush=True)
         report = default_runner(deadline=deadline).backfill(window[0], window[1], now, progress=_progress)
     if report.status == "skipped":
-        emit(args, report.as_dict(), [f"run {report.run_id}: skipped: {report.skipped_reason}"])
+        emit(args, asdict(report), [f"run {report.run_id}: skipped: {report.skipped_reason}"])
         return 0
     taken_over = report.lease_taken_over_from
     emit(
         args,
-        report.as_dict(),
+        asdict(report),
         [
             f"run {report.run_id}: {report.status}",
             *([f"lease    taken over from stale run {taken_over}"] if taken_over else []),

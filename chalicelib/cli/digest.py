@@ -9,13 +9,13 @@ Text (the e-mail body) by default, the digest object with `--json`.
 from __future__ import annotations
 
 import argparse
-import time
 from typing import TYPE_CHECKING
 
 from chalicelib.cli.common import add_command, emit
 from chalicelib.digest import PERIOD_KINDS
 from chalicelib.digest_messages import text_lines, title
 from chalicelib.digest_send import preview
+from chalicelib.query import clock
 
 if TYPE_CHECKING:
     from chalicelib.cli.common import Subparsers
@@ -42,12 +42,8 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _now() -> int:
-    return int(time.time())
-
-
 def run_preview(args: argparse.Namespace) -> int:
     """Print the digest."""
-    digest = preview(args.period, _now(), args.team)
+    digest = preview(args.period, clock.now(), args.team)
     emit(args, digest, [title(digest), "", *text_lines(digest)])
     return 0

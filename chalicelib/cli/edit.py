@@ -13,14 +13,15 @@ Errors name the flag that was typed, not the API's field.
 from __future__ import annotations
 
 import argparse
-import time
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.cli.common import add_command, emit
 from chalicelib.cli.keys import find_mapping, mapping_json
 from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.keys.model import BUDGET_PERIODS, BUDGET_UNITS, KeyMapping
+from chalicelib.query import clock
 from chalicelib.query.keys import update_key
-from chalicelib.store.directory import BUDGET_PERIODS, BUDGET_UNITS, DirectoryStore, KeyMapping
+from chalicelib.store.directory import DirectoryStore
 
 if TYPE_CHECKING:
     from chalicelib.cli.common import Subparsers
@@ -96,10 +97,6 @@ def patch_body(args: argparse.Namespace, existing: KeyMapping) -> dict[str, Any]
     return body
 
 
-def _now() -> int:
-    return int(time.time())
-
-
 def run(args: argparse.Namespace) -> int:
     """Apply the edit and print the mapping as it now is."""
     store = DirectoryStore()
@@ -109,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         raise NotFound("key", f"{exc.message}: name it first with add-key --key-id ... --name ...") from exc
     body = patch_body(args, existing)
     try:
-        update_key(existing.key_id, body, _now())
+        update_key(existing.key_id, body, clock.now())
     except Conflict as exc:
         raise Conflict(
             "key",

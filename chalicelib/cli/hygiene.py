@@ -9,10 +9,10 @@ Text for people by default, the `/api/hygiene` object with `--json`.
 from __future__ import annotations
 
 import argparse
-import time
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.cli.common import add_command, emit
+from chalicelib.query import clock
 from chalicelib.query.hygiene import hygiene_report
 
 if TYPE_CHECKING:
@@ -49,12 +49,8 @@ def lines(report: dict[str, Any]) -> list[str]:
     return out
 
 
-def _now() -> int:
-    return int(time.time())
-
-
 def run(args: argparse.Namespace) -> int:
     """Print the findings of now."""
-    report = hygiene_report({}, _now())
+    report = hygiene_report({}, clock.now())
     emit(args, report, lines(report))
     return 0

@@ -14,35 +14,22 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.cli.common import add_command, emit
-from chalicelib.directory import (
-    fingerprint,
-    match_raw_key,
-    new_mapping,
-    parse_budget,
-    sync_directory,
-    validate_key_id,
-    validate_raw_key,
-)
 from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.keys.model import BUDGET_PERIODS, BUDGET_UNITS, Budget, KeyIdentity, KeyMapping
+from chalicelib.keys.resolve import build_identities, match_raw_key
+from chalicelib.keys.sync import sync_directory
+from chalicelib.keys.validate import fingerprint, new_mapping, parse_budget, validate_key_id, validate_raw_key
 from chalicelib.money import Settlement, cost_of, cost_text
 from chalicelib.periods import DAY, day_label
+from chalicelib.query import clock
 from chalicelib.settings import get_settings
-from chalicelib.store.directory import (
-    BUDGET_PERIODS,
-    BUDGET_UNITS,
-    Budget,
-    DirectoryStore,
-    KeyIdentity,
-    KeyMapping,
-    build_identities,
-)
+from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import RollupStore
 from chalicelib.usage import ZERO_USAGE, Usage
@@ -124,10 +111,6 @@ def _directory_without_action(args: argparse.Namespace) -> int:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _now() -> int:
-    return int(time.time())
-
-
 def _date(ts: int | None) -> str:
     return day_label(ts) if ts else "-"
 
@@ -201,7 +184,7 @@ def run_add_key(args: argparse.Namespace) -> int:
         del raw
     else:
         key_id = validate_key_id(args.key_id)
-    now = _now()
+    now = clock.now()
     mapping = new_mapping(
         key_id,
         args.name,
@@ -277,7 +260,7 @@ def run_list_keys(args: argparse.Namespace) -> int:
     mappings = {mapping.key_id: mapping for mapping in store.list_mappings()}
     directory = store.directory()
     identities = build_identities(mappings.values(), directory)
-    first, last, usage = usage_by_key(args.days, _now())
+    first, last, usage = usage_by_key(args.days, clock.now())
     shown: list[KeyIdentity] = [
         identity for identity in identities.values() if args.all or identity.source == "mapping"
     ]
@@ -388,7 +371,7 @@ def run_sync(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     client = OpenAIAdminClient(settings.openai_base_url, get_admin_key(settings))
-    report = sync_directory(client, DirectoryStore(), _now())
+    report = sync_directory(client, DirectoryStore(), clock.now())
     lines = [
         f"synced {report.projects} projects, {report.keys} keys and {report.users} users "
         f"from {settings.openai_base_url} ({report.api_calls} API calls)",

@@ -26,16 +26,17 @@ import json
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.cli.common import add_command, emit
-from chalicelib.directory import new_mapping, parse_budget, validate_key_id
 from chalicelib.errors import InvalidInput, TrackerError
-from chalicelib.store.directory import DirectoryStore, KeyMapping
+from chalicelib.keys.model import KeyMapping
+from chalicelib.keys.validate import new_mapping, parse_budget, validate_key_id
+from chalicelib.query import clock
+from chalicelib.store.directory import DirectoryStore
 
 if TYPE_CHECKING:
     from chalicelib.cli.common import Subparsers
@@ -217,7 +218,7 @@ def plan_import(
 # -- commands --------------------------------------------------------------------------------
 def run_import(args: argparse.Namespace) -> int:
     """Validate the whole file, then write only what differs from the store."""
-    now = int(time.time())
+    now = clock.now()
     full, incoming = parse_document(load_document(args.file), now)
     store = DirectoryStore()
     plan = plan_import({m.key_id: m for m in store.list_mappings()}, incoming, full, now)

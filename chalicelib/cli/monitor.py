@@ -26,15 +26,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.cli.common import add_command, emit
 from chalicelib.cli.reports import budget_text, money, shown
-from chalicelib.directory import validate_key_id
 from chalicelib.errors import InvalidInput, NotFound, TrackerError
+from chalicelib.keys.model import KeyIdentity
+from chalicelib.keys.resolve import build_identities, resolve
+from chalicelib.keys.validate import validate_key_id
 from chalicelib.money import cost_text
 from chalicelib.periods import DAY, HOUR, floor_day, floor_hour, iso
 from chalicelib.query import clock
 from chalicelib.query.keys import list_keys
 from chalicelib.query.usage import Stores, usage_report
 from chalicelib.settings import get_settings
-from chalicelib.store.directory import KeyIdentity, build_identities, resolve
 
 if TYPE_CHECKING:
     from chalicelib.cli.common import Subparsers

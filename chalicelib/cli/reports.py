@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.cli.common import add_command, emit
 from chalicelib.cli.keys import find_mapping, text_table
+from chalicelib.dimensions import DIMENSIONS, UNATTRIBUTED
 from chalicelib.errors import InvalidInput, TrackerError
 from chalicelib.kinds import PER_CALL
 from chalicelib.money import cost_text
@@ -37,11 +38,10 @@ from chalicelib.query import clock
 from chalicelib.query.compare import compare_keys
 from chalicelib.query.export import export_csv
 from chalicelib.query.keys import list_keys
-from chalicelib.query.selection import DIMENSIONS, parse_selection
+from chalicelib.query.selection import parse_selection
 from chalicelib.query.usage import Stores, report_for, usage_report
 from chalicelib.settings import get_settings
 from chalicelib.store.directory import DirectoryStore
-from chalicelib.store.rollups import UNATTRIBUTED
 
 if TYPE_CHECKING:
     from chalicelib.cli.common import Subparsers

@@ -32,7 +32,7 @@ from typing import Any, TextIO
 
 from chalicelib import aws
 from chalicelib.errors import ConfigError, InvalidInput
-from chalicelib.settings import get_settings
+from chalicelib.settings import VARIABLES, get_settings
 
 CONFIG_PATH = Path(__file__).resolve().parents[2] / ".chalice" / "config.json"
 PLACEHOLDER_PREFIX = "@stack-output:"  # deploy.chalice_config writes over these (deploy/ is not packaged)
@@ -40,46 +40,8 @@ SKIPPED_PREFIX = "POWERTOOLS_"
 REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 ENDPOINT_PREFIX = "AWS_ENDPOINT_URL"
 
-# Every variable chalicelib reads at run time: chalicelib.settings.load_settings, chalicelib.secrets.
-# tests/functional/test_cli_stage.py checks this list against those modules' source.
-RUNTIME_VARIABLES = (
-    "STAGE",
-    "USAGE_TABLE",
-    "ALERTS_TOPIC_ARN",
-    "ALERTS_TOPIC_NAME",
-    "OPENAI_BASE_URL",
-    "OPENAI_ADMIN_KEY",
-    "OPENAI_ADMIN_KEY_SECRET",
-    "OPENAI_ADMIN_KEY_PARAMETER",
-    "HOURLY_RETENTION_DAYS",
-    "REREAD_HOURS",
-    "COST_REREAD_DAYS",
-    "POOL_TIER",
-    "LARGE_POOL_CAP",
-    "MINI_POOL_CAP",
-    "ALERT_THRESHOLDS",
-    "SHARING_PROJECTS",
-    "STALE_AFTER_MINUTES",
-    "DASHBOARD_ORIGIN",
-    "DASHBOARD_URL",
-    "OPEN_READ_ROUTES",
-    "PRICE_OVERRIDES",
-    "DETAILED_METRICS",
-    "RECONCILE_GAP_PERCENT",
-    "LIVE_ROUNDS_PER_TOKEN",
-    "LIVE_ROUNDS_TOTAL",
-    "FORECAST_WINDOW_DAYS",
-    "FORECAST_SEASON_WEEKS",
-    "HYGIENE_UNUSED_DAYS",
-    "HYGIENE_ROTATION_DAYS",
-    "DIGEST_BUDGET_RISK_PERCENT",
-    "ANOMALY_WINDOW_HOURS",
-    "ANOMALY_WEEKS",
-    "ANOMALY_MAD_THRESHOLD",
-    "ANOMALY_MIN_USD",
-    "ANOMALY_WAKE_MIN_USD",
-    "ANOMALY_DORMANT_DAYS",
-)
+# Every variable chalicelib reads, declared once in chalicelib.settings.
+RUNTIME_VARIABLES = VARIABLES
 
 
 @dataclass(frozen=True)

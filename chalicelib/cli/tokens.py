@@ -8,15 +8,15 @@ tokens revoke ID                                the token stops working (within 
 from __future__ import annotations
 
 import argparse
-import time
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import auth
 from chalicelib.cli.common import add_command, emit
 from chalicelib.cli.keys import text_table
-from chalicelib.directory import validate_name
 from chalicelib.errors import InvalidInput
+from chalicelib.keys.validate import validate_name
 from chalicelib.periods import iso
+from chalicelib.query import clock
 from chalicelib.store.tokens import ROLES, StoredToken, TokenStore
 
 if TYPE_CHECKING:
@@ -40,10 +40,6 @@ def _without_action(args: argparse.Namespace) -> int:
     raise InvalidInput("ACTION", "choose create, list or revoke")
 
 
-def _now() -> int:
-    return int(time.time())
-
-
 def token_json(token: StoredToken) -> dict[str, Any]:
     """A stored token as JSON: id, role, name, dates (never the hash)."""
     return {
@@ -59,7 +55,7 @@ def token_json(token: StoredToken) -> dict[str, Any]:
 def run_create(args: argparse.Namespace) -> int:
     """Create a token and print it once."""
     name = validate_name(args.name)
-    token, stored = auth.create_token(TokenStore(), auth.validate_role(args.role), name, _now())
+    token, stored = auth.create_token(TokenStore(), auth.validate_role(args.role), name, clock.now())
     emit(
         args,
         {"token": token, **token_json(stored)},
@@ -87,7 +83,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_revoke(args: argparse.Namespace) -> int:
     """Revoke one token."""
-    token = TokenStore().revoke(args.id, _now())
+    token = TokenStore().revoke(args.id, clock.now())
     auth.forget()
     emit(
         args,

@@ -15,16 +15,17 @@ Errors name the flags and dates typed.
 from __future__ import annotations
 
 import argparse
-import time
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.cli.common import add_command, emit
 from chalicelib.cli.keys import text_table
 from chalicelib.cli.period import SINCE_HELP, check_period, period_from_args, top_count
 from chalicelib.cli.reports import option_names, tool_cells, tool_headers
+from chalicelib.dimensions import DIMENSIONS
 from chalicelib.money import cost_text
 from chalicelib.periods import iso
-from chalicelib.query.selection import BUCKET_WIDTHS, DEFAULT_TOP, DIMENSIONS, MAX_TOP, NONE
+from chalicelib.query import clock
+from chalicelib.query.selection import BUCKET_WIDTHS, DEFAULT_TOP, MAX_TOP, NONE
 from chalicelib.query.usage import usage_report
 from chalicelib.settings import get_settings
 
@@ -81,10 +82,6 @@ def register(subparsers: Subparsers) -> None:
         parser.add_argument(f"--{name}", metavar="A[,B...]", help=f"only these {name.replace('-', ' ')}")
 
 
-def _now() -> int:
-    return int(time.time())
-
-
 def params_from_args(args: argparse.Namespace, now: int) -> dict[str, list[str]]:
     """The /api/usage query parameters this command line means (its period checked in its terms)."""
     period = period_from_args(args, now)
@@ -133,7 +130,7 @@ def _lines(report: dict[str, Any]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the report."""
-    now = _now()
+    now = clock.now()
     with option_names(OPTIONS):
         report = usage_report(params_from_args(args, now), now)
     emit(args, report, _lines(report))

@@ -18,8 +18,8 @@ from typing import Any
 from chalicelib import auth
 from chalicelib.cli.mappings import parse_document, plan_import
 from chalicelib.cli.tokens import token_json
-from chalicelib.directory import validate_name
 from chalicelib.errors import InvalidInput
+from chalicelib.keys.validate import validate_name
 from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.tokens import TokenStore
 from chalicelib.validation import known_fields

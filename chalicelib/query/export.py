@@ -24,11 +24,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.dimensions import Dimension
 from chalicelib.kinds import MEASURES
 from chalicelib.money import basis_of
 from chalicelib.periods import day_label
 from chalicelib.query.report import Aggregate, flag_list
-from chalicelib.query.selection import Dimension, Selection, parse_selection
+from chalicelib.query.selection import Selection, parse_selection
 from chalicelib.query.usage import Stores, aggregate_for, too_large
 from chalicelib.settings import Settings, get_settings
 from chalicelib.validation import Params

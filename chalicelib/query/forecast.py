@@ -19,17 +19,19 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.dimensions import UNATTRIBUTED, Base
 from chalicelib.errors import InvalidInput
 from chalicelib.forecast import Forecast, Method, MonthClock, forecast_month, history_start, weekday_factors
 from chalicelib.forecast_alerts import monthly_usd_budget
+from chalicelib.keys.model import KeyIdentity
+from chalicelib.keys.resolve import resolve
 from chalicelib.money import Settlement, day_cost
 from chalicelib.periods import day_start, iso, next_month_start
 from chalicelib.query.names import NAMES_CACHE
 from chalicelib.query.report import ALL_USAGE, NO_OWNER, NO_TEAM, Names
 from chalicelib.query.usage import Stores
 from chalicelib.settings import Settings, get_settings
-from chalicelib.store.directory import KeyIdentity, resolve
-from chalicelib.store.rollups import UNATTRIBUTED, Dimension, RollupStore
+from chalicelib.store.rollups import RollupStore
 from chalicelib.usage import Usage
 from chalicelib.validation import Params, choice, normalize, single
 
@@ -160,7 +162,7 @@ def forecast_report(
     method = Method.of(settings)
     settlement, data_as_of = settlement_of(stores)
     clock = MonthClock.at(now)
-    base: Dimension = "project" if dim == "project_id" else "key"
+    base: Base = "project" if dim == "project_id" else "key"
     days = stores.rollups.daily_aggregates(base, history_start(clock.today, method), clock.today)
     by_member = daily_costs(days, settlement)
     org = organization(by_member)

@@ -5,7 +5,7 @@ id seen in the period's usage (source `unmapped` when nobody names it). Usage co
 key aggregates (one Query covering the 30 days and the budget's month), costs per chalicelib.money
 (billed when settled, else estimated).
 
-Edits go through chalicelib.directory's validators. POST refuses an existing mapping (409); PATCH
+Edits go through chalicelib.keys.validate. POST refuses an existing mapping (409); PATCH
 changes only the fields given and, when the body carries the `updated_at` the client read, refuses a
 mapping changed since (409); DELETE removes the mapping only: usage history is never touched.
 """
@@ -17,72 +17,29 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, cast
 
-from chalicelib.directory import (
+from chalicelib.dimensions import UNATTRIBUTED
+from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.keys.model import Budget, KeyIdentity, KeyMapping
+from chalicelib.keys.resolve import build_identities, resolve
+from chalicelib.keys.validate import (
+    budget_from,
+    key_id_param,
     new_mapping,
-    parse_budget,
-    validate_key_id,
+    validate_active,
+    validate_description,
     validate_name,
     validate_optional_text,
 )
-from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.money import Settlement, cost_of
 from chalicelib.periods import DAY, day_label, day_start, floor_day, iso
 from chalicelib.query.report import FLAG_BITS, Totals
-from chalicelib.query.selection import MAX_KEY_ID_LENGTH
 from chalicelib.query.usage import Stores
-from chalicelib.store.directory import (
-    Budget,
-    KeyIdentity,
-    KeyMapping,
-    build_identities,
-    resolve,
-)
-from chalicelib.store.rollups import UNATTRIBUTED
 from chalicelib.usage import Usage
 from chalicelib.validation import Params, known_fields, normalize
 
 USAGE_DAYS = 30
 CREATE_FIELDS = ("key_id", "name", "owner", "team", "description", "budget", "active")
 PATCH_FIELDS = ("name", "owner", "team", "description", "budget", "active", "updated_at")
-BUDGET_FIELDS = ("amount", "unit", "period")
-_BUDGET_PARAMS = {"budget": "budget.amount", "budget_unit": "budget.unit", "budget_period": "budget.period"}
-MAX_DESCRIPTION_LENGTH = 1000
-
-
-# -- input --------------------------------------------------------------------------------------
-def key_id_param(value: Any, param: str = "key_id") -> str:
-    """A key id from a path or body: `key_` followed by letters and digits, at most 100 characters."""
-    if isinstance(value, str) and len(value) > MAX_KEY_ID_LENGTH:
-        raise InvalidInput(param, f"a key id has at most {MAX_KEY_ID_LENGTH} characters")
-    return validate_key_id(value, param)
-
-
-def budget_from(value: Any) -> Budget | None:
-    """A budget object `{amount, unit, period}` (or null) from a JSON body."""
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        raise InvalidInput("budget", "must be an object {amount, unit, period} or null")
-    unknown = sorted(set(value) - set(BUDGET_FIELDS))
-    if unknown:
-        raise InvalidInput(f"budget.{unknown[0]}", f"unknown field; allowed: {', '.join(BUDGET_FIELDS)}")
-    try:
-        budget = parse_budget(
-            value.get("amount"), value.get("unit", "tokens"), value.get("period", "monthly")
-        )
-    except InvalidInput as exc:  # parse_budget bounds the amount (MAX_BUDGET, BUDGET_DECIMALS)
-        raise InvalidInput(_BUDGET_PARAMS.get(exc.param, "budget"), exc.message) from exc
-    return budget
-
-
-def _active(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidInput("active", "must be true or false")
-    return value
-
-
-def _description(value: Any) -> str | None:
-    return validate_optional_text(value, "description", MAX_DESCRIPTION_LENGTH)
 
 
 # -- views --------------------------------------------------------------------------------------
@@ -220,9 +177,9 @@ def create_key(body: Mapping[str, Any], now: int, *, stores: Stores | None = Non
         now,
         owner=body.get("owner"),
         team=body.get("team"),
-        description=_description(body.get("description")),
+        description=validate_description(body.get("description")),
         budget=budget_from(body.get("budget")),
-        active=_active(body.get("active", True)),
+        active=validate_active(body.get("active", True)),
     )
     if stores.directory.get_mapping(key_id) is not None:
         raise Conflict("key_id", f"{key_id} already has a mapping: change it with PATCH /api/keys/{key_id}")
@@ -259,9 +216,11 @@ def update_key(
         name=validate_name(body["name"]) if "name" in body else existing.name,
         owner=validate_optional_text(body["owner"], "owner") if "owner" in body else existing.owner,
         team=validate_optional_text(body["team"], "team") if "team" in body else existing.team,
-        description=_description(body["description"]) if "description" in body else existing.description,
+        description=validate_description(body["description"])
+        if "description" in body
+        else existing.description,
         budget=budget_from(body["budget"]) if "budget" in body else existing.budget,
-        active=_active(body["active"]) if "active" in body else existing.active,
+        active=validate_active(body["active"]) if "active" in body else existing.active,
         # strictly increasing, so that two edits within one second still tell apart
         updated_at=max(now, existing.updated_at + 1),
     )

@@ -10,43 +10,40 @@ within `NAMES_CACHE_SECONDS`. `forget_names()` empties the cache (tests).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 
+from chalicelib.keys.resolve import build_identities
 from chalicelib.query.report import Names
-from chalicelib.store.directory import DirectoryStore, build_identities, identity_writes
+from chalicelib.store.directory import DirectoryStore, identity_writes
+from chalicelib.ttl_cache import TTLCache
 
 NAMES_CACHE_SECONDS = 60.0
 
 
 class NamesCache:
-    """Names by table name, each with the time it expires and the write count it was read at."""
+    """Names by table name, each kept with the write count it was read at."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._entries: dict[str, tuple[float, int, Names]] = {}
-        self._lock = threading.Lock()
+        self._cache: TTLCache[str, tuple[int, Names]] = TTLCache(NAMES_CACHE_SECONDS, 64, clock)
 
     def get(self, directory: DirectoryStore) -> Names:
         """The names of `directory`'s table: cached when fresh, else read (MAP + DIR) and kept."""
         table = directory.table.name
-        now = self._clock()
+        now = self._clock()  # before the read: names are as fresh as the moment they were asked for
         writes = identity_writes()
-        with self._lock:
-            entry = self._entries.get(table)
-        if entry is not None and entry[0] > now and entry[1] == writes:
-            return entry[2]
+        entry = self._cache.get(table, now)
+        if entry is not None and entry[0] == writes:
+            return entry[1]
         synced = directory.directory()
         names = Names(build_identities(directory.list_mappings(), synced), synced.projects)
-        with self._lock:
-            self._entries[table] = (now + NAMES_CACHE_SECONDS, writes, names)
+        self._cache.put(table, (writes, names), now)
         return names
 
     def clear(self) -> None:
         """Forget every cached name."""
-        with self._lock:
-            self._entries.clear()
+        self._cache.clear()
 
 
 NAMES_CACHE = NamesCache()

@@ -26,28 +26,16 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from chalicelib.catalog import model_family, pool_of
+from chalicelib.dimensions import UNATTRIBUTED, Dimension
+from chalicelib.keys.model import UNATTRIBUTED_NAME, DirectoryProject, KeyIdentity
+from chalicelib.keys.resolve import resolve
 from chalicelib.kinds import MEASURE_LIST, PER_CALL
 from chalicelib.money import LINE_ITEMS_POOL, Settlement, cost_of, is_item, item_name
 from chalicelib.periods import day_label, iso
-from chalicelib.query.selection import Dimension, Selection
-from chalicelib.store.directory import (
-    UNATTRIBUTED_NAME,
-    DirectoryProject,
-    KeyIdentity,
-    resolve,
-)
-from chalicelib.store.rollups import UNATTRIBUTED
+from chalicelib.query.selection import Selection
 from chalicelib.usage import ZERO_USAGE, Usage
 
 KEY_DIMENSIONS: frozenset[Dimension] = frozenset({"api_key_id", "owner", "team"})
-BASE_DIMENSION: dict[Dimension, Literal["key", "model", "project"]] = {
-    "api_key_id": "key",
-    "owner": "key",
-    "team": "key",
-    "model": "model",
-    "pool": "model",
-    "project_id": "project",
-}
 NO_OWNER = "(no owner)"
 NO_TEAM = "(no team)"
 ALL_USAGE = "All usage"
@@ -182,11 +170,6 @@ class Totals:
         """Input + output tokens."""
         return int(self.values[_INPUT] + self.values[_OUTPUT])
 
-    @property
-    def flags(self) -> set[Flag]:
-        """The flags seen."""
-        return set(flag_list(self.mask))
-
     def metrics(self) -> dict[str, Any]:
         """The contract's Metrics object: integers as numbers, dollars as decimal strings."""
         out: dict[str, Any] = {
@@ -237,21 +220,6 @@ def _money(value: Decimal) -> str:
 
 def _share(part: int | Decimal, whole: int | Decimal) -> float:
     return round(float(part) / float(whole), 6) if whole else 0.0
-
-
-def member(record: Record, dim: Dimension, names: Names) -> str | None:
-    """The record's member in one grouping dimension."""
-    if dim == "api_key_id":
-        return record.key
-    if dim == "owner":
-        return names.key(record.key).owner
-    if dim == "team":
-        return names.key(record.key).team
-    if dim == "model":
-        return record.model
-    if dim == "pool":
-        return _pool(record.model, record.day)
-    return record.project
 
 
 def _pool(model: str | None, day: str) -> str:

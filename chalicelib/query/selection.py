@@ -15,25 +15,22 @@ live from OpenAI) at most 6 hours.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, cast, get_args
+from typing import Literal, cast
 
-from chalicelib.directory import validate_key_id
+from chalicelib.dimensions import DIMENSIONS, Dimension
 from chalicelib.errors import InvalidInput
+from chalicelib.keys.validate import key_id_value
 from chalicelib.periods import DAY, HOUR, iso
-from chalicelib.store.rollups import UNATTRIBUTED
 from chalicelib.validation import Params, integer, listed, normalize, single, text_value
 
 BucketWidth = Literal["1m", "1h", "1d"]
-Dimension = Literal["api_key_id", "model", "project_id", "pool", "owner", "team"]
 BUCKET_WIDTHS: tuple[BucketWidth, ...] = ("1d", "1h", "1m")
-DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
 NONE = "none"
 
 MINUTE = 60
 WIDTH_SECONDS: dict[BucketWidth, int] = {"1m": MINUTE, "1h": HOUR, "1d": DAY}
 MAX_SPAN: dict[BucketWidth, int] = {"1m": 6 * HOUR, "1h": 31 * DAY, "1d": 366 * DAY}
 MAX_SPAN_TEXT: dict[BucketWidth, str] = {"1m": "6 hours", "1h": "31 days", "1d": "366 days"}
-MAX_KEY_ID_LENGTH = 100
 
 DEFAULT_TOP = 10
 MAX_TOP = 50
@@ -75,15 +72,6 @@ class Selection:
             "project_ids": list(self.project_ids),
             "teams": list(self.teams),
         }
-
-
-def key_id_value(value: str, param: str) -> str:
-    """A key id filter value: `key_...` or `unattributed` (traffic without a key)."""
-    if value == UNATTRIBUTED:
-        return value
-    if len(value) > MAX_KEY_ID_LENGTH:
-        raise InvalidInput(param, f"a key id has at most {MAX_KEY_ID_LENGTH} characters")
-    return validate_key_id(value, param)
 
 
 def _member_value(value: str, param: str) -> str:

@@ -15,31 +15,32 @@ view never costs more than one round of OpenAI calls a minute per period.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 from chalicelib.catalog import PriceTable
 from chalicelib.collector import priced_row
+from chalicelib.dimensions import BASE_OF, Base
 from chalicelib.kinds import KINDS
 from chalicelib.openai_api import OpenAIAdminClient
 from chalicelib.periods import DAY, day_label, day_start, hour_label, hour_start
 from chalicelib.query.live import gated_records
-from chalicelib.query.report import BASE_DIMENSION, Record
+from chalicelib.query.report import Record
 from chalicelib.query.selection import Selection
-from chalicelib.store.rollups import Dimension, Item, RollupStore, fingerprint, members
+from chalicelib.store.rollups import Item, RollupStore, fingerprint, members
+from chalicelib.ttl_cache import TTLCache
 from chalicelib.usage import Usage
 
 LIVE_CACHE_SECONDS = 60
 LIVE_CACHE_MAX_ENTRIES = 32
 
-Plan = Dimension | Literal["detail"]
+Plan = Base | Literal["detail"]
 
 
 def plan(selection: Selection) -> Plan:
     """The stored dimension whose aggregates answer `selection`, or "detail"."""
-    bases = {BASE_DIMENSION[dim] for dim in selection.group_by}
+    bases = {BASE_OF[dim] for dim in selection.group_by}
     if selection.api_key_ids or selection.teams:
         bases.add("key")
     if selection.models:
@@ -51,7 +52,7 @@ def plan(selection: Selection) -> Plan:
     return bases.pop() if bases else "model"
 
 
-def _aggregate_record(bucket: int, day: str, dim: Dimension, name: str, usage: Usage) -> Record:
+def _aggregate_record(bucket: int, day: str, dim: Base, name: str, usage: Usage) -> Record:
     return Record(
         bucket=bucket,
         day=day,
@@ -95,7 +96,7 @@ class StoredRead:
     fingerprint: bytes | None
 
 
-def _decoded(items: list[Item], dim: Dimension, hourly: bool) -> Iterator[Record]:
+def _decoded(items: list[Item], dim: Base, hourly: bool) -> Iterator[Record]:
     for item in items:
         label = str(item["sk"])
         bucket = hour_start(label) if hourly else day_start(label)
@@ -118,29 +119,11 @@ def read_stored(selection: Selection, rollups: RollupStore) -> StoredRead:
     return StoredRead(_decoded(items, how, selection.bucket_width == "1h"), fingerprint(items))
 
 
-class LiveCache:
+class LiveCache(TTLCache[tuple[str, int, int], tuple[Record, ...]]):
     """Live 1m records by (base URL, start, end), each kept LIVE_CACHE_SECONDS."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[str, int, int], tuple[float, tuple[Record, ...]]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, int, int], now: float) -> tuple[Record, ...] | None:
-        with self._lock:
-            entry = self._entries.get(key)
-        return entry[1] if entry and entry[0] > now else None
-
-    def put(self, key: tuple[str, int, int], records: tuple[Record, ...], now: float) -> None:
-        with self._lock:
-            if len(self._entries) >= LIVE_CACHE_MAX_ENTRIES:
-                self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
-                if len(self._entries) >= LIVE_CACHE_MAX_ENTRIES:
-                    self._entries.clear()
-            self._entries[key] = (now + LIVE_CACHE_SECONDS, records)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        super().__init__(LIVE_CACHE_SECONDS, LIVE_CACHE_MAX_ENTRIES)
 
 
 LIVE_CACHE = LiveCache()

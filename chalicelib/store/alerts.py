@@ -29,16 +29,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import Any, Literal, cast
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from chalicelib.errors import StoreError
 from chalicelib.store.table import TableBacked, is_condition_failure, query_all
-
-if TYPE_CHECKING:
-    pass
 
 AlertState = Literal["pending", "published", "superseded"]
 ALERT_PREFIX = "ALERT#"

@@ -4,57 +4,64 @@ The only code that builds these keys:
 
     pk          sk                    item
     MAP         <key_id>              KeyMapping: name, owner, team, description, budget, active,
-                                      api_key_sha256, api_key_last4, created_at, updated_at
+                                      api_key_sha256, api_key_last4, created_at, updated_at (and key_id)
     DIR         key#<key_id>          DirectoryKey: name, redacted value, project, owner, dates
     DIR         project#<id>          DirectoryProject: name, status, archived_at
     DIR         user#<id>             DirectoryUser: name, email, role
     UNMAPPED    <key_id>              first_seen, last_seen of a key id with no name anywhere
 
-Every display name of a key is resolved here (`identities`, `resolve`): a manual name, owner or team
-always wins over the synced one; the directory's owner (user name or e-mail, or service account name)
-is the default owner; an id known nowhere shows as itself and is "unmapped". Reading every identity
-costs two paginated Queries (MAP and DIR), whatever the number of keys.
+The records are chalicelib.keys.model's; each item is one record's fields as attributes (None left
+out), its id in the sort key, and is written and read by one codec derived from the dataclass fields
+(`_Codec`), so that a field is listed once, in the model. Reading every identity costs two paginated
+Queries (MAP and DIR), whatever the number of keys; resolving them is chalicelib.keys.resolve's.
 
 A raw API key is never stored: a mapping keeps only its SHA-256 and last four characters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, cast, get_args
+from functools import cache
+from itertools import chain
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, get_args, get_origin, get_type_hints
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from chalicelib.dimensions import UNATTRIBUTED
 from chalicelib.errors import InvalidInput, StoreError
-from chalicelib.store.rollups import UNATTRIBUTED
+from chalicelib.keys.model import (
+    BUDGET_PERIODS,
+    BUDGET_UNITS,
+    Budget,
+    BudgetPeriod,
+    BudgetUnit,
+    Directory,
+    DirectoryKey,
+    DirectoryProject,
+    DirectoryUser,
+    KeyIdentity,
+    KeyMapping,
+    UnmappedKey,
+)
+from chalicelib.keys.resolve import build_identities
 from chalicelib.store.table import TableBacked, batch_write, is_condition_failure, query_all
 from chalicelib.validation import safe_text
 
 if TYPE_CHECKING:
-    pass
+    from _typeshed import DataclassInstance
 
-BudgetPeriod = Literal["daily", "monthly"]
-BudgetUnit = Literal["tokens", "usd"]
-OwnerType = Literal["user", "service_account"]
-IdentitySource = Literal["mapping", "directory", "unmapped"]
-
-BUDGET_PERIODS: tuple[str, ...] = get_args(BudgetPeriod)
-BUDGET_UNITS: tuple[str, ...] = get_args(BudgetUnit)
-
-UNATTRIBUTED_NAME = "Unattributed (no API key)"
-_MAX_STORED_BUDGET_DIGITS = 15  # chalicelib.directory.MAX_BUDGET is 1e15
+_MAX_STORED_BUDGET_DIGITS = 15  # chalicelib.keys.validate.MAX_BUDGET is 1e15
 
 MAP_PK = "MAP"
 DIR_PK = "DIR"
 UNMAPPED_PK = "UNMAPPED"
-_KEY_PREFIX = "key#"
-_PROJECT_PREFIX = "project#"
-_USER_PREFIX = "user#"
 
 Item = dict[str, Any]
+R = TypeVar("R", bound="DataclassInstance")
+_Read = Callable[[Mapping[str, Any], str], Any]
 
 _writes = 0
 
@@ -70,129 +77,16 @@ def _wrote() -> None:
     _writes += 1
 
 
-# -- item types ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Budget:
-    """A spending limit on one key: `amount` tokens or dollars per UTC day or month."""
-
-    period: BudgetPeriod
-    unit: BudgetUnit
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class KeyMapping:
-    """What a person said about a key. Set fields win over the synced directory."""
-
-    key_id: str
-    name: str
-    owner: str | None = None
-    team: str | None = None
-    description: str | None = None
-    budget: Budget | None = None
-    active: bool = True
-    api_key_sha256: str | None = None
-    api_key_last4: str | None = None
-    created_at: int = 0
-    updated_at: int = 0
-
-
-@dataclass(frozen=True)
-class DirectoryKey:
-    """One API key as OpenAI's directory lists it (never the raw key: only its redacted value).
-
-    `deleted_at` is ours: when a key vanishes from OpenAI its entry is kept with the time it was
-    first missed, because its usage history still needs a name.
-    """
-
-    key_id: str
-    name: str
-    redacted_value: str
-    project_id: str
-    owner_type: OwnerType | None = None
-    owner_id: str | None = None
-    owner_name: str | None = None
-    owner_email: str | None = None
-    created_at: int | None = None
-    last_used_at: int | None = None
-    deleted_at: int | None = None
-
-
-@dataclass(frozen=True)
-class DirectoryProject:
-    """One project, archived ones included."""
-
-    id: str
-    name: str
-    status: str
-    archived_at: int | None = None
-
-
-@dataclass(frozen=True)
-class DirectoryUser:
-    """One member of the organization."""
-
-    id: str
-    name: str
-    email: str | None = None
-    role: str | None = None
-
-
-@dataclass(frozen=True)
-class Directory:
-    """The whole synced directory, by id."""
-
-    keys: dict[str, DirectoryKey] = field(default_factory=dict)
-    projects: dict[str, DirectoryProject] = field(default_factory=dict)
-    users: dict[str, DirectoryUser] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class UnmappedKey:
-    """A key id seen in usage with no mapping and no directory entry."""
-
-    key_id: str
-    first_seen: int
-    last_seen: int
-
-
-@dataclass(frozen=True)
-class KeyIdentity:
-    """Everything shown about a key id, resolved from its mapping, the directory, or neither.
-
-    `mapped` is False only for source "unmapped": the key has a name from somewhere.
-    """
-
-    key_id: str
-    name: str
-    owner: str | None
-    team: str | None
-    project_id: str | None
-    description: str | None
-    budget: Budget | None
-    active: bool
-    source: IdentitySource
-    mapped: bool
-    project_name: str | None = None
-    owner_email: str | None = None
-    redacted_value: str | None = None
-
-
-# -- attribute helpers -----------------------------------------------------------------------
-def _compact(item: Item) -> Item:
-    """Drop None attributes: absent and null read back the same, and items compare equal."""
-    return {name: value for name, value in item.items() if value is not None}
-
-
+# -- attribute readers -----------------------------------------------------------------------
+# Text is validated where it enters, but an item written before that rule (or by hand) may hold a
+# lone surrogate or control characters: read back, it is made safe so that no read route or
+# terminal can break on it. A value of the wrong type reads as unset.
 def _str(item: Mapping[str, Any], name: str) -> str:
     value = item.get(name)
     return safe_text(value) if isinstance(value, str) else ""
 
 
 def _opt_str(item: Mapping[str, Any], name: str) -> str | None:
-    # Text is validated where it enters, but an item written before that rule (or by hand) may
-    # hold a lone surrogate or control characters: read back, it is made safe so that no read
-    # route or terminal can break on it.
     value = item.get(name)
     return safe_text(value) if isinstance(value, str) else None
 
@@ -204,13 +98,16 @@ def _opt_int(item: Mapping[str, Any], name: str) -> int | None:
     return int(value)
 
 
-def _budget_item(budget: Budget | None) -> Item | None:
-    if budget is None:
-        return None
-    return {"period": budget.period, "unit": budget.unit, "amount": budget.amount}
+def _int(item: Mapping[str, Any], name: str) -> int:
+    return _opt_int(item, name) or 0
 
 
-def _budget_from(value: Any) -> Budget | None:
+def _flag(item: Mapping[str, Any], name: str) -> bool:
+    return item.get(name) is not False  # on unless stored off: items older than the flag are on
+
+
+def _budget(item: Mapping[str, Any], name: str) -> Budget | None:
+    value = item.get(name)
     if not isinstance(value, Mapping):
         return None
     period, unit, amount = value.get("period"), value.get("unit"), value.get("amount")
@@ -224,224 +121,106 @@ def _budget_from(value: Any) -> Budget | None:
     return Budget(cast("BudgetPeriod", period), cast("BudgetUnit", unit), amount)
 
 
+def _one_of(allowed: tuple[Any, ...]) -> _Read:
+    def read(item: Mapping[str, Any], name: str) -> str | None:
+        value = _opt_str(item, name)
+        return value if value in allowed else None
+
+    return read
+
+
+_READERS: dict[Any, _Read] = {str: _str, int: _int, bool: _flag}
+_OPTIONAL_READERS: dict[Any, _Read] = {str: _opt_str, int: _opt_int, Budget: _budget}
+
+
+def _reader(hint: Any) -> _Read:
+    """The reader of one field's type: str, int, bool, or an optional str, int, Budget or Literal."""
+    if hint in _READERS:
+        return _READERS[hint]
+    args = get_args(hint)
+    inner = [arg for arg in args if arg is not type(None)] if type(None) in args else []
+    if len(inner) == 1 and get_origin(inner[0]) is Literal:
+        return _one_of(get_args(inner[0]))
+    if len(inner) == 1 and inner[0] in _OPTIONAL_READERS:
+        return _OPTIONAL_READERS[inner[0]]
+    raise TypeError(f"chalicelib.store.directory has no codec for a field of type {hint!r}")
+
+
+@cache
+def _readers(record_type: type[DataclassInstance]) -> dict[str, _Read]:
+    hints = get_type_hints(record_type)
+    return {f.name: _reader(hints[f.name]) for f in fields(record_type)}
+
+
+def _stored(value: Any) -> Any:
+    return asdict(value) if isinstance(value, Budget) else value
+
+
+# -- the codec -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Codec(Generic[R]):
+    """One kind of item: a record's fields as attributes (None left out: absent and null read back
+    the same, and items compare equal), its id in the sort key after `prefix`."""
+
+    record_type: type[R]
+    pk: str
+    prefix: str = ""
+    id_field: str = "key_id"
+    id_attribute: bool = False  # MAP items also hold their key_id as an attribute
+
+    def item(self, record: R) -> Item:
+        """The item of one record."""
+        values = {f.name: _stored(getattr(record, f.name)) for f in fields(record)}
+        record_id = values[self.id_field] if self.id_attribute else values.pop(self.id_field)
+        attributes = {name: value for name, value in values.items() if value is not None}
+        return {"pk": self.pk, "sk": self.prefix + record_id, **attributes}
+
+    def record_id(self, item: Mapping[str, Any]) -> str:
+        """The id a stored item is of."""
+        return _str(item, "sk").removeprefix(self.prefix)
+
+    def record(self, item: Mapping[str, Any]) -> R:
+        """The record read back from its item."""
+        values = {name: read(item, name) for name, read in _readers(self.record_type).items()}
+        values[self.id_field] = self.record_id(item)
+        return self.record_type(**values)
+
+
+_MAPPING = _Codec(KeyMapping, MAP_PK, id_attribute=True)
+_KEY = _Codec(DirectoryKey, DIR_PK, "key#")
+_PROJECT = _Codec(DirectoryProject, DIR_PK, "project#", id_field="id")
+_USER = _Codec(DirectoryUser, DIR_PK, "user#", id_field="id")
+_UNMAPPED = _Codec(UnmappedKey, UNMAPPED_PK)
+# which Directory field holds the records of each DIR prefix
+_DIRECTORY_PARTS: tuple[tuple[str, _Codec[Any]], ...] = (
+    ("keys", _KEY),
+    ("projects", _PROJECT),
+    ("users", _USER),
+)
+
+
 def mapping_item(mapping: KeyMapping) -> Item:
     """The MAP item of a mapping."""
-    return _compact(
-        {
-            "pk": MAP_PK,
-            "sk": mapping.key_id,
-            "key_id": mapping.key_id,
-            "name": mapping.name,
-            "owner": mapping.owner,
-            "team": mapping.team,
-            "description": mapping.description,
-            "budget": _budget_item(mapping.budget),
-            "active": mapping.active,
-            "api_key_sha256": mapping.api_key_sha256,
-            "api_key_last4": mapping.api_key_last4,
-            "created_at": mapping.created_at,
-            "updated_at": mapping.updated_at,
-        }
-    )
+    return _MAPPING.item(mapping)
 
 
 def mapping_from_item(item: Mapping[str, Any]) -> KeyMapping:
     """A mapping read back from its MAP item."""
-    return KeyMapping(
-        key_id=_str(item, "sk"),
-        name=_str(item, "name"),
-        owner=_opt_str(item, "owner"),
-        team=_opt_str(item, "team"),
-        description=_opt_str(item, "description"),
-        budget=_budget_from(item.get("budget")),
-        active=item.get("active") is not False,
-        api_key_sha256=_opt_str(item, "api_key_sha256"),
-        api_key_last4=_opt_str(item, "api_key_last4"),
-        created_at=_opt_int(item, "created_at") or 0,
-        updated_at=_opt_int(item, "updated_at") or 0,
-    )
-
-
-def directory_key_item(key: DirectoryKey) -> Item:
-    """The DIR item of an API key."""
-    return _compact(
-        {
-            "pk": DIR_PK,
-            "sk": _KEY_PREFIX + key.key_id,
-            "name": key.name,
-            "redacted_value": key.redacted_value,
-            "project_id": key.project_id,
-            "owner_type": key.owner_type,
-            "owner_id": key.owner_id,
-            "owner_name": key.owner_name,
-            "owner_email": key.owner_email,
-            "created_at": key.created_at,
-            "last_used_at": key.last_used_at,
-            "deleted_at": key.deleted_at,
-        }
-    )
-
-
-def directory_project_item(project: DirectoryProject) -> Item:
-    """The DIR item of a project."""
-    return _compact(
-        {
-            "pk": DIR_PK,
-            "sk": _PROJECT_PREFIX + project.id,
-            "name": project.name,
-            "status": project.status,
-            "archived_at": project.archived_at,
-        }
-    )
-
-
-def directory_user_item(user: DirectoryUser) -> Item:
-    """The DIR item of a user."""
-    return _compact(
-        {
-            "pk": DIR_PK,
-            "sk": _USER_PREFIX + user.id,
-            "name": user.name,
-            "email": user.email,
-            "role": user.role,
-        }
-    )
-
-
-def _owner_type(value: str | None) -> OwnerType | None:
-    return cast("OwnerType", value) if value in ("user", "service_account") else None
+    return _MAPPING.record(item)
 
 
 def _directory_from_items(items: Iterable[Mapping[str, Any]]) -> Directory:
     directory = Directory()
     for item in items:
         sk = _str(item, "sk")
-        if sk.startswith(_KEY_PREFIX):
-            key_id = sk.removeprefix(_KEY_PREFIX)
-            directory.keys[key_id] = DirectoryKey(
-                key_id=key_id,
-                name=_str(item, "name"),
-                redacted_value=_str(item, "redacted_value"),
-                project_id=_str(item, "project_id"),
-                owner_type=_owner_type(_opt_str(item, "owner_type")),
-                owner_id=_opt_str(item, "owner_id"),
-                owner_name=_opt_str(item, "owner_name"),
-                owner_email=_opt_str(item, "owner_email"),
-                created_at=_opt_int(item, "created_at"),
-                last_used_at=_opt_int(item, "last_used_at"),
-                deleted_at=_opt_int(item, "deleted_at"),
-            )
-        elif sk.startswith(_PROJECT_PREFIX):
-            project_id = sk.removeprefix(_PROJECT_PREFIX)
-            directory.projects[project_id] = DirectoryProject(
-                id=project_id,
-                name=_str(item, "name"),
-                status=_str(item, "status"),
-                archived_at=_opt_int(item, "archived_at"),
-            )
-        elif sk.startswith(_USER_PREFIX):
-            user_id = sk.removeprefix(_USER_PREFIX)
-            directory.users[user_id] = DirectoryUser(
-                id=user_id,
-                name=_str(item, "name"),
-                email=_opt_str(item, "email"),
-                role=_opt_str(item, "role"),
-            )
+        for part, codec in _DIRECTORY_PARTS:
+            if sk.startswith(codec.prefix):
+                getattr(directory, part)[codec.record_id(item)] = codec.record(item)
+                break
     return directory
 
 
-# -- identity resolution (pure) ----------------------------------------------------------------
-def _directory_owner(key: DirectoryKey) -> str | None:
-    return key.owner_name or key.owner_email or None
-
-
-def build_identities(mappings: Iterable[KeyMapping], directory: Directory) -> dict[str, KeyIdentity]:
-    """Resolve every key with a mapping or a directory entry; a manual field always wins."""
-    by_id = {mapping.key_id: mapping for mapping in mappings}
-    identities: dict[str, KeyIdentity] = {}
-    for key_id in sorted(by_id.keys() | directory.keys.keys()):
-        mapping = by_id.get(key_id)
-        synced = directory.keys.get(key_id)
-        project_id = synced.project_id if synced else None
-        project = directory.projects.get(project_id) if project_id else None
-        synced_owner = _directory_owner(synced) if synced else None
-        if mapping is not None:
-            identities[key_id] = KeyIdentity(
-                key_id=key_id,
-                name=mapping.name,
-                owner=mapping.owner or synced_owner,
-                team=mapping.team,
-                project_id=project_id,
-                description=mapping.description,
-                budget=mapping.budget,
-                active=mapping.active,
-                source="mapping",
-                mapped=True,
-                project_name=project.name if project else None,
-                owner_email=synced.owner_email if synced else None,
-                redacted_value=synced.redacted_value if synced else None,
-            )
-        elif synced is not None:
-            identities[key_id] = KeyIdentity(
-                key_id=key_id,
-                name=synced.name or key_id,
-                owner=synced_owner,
-                team=None,
-                project_id=project_id,
-                description=None,
-                budget=None,
-                active=synced.deleted_at is None,
-                source="directory",
-                mapped=True,
-                project_name=project.name if project else None,
-                owner_email=synced.owner_email,
-                redacted_value=synced.redacted_value,
-            )
-    return identities
-
-
-def resolve(key_id: str | None, identities: Mapping[str, KeyIdentity]) -> KeyIdentity:
-    """The identity of any key id: known ones from `identities`, a null id as "unattributed",
-    anything else as itself, unmapped."""
-    if key_id is None or key_id == UNATTRIBUTED:
-        return KeyIdentity(
-            key_id=UNATTRIBUTED,
-            name=UNATTRIBUTED_NAME,
-            owner=None,
-            team=None,
-            project_id=None,
-            description=None,
-            budget=None,
-            active=True,
-            source="unmapped",
-            mapped=False,
-        )
-    known = identities.get(key_id)
-    if known is not None:
-        return known
-    return KeyIdentity(
-        key_id=key_id,
-        name=key_id,
-        owner=None,
-        team=None,
-        project_id=None,
-        description=None,
-        budget=None,
-        active=True,
-        source="unmapped",
-        mapped=False,
-    )
-
-
-def unknown_key_ids(key_ids: Iterable[str | None], identities: Mapping[str, KeyIdentity]) -> list[str]:
-    """The key ids (sorted, unique) that neither a mapping nor the directory names; never
-    "unattributed", which is not a key."""
-    return sorted({k for k in key_ids if k and k != UNATTRIBUTED and k not in identities})
-
-
 # -- the store -------------------------------------------------------------------------------
-
-
 class DirectoryStore(TableBacked):
     """MAP, DIR and UNMAPPED items of the usage table."""
 
@@ -525,13 +304,8 @@ class DirectoryStore(TableBacked):
         written once, with `now`) because its usage history still needs its name; keys of the
         projects in `keep_keys_of` (whose key list could not be read) are left as they are.
         """
-        wanted: dict[str, Item] = {}
-        for key in keys:
-            wanted[_KEY_PREFIX + key.key_id] = directory_key_item(key)
-        for project in projects:
-            wanted[_PROJECT_PREFIX + project.id] = directory_project_item(project)
-        for user in users:
-            wanted[_USER_PREFIX + user.id] = directory_user_item(user)
+        written = chain(map(_KEY.item, keys), map(_PROJECT.item, projects), map(_USER.item, users))
+        wanted: dict[str, Item] = {item["sk"]: item for item in written}
 
         existing = {_str(item, "sk"): dict(item) for item in self._query(DIR_PK)}
         puts: list[Item] = [item for sk, item in wanted.items() if existing.get(sk) != item]
@@ -539,7 +313,7 @@ class DirectoryStore(TableBacked):
         for sk, item in existing.items():
             if sk in wanted:
                 continue
-            if not sk.startswith(_KEY_PREFIX):
+            if not sk.startswith(_KEY.prefix):
                 deletes.append(sk)
             elif _str(item, "project_id") in keep_keys_of or item.get("deleted_at") is not None:
                 continue
@@ -582,10 +356,7 @@ class DirectoryStore(TableBacked):
 
     def list_unmapped(self) -> list[UnmappedKey]:
         """Every key recorded as unmapped (one paginated Query)."""
-        return [
-            UnmappedKey(_str(item, "sk"), _opt_int(item, "first_seen") or 0, _opt_int(item, "last_seen") or 0)
-            for item in self._query(UNMAPPED_PK)
-        ]
+        return [_UNMAPPED.record(item) for item in self._query(UNMAPPED_PK)]
 
     def clear_unmapped(self, key_ids: Iterable[str]) -> None:
         """Forget the unmapped entries of keys that now have a name (absent ones are no-ops)."""
@@ -599,3 +370,14 @@ class DirectoryStore(TableBacked):
     def identities(self) -> dict[str, KeyIdentity]:
         """Every key with a mapping or a directory entry, resolved (two paginated Queries)."""
         return build_identities(self.list_mappings(), self.directory())
+
+
+__all__ = [
+    "DIR_PK",
+    "MAP_PK",
+    "UNMAPPED_PK",
+    "DirectoryStore",
+    "identity_writes",
+    "mapping_from_item",
+    "mapping_item",
+]

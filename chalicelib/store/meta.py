@@ -10,15 +10,12 @@ sk backfill#<start>#<end>  the last day a backfill of [start, end) completed
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from chalicelib.store.table import TableBacked, is_condition_failure, query_all
-
-if TYPE_CHECKING:
-    pass
 
 META = "META"
 

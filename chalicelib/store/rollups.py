@@ -27,20 +27,14 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from boto3.dynamodb.conditions import Key
 
+from chalicelib.dimensions import BASES, Base
 from chalicelib.periods import DAY, HOUR, day_start, month_label
 from chalicelib.store.table import TableBacked, batch_get, batch_write, query_all
 from chalicelib.usage import Usage, canonical
-
-if TYPE_CHECKING:
-    pass
-
-Dimension = Literal["key", "model", "project"]
-DIMENSIONS: tuple[Dimension, ...] = ("key", "model", "project")
-UNATTRIBUTED = "unattributed"
 
 
 @dataclass(frozen=True, order=True)
@@ -51,7 +45,7 @@ class Cell:
     model: str
     project: str
 
-    def member(self, dim: Dimension) -> str:
+    def member(self, dim: Base) -> str:
         """This cell's member in one dimension."""
         return {"key": self.key, "model": self.model, "project": self.project}[dim]
 
@@ -74,7 +68,7 @@ def _parse_cell(text: str) -> Cell:
     return Cell(key=key, model=model, project=project)
 
 
-def aggregate(cells: Iterable[tuple[Cell, Usage]], dim: Dimension) -> dict[str, Usage]:
+def aggregate(cells: Iterable[tuple[Cell, Usage]], dim: Base) -> dict[str, Usage]:
     """Sum cells by their member in `dim`."""
     totals: dict[str, Usage] = {}
     for cell, usage in cells:
@@ -223,7 +217,7 @@ class RollupStore(TableBacked):
         for cell, usage in rollup.daily.items():
             if not usage.is_zero():
                 desired.detail(f"DD#{day[:7]}", f"{day}#{_cell_sk(cell)}", usage, None)
-        for dim in DIMENSIONS:
+        for dim in BASES:
             members = aggregate(((c, u) for c, u in rollup.daily.items() if not u.is_zero()), dim)
             desired.aggregate(f"AD#{dim}", day, members, None)
         if not keep_hourly:
@@ -236,7 +230,7 @@ class RollupStore(TableBacked):
             expires = day_start(day) + (int(hour[-2:]) + 1) * HOUR + retention_days * DAY
             for cell, usage in cells:
                 desired.detail(f"HD#{day}", f"{hour[-2:]}#{_cell_sk(cell)}", usage, expires)
-            for dim in DIMENSIONS:
+            for dim in BASES:
                 desired.aggregate(f"AH#{dim}", hour, aggregate(cells, dim), expires)
         return desired
 
@@ -247,10 +241,10 @@ class RollupStore(TableBacked):
                 KeyConditionExpression=Key("pk").eq(f"DD#{day[:7]}") & Key("sk").begins_with(f"{day}#"),
             )
         )
-        found += batch_get(self.table, [{"pk": f"AD#{dim}", "sk": day} for dim in DIMENSIONS])
+        found += batch_get(self.table, [{"pk": f"AD#{dim}", "sk": day} for dim in BASES])
         if include_hourly:
             found += query_all(self.table, KeyConditionExpression=Key("pk").eq(f"HD#{day}"))
-            for dim in DIMENSIONS:
+            for dim in BASES:
                 found += query_all(
                     self.table,
                     KeyConditionExpression=Key("pk").eq(f"AH#{dim}")
@@ -259,7 +253,7 @@ class RollupStore(TableBacked):
         return {(str(item["pk"]), str(item["sk"])): item for item in found}
 
     # -- reads -------------------------------------------------------------------------------
-    def aggregate_items(self, kind: Literal["AD", "AH"], dim: Dimension, first: str, last: str) -> list[Item]:
+    def aggregate_items(self, kind: Literal["AD", "AH"], dim: Base, first: str, last: str) -> list[Item]:
         """The stored aggregate items of `dim`, undecoded (`members` decodes one), for the inclusive
         range of day (`AD`) or hour (`AH`) labels."""
         return list(
@@ -269,14 +263,12 @@ class RollupStore(TableBacked):
             )
         )
 
-    def daily_aggregates(self, dim: Dimension, first_day: str, last_day: str) -> dict[str, dict[str, Usage]]:
+    def daily_aggregates(self, dim: Base, first_day: str, last_day: str) -> dict[str, dict[str, Usage]]:
         """Per day (inclusive range), the usage of every member of `dim`."""
         items = self.aggregate_items("AD", dim, first_day, last_day)
         return {str(item["sk"]): _members(item) for item in items}
 
-    def hourly_aggregates(
-        self, dim: Dimension, first_hour: str, last_hour: str
-    ) -> dict[str, dict[str, Usage]]:
+    def hourly_aggregates(self, dim: Base, first_hour: str, last_hour: str) -> dict[str, dict[str, Usage]]:
         """Per hour (inclusive range of `YYYY-MM-DDTHH` labels), the usage of every member of `dim`."""
         items = self.aggregate_items("AH", dim, first_hour, last_hour)
         return {str(item["sk"]): _members(item) for item in items}
@@ -299,6 +291,12 @@ class RollupStore(TableBacked):
             hh, rest = str(item["sk"]).split("#", 1)
             yield f"{day}T{hh}", _parse_cell(rest), _values(item)
 
+    def stored_day(self, day: str) -> dict[tuple[str, str], Item]:
+        """Every stored rollup item of one UTC day (detail and aggregates, daily and hourly) by
+        (pk, sk): what recomputing the day may rewrite or delete. The bench reads it before and after
+        a run, so that only this module knows where a day's items are kept."""
+        return self._existing(day, include_hourly=True)
+
 
 def _months(first_day: str, last_day: str) -> list[str]:
     months: list[str] = []
@@ -313,11 +311,8 @@ def _months(first_day: str, last_day: str) -> list[str]:
 
 
 __all__ = [
-    "DIMENSIONS",
-    "UNATTRIBUTED",
     "Cell",
     "DayRollup",
-    "Dimension",
     "RollupStore",
     "aggregate",
     "fingerprint",

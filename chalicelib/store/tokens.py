@@ -14,16 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, cast, get_args
+from typing import Any, Literal, cast, get_args
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from chalicelib.errors import Conflict, InvalidInput, NotFound, StoreError
 from chalicelib.store.table import TableBacked, is_condition_failure, query_all
-
-if TYPE_CHECKING:
-    pass
 
 Role = Literal["viewer", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)

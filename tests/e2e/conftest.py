@@ -35,7 +35,7 @@ from chalicelib import aws, store
 from chalicelib.auth import create_token
 from chalicelib.catalog import PriceTable
 from chalicelib.collector import CollectorConfig
-from chalicelib.directory import sync_directory
+from chalicelib.keys.sync import sync_directory
 from chalicelib.openai_api import OpenAIAdminClient
 from chalicelib.periods import DAY, floor_day
 from chalicelib.query import create_key

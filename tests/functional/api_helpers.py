@@ -27,14 +27,15 @@ from chalice.test import Client
 from app import app
 from chalicelib import auth, aws, store
 from chalicelib.catalog import pool_of
-from chalicelib.directory import sync_directory
+from chalicelib.keys.model import KeyMapping
+from chalicelib.keys.sync import sync_directory
 from chalicelib.money import member_of_line_item
 from chalicelib.openai_api import USAGE_KINDS
 from chalicelib.periods import DAY, day_label, floor_day
 from chalicelib.query import clock
 from chalicelib.query.sources import LIVE_CACHE
 from chalicelib.settings import get_settings
-from chalicelib.store.directory import DirectoryStore, KeyMapping
+from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.tokens import TokenStore
 from simulator.org import SyntheticOrg

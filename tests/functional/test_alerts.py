@@ -18,12 +18,14 @@ import pytest
 from chalicelib.alerts import LEASE_SECONDS, AlertEngine, SnsPublisher, run_alerts
 from chalicelib.catalog import PriceTable
 from chalicelib.cli import main as cli_main
+from chalicelib.keys.model import Budget, KeyMapping
 from chalicelib.periods import DAY, HOUR, day_label, day_start
 from chalicelib.pools import pool_report
+from chalicelib.query import clock
 from chalicelib.runner import Runner
 from chalicelib.settings import get_settings
 from chalicelib.store.alerts import AlertLedger
-from chalicelib.store.directory import Budget, DirectoryStore, KeyMapping
+from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage
@@ -414,9 +416,7 @@ def test_alerts_test_publishes_and_alerts_list_shows_what_fired(sqs_subscriber, 
     assert test_message["attributes"]["kind"] == "test"
     assert test_message["title"] == "[OpenAI usage] Test alert from the test stage"
 
-    import chalicelib.cli.alerts as cli_alerts  # noqa: PLC0415
-
-    monkeypatch.setattr(cli_alerts, "_now", lambda: NOON)
+    monkeypatch.setattr(clock, "now", lambda: NOON)
     Day("2026-11-20").set(1, "key_alpha", "gpt-4o", 600)
     engine(publisher=SnsPublisher("arn:aws:sns:us-east-1:123456789012:gone")).run(NOON)
 
@@ -433,9 +433,8 @@ def test_alerts_test_publishes_and_alerts_list_shows_what_fired(sqs_subscriber, 
 
 
 def test_alerts_list_prints_a_superseded_alert_once(sqs_subscriber, capsys, monkeypatch):
-    import chalicelib.cli.alerts as cli_alerts  # noqa: PLC0415
 
-    monkeypatch.setattr(cli_alerts, "_now", lambda: NOON)
+    monkeypatch.setattr(clock, "now", lambda: NOON)
     Day("2026-11-20").set(2, "key_alpha", "gpt-4o", 900)
     engine().run(NOON)
     messages(sqs_subscriber, expected=1)

@@ -20,11 +20,12 @@ from chalicelib.alerts import AlertEngine, run_alerts
 from chalicelib.anomaly import ANOMALY_KINDS, AnomalyConfig
 from chalicelib.anomaly_inputs import AnomalyReader
 from chalicelib.catalog import PriceTable
+from chalicelib.dimensions import Base
 from chalicelib.periods import DAY, HOUR, day_label, floor_day, hour_start, iso
 from chalicelib.runner import Runner
 from chalicelib.settings import get_settings
 from chalicelib.store.directory import DirectoryStore
-from chalicelib.store.rollups import Cell, DayRollup, Dimension, RollupStore
+from chalicelib.store.rollups import Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage
 from simulator.org import USAGE_GROUP_FIELDS, SyntheticOrg
 from simulator.pytest_plugin import SIM_NOW, SIM_SPEC
@@ -228,14 +229,12 @@ class Snapshot(RollupStore):
         for day, cell, usage in real.daily_detail(first_day, last_day):
             self._detail[day].append((cell, usage))
 
-    def hourly_aggregates(
-        self, dim: Dimension, first_hour: str, last_hour: str
-    ) -> dict[str, dict[str, Usage]]:
+    def hourly_aggregates(self, dim: Base, first_hour: str, last_hour: str) -> dict[str, dict[str, Usage]]:
         return {
             hour: members for hour, members in self._hourly[dim].items() if first_hour <= hour <= last_hour
         }
 
-    def daily_aggregates(self, dim: Dimension, first_day: str, last_day: str) -> dict[str, dict[str, Usage]]:
+    def daily_aggregates(self, dim: Base, first_day: str, last_day: str) -> dict[str, dict[str, Usage]]:
         assert dim == "key"
         return {day: members for day, members in self._daily.items() if first_day <= day <= last_day}
 
@@ -249,9 +248,7 @@ class Snapshot(RollupStore):
 class KeyReadsFail(RollupStore):
     """The table refusing the hourly key aggregates (throttled), as the anomaly rules read them."""
 
-    def hourly_aggregates(
-        self, dim: Dimension, first_hour: str, last_hour: str
-    ) -> dict[str, dict[str, Usage]]:
+    def hourly_aggregates(self, dim: Base, first_hour: str, last_hour: str) -> dict[str, dict[str, Usage]]:
         if dim == "key":
             raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "Query")
         return super().hourly_aggregates(dim, first_hour, last_hour)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.store.directory import DirectoryStore, KeyMapping
+from chalicelib.keys.model import KeyMapping
+from chalicelib.store.directory import DirectoryStore
 from simulator.pytest_plugin import SIM_NOW
 from tests.functional import api_helpers
 

@@ -3,9 +3,10 @@ history with its filters, the collector's failures, and bad parameters answered 
 
 from __future__ import annotations
 
+from chalicelib.keys.model import KeyMapping
 from chalicelib.periods import DAY
 from chalicelib.store.alerts import AlertLedger, AlertState, StoredMessage
-from chalicelib.store.directory import DirectoryStore, KeyMapping
+from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from simulator.pytest_plugin import SIM_NOW
 from tests.functional import api_helpers

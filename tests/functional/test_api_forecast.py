@@ -12,8 +12,9 @@ from decimal import Decimal
 
 import pytest
 
+from chalicelib.keys.model import Budget, KeyMapping
 from chalicelib.periods import DAY, day_label, day_start, next_month_start
-from chalicelib.store.directory import Budget, DirectoryStore, KeyMapping
+from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage

@@ -7,12 +7,13 @@ from pathlib import Path
 import yaml
 
 from app import app
+from chalicelib.dimensions import DIMENSIONS
 from chalicelib.query.alerts import ALERT_PARAMS, KINDS, STATES
 from chalicelib.query.compare import COMPARE_PARAMS
 from chalicelib.query.forecast import GROUPINGS as FORECAST_GROUPINGS
 from chalicelib.query.forecast import PARAMS as FORECAST_PARAMS
 from chalicelib.query.reconciliation import RECONCILE_PARAMS
-from chalicelib.query.selection import DIMENSIONS, USAGE_PARAMS
+from chalicelib.query.selection import USAGE_PARAMS
 from chalicelib.responses import ERRORS
 
 SPEC = yaml.safe_load((Path(__file__).resolve().parents[2] / "openapi.yaml").read_text())

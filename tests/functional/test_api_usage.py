@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.cli import main as cli_main
-from chalicelib.cli import usage as usage_cli
 from chalicelib.errors import ResponseTooLarge
 from chalicelib.money import SETTLE_HOURS
 from chalicelib.periods import DAY, HOUR, day_label
+from chalicelib.query import clock
 from chalicelib.query import export as export_query
 from chalicelib.query import usage as usage_query
 from chalicelib.store.directory import DirectoryStore
@@ -289,7 +289,7 @@ def test_minute_buckets_come_live_from_openai_and_are_cached(api, sim_table):
 
 
 def test_the_cli_prints_the_same_json_as_the_api(api, sim_table, capsys, monkeypatch):
-    monkeypatch.setattr(usage_cli, "_now", lambda: SIM_NOW)
+    monkeypatch.setattr(clock, "now", lambda: SIM_NOW)
     from_api = api.json(
         "/api/usage",
         {

@@ -13,10 +13,11 @@ import pytest
 from boto3.dynamodb.conditions import Key
 
 from chalicelib import aws
+from chalicelib.keys.model import DirectoryKey, DirectoryProject, KeyMapping
 from chalicelib.periods import day_label
 from chalicelib.settings import get_settings
 from chalicelib.store import table as table_module
-from chalicelib.store.directory import DirectoryKey, DirectoryProject, DirectoryStore, KeyMapping
+from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.rollups import Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage
 from simulator.pytest_plugin import SIM_ADMIN_KEY

@@ -15,9 +15,10 @@ import pytest
 
 from chalicelib.cli import monitor
 from chalicelib.errors import StoreError
+from chalicelib.keys.model import Budget, KeyMapping
 from chalicelib.periods import DAY, HOUR, day_label, floor_hour
 from chalicelib.query import clock
-from chalicelib.store.directory import Budget, DirectoryStore, KeyMapping
+from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage

@@ -3,10 +3,10 @@ refused while the stage is not deployed, and never mixing a local shell's settin
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,10 @@ import pytest
 from chalicelib import secrets, settings
 from chalicelib.cli import main as cli_main
 from chalicelib.cli import stage
+from chalicelib.errors import ConfigError
+from chalicelib.keys.model import KeyMapping
 from chalicelib.settings import get_settings
-from chalicelib.store.directory import DirectoryStore, KeyMapping
+from chalicelib.store.directory import DirectoryStore
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / ".chalice" / "config.json"
 ACCOUNT = "123456789012"
@@ -125,13 +127,68 @@ def test_apply_stage_merges_like_chalice_and_leaves_out_powertools(tmp_path):
     assert said.getvalue().startswith("stage prod: table prod-table in eu-west-1")
 
 
-def test_the_runtime_variables_are_every_variable_chalicelib_reads():
-    read: set[str] = set()
-    pattern = re.compile(r'(?:environ\.get|_int|_csv|_percent)\(\s*"([A-Z][A-Z0-9_]+)"')
-    for module in (settings, secrets):
-        read |= set(pattern.findall(Path(module.__file__ or "").read_text(encoding="utf-8")))
-    read |= {secrets.ENV_VAR, secrets.SECRET_ENV_VAR, secrets.PARAMETER_ENV_VAR}
-    assert read == set(stage.RUNTIME_VARIABLES)
+def test_the_cli_clears_every_declared_variable_and_the_admin_key_is_one():
+    assert stage.RUNTIME_VARIABLES == settings.VARIABLES
+    assert {secrets.ENV_VAR, secrets.SECRET_ENV_VAR, secrets.PARAMETER_ENV_VAR} <= set(
+        stage.RUNTIME_VARIABLES
+    )
+    assert len(set(settings.VARIABLES)) == len(settings.VARIABLES), "a variable declared twice"
+    # every Settings field is declared through setting(...): load_settings could not fill it otherwise
+    assert {f.name for f in dataclasses.fields(settings.Settings)} == set(
+        dataclasses.asdict(settings.load_settings({}))
+    )
+
+
+def test_readme_settings_table_is_the_registry_rendered():
+    readme = (REPO_CONFIG.parents[1] / "README.md").read_text(encoding="utf-8")
+    assert settings.with_table(readme) == readme, (
+        "README.md's settings table is stale: run `python -m chalicelib.settings --update-readme README.md`"
+    )
+    table = readme.split(settings.TABLE_START)[1].split(settings.TABLE_END)[0]
+    for name in settings.VARIABLES:
+        assert f"| `{name}` |" in table
+
+
+def test_update_readme_rewrites_a_stale_table_and_refuses_a_file_without_markers(tmp_path, capsys):
+    stale = tmp_path / "README.md"
+    stale.write_text(f"# x\n{settings.TABLE_START}\n| `GONE` | - | old |\n{settings.TABLE_END}\nafter\n")
+    assert settings.main(["--update-readme", str(stale)]) == 0
+    text = stale.read_text()
+    assert "GONE" not in text
+    assert text == f"# x\n{settings.TABLE_START}\n{settings.markdown_table()}{settings.TABLE_END}\nafter\n"
+    bare = tmp_path / "bare.md"
+    bare.write_text("no table here\n")
+    assert settings.main(["--update-readme", str(bare)]) == 1
+    assert "markers" in capsys.readouterr().err
+    assert bare.read_text() == "no table here\n"
+
+
+def test_an_unset_or_blank_variable_takes_its_declared_default():
+    defaults = settings.load_settings({})
+    assert settings.load_settings({name: " " for name in settings.VARIABLES}) == defaults
+    assert (defaults.large_pool_cap, defaults.mini_pool_cap) == settings.POOL_TIERS["1-2"]
+    assert (defaults.collect_schedule_minutes, defaults.anomaly_window_hours) == (15, 3)
+    assert settings.load_settings({"POOL_TIER": "3-5", "MINI_POOL_CAP": "7"}).large_pool_cap == 1_000_000
+    assert settings.load_settings({"POOL_TIER": "3-5", "MINI_POOL_CAP": "7"}).mini_pool_cap == 7
+    assert settings.load_settings({"ANOMALY_WINDOW_HOURS": "99"}).anomaly_window_hours == 24
+    assert settings.schedule_minutes({"COLLECT_SCHEDULE_MINUTES": "60"}) == 60
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("COLLECT_SCHEDULE_MINUTES", "often", "COLLECT_SCHEDULE_MINUTES must be an integer, got 'often'"),
+        ("LARGE_POOL_CAP", "0", "LARGE_POOL_CAP must be at least 1, got 0"),
+        ("POOL_TIER", "6-9", "POOL_TIER must be one of ['1-2', '3-5'], got '6-9'"),
+        ("FORECAST_WINDOW_DAYS", "91", "FORECAST_WINDOW_DAYS must be at most 90, got 91"),
+        ("ALERT_THRESHOLDS", "50,lots", "ALERT_THRESHOLDS must be comma-separated integers"),
+        ("RECONCILE_GAP_PERCENT", "inf", "RECONCILE_GAP_PERCENT must be between 0 and 1000"),
+    ],
+)
+def test_a_malformed_variable_is_a_config_error_naming_it(variable, value, message):
+    with pytest.raises(ConfigError) as caught:
+        settings.load_settings({variable: value})
+    assert str(caught.value).startswith(message)
 
 
 # -- against DynamoDB Local ------------------------------------------------------------------

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from chalicelib.cli import usage as usage_cli
 from chalicelib.periods import DAY, HOUR, day_label
+from chalicelib.query import clock
 from simulator.pytest_plugin import SIM_NOW
 from tests.functional import api_helpers
 from tests.functional.api_helpers import TODAY
@@ -23,7 +23,7 @@ WEEK_PARAMS = {"start_time": TODAY - 6 * DAY, "end_time": TODAY + DAY, "group_by
 
 @pytest.fixture(autouse=True)
 def _clock(monkeypatch):
-    monkeypatch.setattr(usage_cli, "_now", lambda: SIM_NOW)
+    monkeypatch.setattr(clock, "now", lambda: SIM_NOW)
 
 
 def run_json(capsys, *argv: str) -> dict:

@@ -16,16 +16,16 @@ import pytest
 
 from chalicelib import aws, digest_send, store
 from chalicelib.alerts import SnsPublisher
-from chalicelib.cli import digest as cli_digest
 from chalicelib.cli import main as cli_main
 from chalicelib.digest_send import DigestSender, preview
+from chalicelib.keys.model import Budget, KeyMapping
 from chalicelib.observability import metrics
 from chalicelib.periods import DAY, HOUR, day_start
-from chalicelib.query import usage_report
+from chalicelib.query import clock, usage_report
 from chalicelib.query.hygiene import hygiene_report
 from chalicelib.settings import get_settings
 from chalicelib.store.alerts import AlertLedger, alert_key
-from chalicelib.store.directory import Budget, DirectoryStore, KeyMapping
+from chalicelib.store.directory import DirectoryStore
 from simulator.org import SyntheticOrg
 from simulator.pytest_plugin import SIM_NOW, SIM_SPEC
 from simulator.server import SimulatorServer
@@ -265,7 +265,7 @@ def test_the_monthly_digest_goes_out_on_the_first(fresh_ledger: Filled, sqs_subs
 def test_digest_preview_prints_the_digest_and_refuses_an_unknown_team(
     table: Filled, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    monkeypatch.setattr(cli_digest, "_now", lambda: MONDAY)
+    monkeypatch.setattr(clock, "now", lambda: MONDAY)
     out = io.StringIO()
     with redirect_stdout(out):
         assert cli_main.main(["digest", "preview", "--period", "week", "--json"]) == 0

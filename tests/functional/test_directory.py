@@ -10,20 +10,13 @@ import pytest
 from boto3.dynamodb.conditions import Key
 
 from chalicelib import aws
-from chalicelib.directory import sync_directory
 from chalicelib.errors import InvalidInput
+from chalicelib.keys.model import Budget, DirectoryKey, DirectoryProject, DirectoryUser, KeyMapping
+from chalicelib.keys.resolve import resolve, unknown_key_ids
+from chalicelib.keys.sync import sync_directory
 from chalicelib.openai_api import OpenAIAdminClient
 from chalicelib.store import table as table_module
-from chalicelib.store.directory import (
-    Budget,
-    DirectoryKey,
-    DirectoryProject,
-    DirectoryStore,
-    DirectoryUser,
-    KeyMapping,
-    resolve,
-    unknown_key_ids,
-)
+from chalicelib.store.directory import DirectoryStore
 from simulator.pytest_plugin import SIM_ADMIN_KEY
 
 NOW = 1_767_225_600  # 2026-01-01T00:00:00Z

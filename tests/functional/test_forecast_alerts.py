@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.cli import main as cli_main
+from chalicelib.keys.model import Budget, KeyMapping
 from chalicelib.periods import DAY, HOUR, day_start
 from chalicelib.settings import get_settings
 from chalicelib.store.alerts import AlertLedger
-from chalicelib.store.directory import Budget, DirectoryStore, KeyMapping
+from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from tests.functional.test_alerts import engine, messages
 from tests.functional.test_api_forecast import seed_steady_keys

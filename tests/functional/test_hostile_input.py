@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from chalicelib import aws
-from chalicelib.directory import key_from_json, sync_directory
+from chalicelib.keys.sync import key_from_json, sync_directory
 from chalicelib.periods import DAY, day_label, floor_day
 from chalicelib.query import clock
 from chalicelib.store.directory import DirectoryStore

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from chalicelib import aws, store
-from chalicelib.cli import hygiene as cli_hygiene
 from chalicelib.cli import main as cli_main
+from chalicelib.keys.model import KeyMapping
 from chalicelib.periods import DAY, iso
-from chalicelib.store.directory import DirectoryStore, KeyMapping
+from chalicelib.query import clock
+from chalicelib.store.directory import DirectoryStore
 from simulator.directory import User
 from simulator.org import OrgSpec, SyntheticOrg
 from simulator.pytest_plugin import SIM_NOW
@@ -162,7 +163,7 @@ def test_hygiene_refuses_unknown_parameters(hygiene_api: Api) -> None:
 def test_the_cli_prints_the_same_findings(
     hygiene_api: Api, filled: Filled, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli_hygiene, "_now", lambda: SIM_NOW)
+    monkeypatch.setattr(clock, "now", lambda: SIM_NOW)
     expected = hygiene_api.json("/api/hygiene")
     out = io.StringIO()
     with redirect_stdout(out):

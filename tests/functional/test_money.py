@@ -13,11 +13,10 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.cli import keys as keys_cli
 from chalicelib.cli import main as cli_main
-from chalicelib.cli import usage as usage_cli
 from chalicelib.money import Settlement
 from chalicelib.periods import DAY, day_label
+from chalicelib.query import clock
 from chalicelib.settings import get_settings
 from simulator.catalog import UNKNOWN_MODEL
 from simulator.pytest_plugin import SIM_NOW
@@ -53,8 +52,7 @@ def _cli_text(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 
 @pytest.fixture
 def cli_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(usage_cli, "_now", lambda: SIM_NOW)
-    monkeypatch.setattr(keys_cli, "_now", lambda: SIM_NOW)
+    monkeypatch.setattr(clock, "now", lambda: SIM_NOW)
 
 
 def test_every_view_of_thirty_days_costs_the_same_to_the_micro_dollar(api, sim_table, capsys, cli_clock):

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from chalicelib.keys.model import KeyMapping
 from chalicelib.periods import DAY, day_label, day_start, floor_day
 from chalicelib.query import usage as usage_query
-from chalicelib.store.directory import DirectoryStore, KeyMapping
+from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.rollups import Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage
 from simulator.pytest_plugin import SIM_NOW

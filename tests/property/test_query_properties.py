@@ -14,11 +14,12 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chalicelib.dimensions import BASE_OF, DIMENSIONS
+from chalicelib.keys.model import KeyIdentity
 from chalicelib.money import Settlement
 from chalicelib.periods import DAY, day_label
-from chalicelib.query.report import BASE_DIMENSION, Names, Record, build_report
-from chalicelib.query.selection import DIMENSIONS, Selection
-from chalicelib.store.directory import KeyIdentity
+from chalicelib.query.report import Names, Record, build_report
+from chalicelib.query.selection import Selection
 from chalicelib.usage import Usage
 
 START = 1_794_614_400  # 2026-11-14T00:00:00Z
@@ -119,7 +120,7 @@ def test_aggregates_of_one_dimension_answer_as_the_detail_does(detail, dim, sett
 
     from_detail = build_report(selection, records, NAMES, settlement, data_as_of=None)
     from_aggregates = build_report(
-        selection, _aggregates(records, BASE_DIMENSION[dim]), NAMES, settlement, data_as_of=None
+        selection, _aggregates(records, BASE_OF[dim]), NAMES, settlement, data_as_of=None
     )
 
     assert from_aggregates == from_detail

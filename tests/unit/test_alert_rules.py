@@ -20,10 +20,10 @@ from chalicelib.alert_rules import (
     unmapped_alerts,
 )
 from chalicelib.alerts import ledger_expiry, retry_periods
+from chalicelib.keys.model import Budget, KeyIdentity
 from chalicelib.money import Settlement
 from chalicelib.periods import DAY, HOUR, day_start
 from chalicelib.pools import Contributor, ModelTokens, PoolReport, PoolStatus
-from chalicelib.store.directory import Budget, KeyIdentity
 from chalicelib.usage import Usage
 
 DAY0 = day_start("2026-11-20")

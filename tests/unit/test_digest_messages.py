@@ -10,9 +10,9 @@ from decimal import Decimal
 from chalicelib.alert_messages import MessageContext
 from chalicelib.digest import DigestInputs, build_digest, last_complete, previous_of
 from chalicelib.digest_messages import render
+from chalicelib.keys.model import KeyIdentity
 from chalicelib.money import Settlement
 from chalicelib.periods import DAY, day_start
-from chalicelib.store.directory import KeyIdentity
 from chalicelib.store.rollups import Cell
 from chalicelib.usage import Usage
 

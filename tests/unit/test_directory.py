@@ -7,20 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.directory import (
-    fingerprint,
-    key_from_json,
-    match_raw_key,
-    needs_sync,
-    new_mapping,
-    parse_budget,
-    redacted_parts,
-    validate_key_id,
-    validate_name,
-    validate_raw_key,
-)
+from chalicelib.dimensions import UNATTRIBUTED
 from chalicelib.errors import InvalidInput
-from chalicelib.store.directory import (
+from chalicelib.keys.model import (
     UNATTRIBUTED_NAME,
     Budget,
     Directory,
@@ -28,13 +17,18 @@ from chalicelib.store.directory import (
     DirectoryProject,
     DirectoryUser,
     KeyMapping,
-    build_identities,
-    mapping_from_item,
-    mapping_item,
-    resolve,
-    unknown_key_ids,
 )
-from chalicelib.store.rollups import UNATTRIBUTED
+from chalicelib.keys.resolve import build_identities, match_raw_key, redacted_parts, resolve, unknown_key_ids
+from chalicelib.keys.sync import key_from_json, needs_sync
+from chalicelib.keys.validate import (
+    fingerprint,
+    new_mapping,
+    parse_budget,
+    validate_key_id,
+    validate_name,
+    validate_raw_key,
+)
+from chalicelib.store.directory import mapping_from_item, mapping_item
 
 NOW = 1_767_225_600  # 2026-01-01T00:00:00Z
 

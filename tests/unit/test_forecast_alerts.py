@@ -9,8 +9,8 @@ from chalicelib.alert_messages import MessageContext, render
 from chalicelib.alert_rules import plan
 from chalicelib.forecast import FLAT, Method, MonthClock, forecast_month
 from chalicelib.forecast_alerts import on_track_alerts
+from chalicelib.keys.model import Budget, KeyIdentity
 from chalicelib.periods import HOUR, day_start
-from chalicelib.store.directory import Budget, KeyIdentity
 from tests.unit.test_forecast import days
 
 NOON = day_start("2026-11-20") + 12 * HOUR

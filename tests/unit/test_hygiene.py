@@ -5,14 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from chalicelib.hygiene import Spend, Thresholds, counts, find
+from chalicelib.keys.model import Directory, DirectoryKey, DirectoryProject, DirectoryUser, KeyMapping
 from chalicelib.periods import DAY
-from chalicelib.store.directory import (
-    Directory,
-    DirectoryKey,
-    DirectoryProject,
-    DirectoryUser,
-    KeyMapping,
-)
 
 NOW = 1_767_225_600
 LIMITS = Thresholds(unused_days=30, rotation_days=90)

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from chalicelib.keys.model import KeyIdentity, UnmappedKey
 from chalicelib.periods import HOUR, day_start
 from chalicelib.pools import (
     PoolInputs,
@@ -18,7 +19,6 @@ from chalicelib.pools import (
     split_over_cap,
 )
 from chalicelib.settings import load_settings
-from chalicelib.store.directory import KeyIdentity, UnmappedKey
 from chalicelib.store.rollups import Cell
 
 DAY0 = day_start("2026-11-20")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from chalicelib.keys.model import KeyIdentity
 from chalicelib.money import SETTLE_HOURS, Settlement
 from chalicelib.periods import DAY, day_label
 from chalicelib.query.export import csv_lines, filename, safe_text
@@ -15,7 +16,6 @@ from chalicelib.query.report import (
     other_label,
 )
 from chalicelib.query.selection import Selection
-from chalicelib.store.directory import KeyIdentity
 from chalicelib.usage import Usage
 
 START = 1_794_614_400  # 2026-11-14T00:00:00Z
