@@ -300,9 +300,9 @@ def scheduled_collect(now: int | None = None, context: object = None) -> RunRepo
     from chalicelib.alerts.engine import run_alerts  # noqa: PLC0415 - keeps the API Lambda's cold start lean
 
     deadline = lambda_deadline(context, COLLECT_MARGIN_SECONDS)
-    with run_context():
+    with run_context() as run_id:  # the run's id, so its log lines name the run the checkpoint records
         try:
             runner = default_runner(alert_hook=run_alerts, deadline=deadline)
-            return runner.incremental(now or int(time.time()))
+            return runner.incremental(now or int(time.time()), run_id=run_id)
         finally:
             metrics.flush_metrics()

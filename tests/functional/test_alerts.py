@@ -19,7 +19,6 @@ from chalicelib.alerts.engine import LEASE_SECONDS, AlertEngine, run_alerts
 from chalicelib.alerts.publisher import SnsPublisher
 from chalicelib.catalog import PriceTable
 from chalicelib.cli import main as cli_main
-from chalicelib.collector import CollectorConfig
 from chalicelib.keys.model import Budget, KeyMapping
 from chalicelib.periods import DAY, HOUR, day_label, day_start
 from chalicelib.pools import pool_report
@@ -32,7 +31,7 @@ from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage
 from simulator.pytest_plugin import SIM_NOW
-from tests.functional.collector_helpers import make_client
+from tests.functional.collector_helpers import PAST_HOURLY_RETENTION_DAYS, make_client, past_config
 
 pytestmark = pytest.mark.usefixtures("usage_table")
 
@@ -70,7 +69,9 @@ class Day:
         for (_, cell), usage in self.hourly.items():
             daily[cell] = daily.get(cell, Usage()) + usage
         RollupStore().replace_day(
-            DayRollup(self.day, dict(self.hourly), daily), keep_hourly=True, hourly_retention_days=35
+            DayRollup(self.day, dict(self.hourly), daily),
+            keep_hourly=True,
+            hourly_retention_days=PAST_HOURLY_RETENTION_DAYS,
         )
         return self
 
@@ -455,7 +456,7 @@ def test_collections_on_the_simulator_with_the_alert_hook_alert_once(sim_server,
     def run_once() -> int:
         runner = Runner(
             make_client(sim_server),
-            config=CollectorConfig(),
+            config=past_config(),
             prices=PriceTable.load(),
             alert_hook=run_alerts,
         )
