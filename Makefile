@@ -5,6 +5,7 @@
 #                the API (chalice local), the dashboard and the collector every minute (Ctrl-C stops)
 #   make test    venv + tools + lint + the whole test suite (what CI runs)
 #   make lint    ruff (lint + format check), mypy (strict) and cfn-lint on the infra template
+#   make test-js the dashboard's pure modules (periods, format, csv) under node's built-in test runner
 #   make bench   what a run, a page view and a month cost at 10, 100 and 1,000 keys (bench/results.md)
 #   make deploy STAGE=dev|prod [ALERT_EMAIL=a@b.c] [DEPLOY_ARGS=--yes]   infra stack, chalice, dashboard
 #   make destroy STAGE=dev|prod [DEPLOY_ARGS=--delete-data]              remove a stage (table kept); STAGE
@@ -46,7 +47,7 @@ STAGE ?= dev
 DEPLOY_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help venv tools lint format test demo bench deploy destroy publish package clean distclean
+.PHONY: help venv tools lint format test test-js demo bench deploy destroy publish package clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -85,7 +86,11 @@ format: venv
 	$(VENV)/bin/ruff check --fix .
 	$(PY) -m chalicelib.settings --update-readme README.md
 
-test: venv tools lint
+# Node is already needed for DynamoDB Local's npm package; the tests need nothing installed.
+test-js:
+	node --test tests/frontend/*.test.mjs
+
+test: venv tools lint test-js
 	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 demo: venv tools

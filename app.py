@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from chalice.app import Chalice, CloudWatchEvent, ConvertToMiddleware, Cron, Rate, Response
 
-from chalicelib import query
+from chalicelib import query, responses
 from chalicelib.observability import logger
 from chalicelib.query import admin, clock
 from chalicelib.query.alerts import alerts_report
@@ -22,7 +22,6 @@ from chalicelib.query.forecast import forecast_report
 from chalicelib.query.hygiene import hygiene_report
 from chalicelib.responses import (
     CORS,
-    MAX_RESPONSE_BYTES,
     api_middleware,
     csv_response,
     handled,
@@ -67,7 +66,8 @@ def health() -> Response:
 @handled
 def usage() -> Response:
     """Usage buckets, groups and totals for a period."""
-    return json_response(query.usage_report(_params(), clock.now(), max_bytes=MAX_RESPONSE_BYTES))
+    report = query.usage_report(_params(), clock.now(), max_bytes=responses.MAX_RESPONSE_BYTES)
+    return json_response(report)
 
 
 @app.route("/api/pools", methods=["GET"], cors=CORS, content_types=NO_BODY)
@@ -123,7 +123,7 @@ def reconciliation() -> Response:
 @handled
 def export() -> Response:
     """The /api/usage selection as CSV."""
-    filename, text = query.export_csv(_params(), clock.now(), max_bytes=MAX_RESPONSE_BYTES)
+    filename, text = query.export_csv(_params(), clock.now(), max_bytes=responses.MAX_RESPONSE_BYTES)
     return csv_response(filename, text)
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
 # Publishing is not idempotent: botocore's retry after a lost reply republishes a message SNS already
 # accepted (and so does its retry of a throttled or 5xx answer that SNS had in fact applied). One
-# attempt per call; the alert ledger (chalicelib.alerts) decides about retries, one per run.
+# attempt per call; the alert ledger (chalicelib.alerts.engine) decides about retries, one per run.
 _PUBLISH_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=10
 )

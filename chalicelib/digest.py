@@ -14,7 +14,8 @@ month its calendar month) against the period before it:
 
 A team digest counts the keys whose identity has that team; the organization digest counts every
 cell. Each list but the movers and hygiene keeps its first TOP_ROWS rows; `counts` says how many
-there were. Wording (text, chat) is chalicelib.digest_messages'; reading and sending chalicelib.digest_send's.
+there were. Wording (text, chat) is chalicelib.alerts.digest_messages'; reading and sending
+chalicelib.digest_send's.
 """
 
 from __future__ import annotations

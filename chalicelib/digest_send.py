@@ -5,7 +5,7 @@ The schedule runs every day. A weekly digest is *due* on the Monday after its we
 (a failed or missed Monday is caught up on Tuesday); a monthly one on the 1st and the 2nd. A due
 digest of each scope (the organization, then every team some key belongs to) is recorded in the alert
 ledger (chalicelib.store.alerts) with a conditional put, its message frozen, before anything is sent;
-delivery is chalicelib.alerts' claim -> publish -> mark published, so a schedule that fires twice
+delivery is chalicelib.alerts.engine's claim -> publish -> mark published, so a schedule that fires twice
 (or two that overlap) sends each digest once, and a failed publish stays pending for the next day.
 
 Ledger identity: period `digest-week-<first day>` or `digest-month-<YYYY-MM>`, subject `digest:org`
@@ -20,9 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib import digest_messages, query
-from chalicelib.alert_messages import MessageContext
-from chalicelib.alerts import KEEP_LEDGER_DAYS, AlertEngine, AlertRunReport, SnsPublisher
+from chalicelib import query
+from chalicelib.alerts import digest_messages
+from chalicelib.alerts.engine import KEEP_LEDGER_DAYS, AlertEngine, AlertRunReport
+from chalicelib.alerts.messages import MessageContext
+from chalicelib.alerts.publisher import SnsPublisher
 from chalicelib.digest import (
     PERIOD_KINDS,
     DigestInputs,

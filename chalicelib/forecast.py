@@ -1,7 +1,7 @@
 """Month-end spend forecasts, pure: daily dollars in, the month's forecast and its range out.
 
-No AWS, no clock: chalicelib.query.forecast reads the rollups and prices every day with
-chalicelib.money (the one money model); this module only does arithmetic on those dollars.
+No AWS, no clock: chalicelib.query.forecast (and the alert engine) read the rollups; `daily_costs`
+prices every day with chalicelib.money (the one money model); the rest is arithmetic on dollars.
 
 ## The method (docs/operations.md "Forecasts")
 - **Month so far** (`month_to_date`): the group's dollars from the 1st up to now, today's stored
@@ -27,6 +27,7 @@ All money is Decimal, rounded to the micro-dollar (MICRO) at the end only.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -34,7 +35,9 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.money import Settlement, day_cost
 from chalicelib.periods import DAY, day_label, day_start, next_month_start
+from chalicelib.usage import Usage
 
 if TYPE_CHECKING:
     from chalicelib.settings import Settings
@@ -44,6 +47,8 @@ ZERO = Decimal(0)
 ONE = Decimal(1)
 FLAT: tuple[Decimal, ...] = (ONE,) * 7
 """No seasonality: every weekday (Monday = 0) weighs the same."""
+Daily = dict[str, Decimal]
+"""day -> USD of one member."""
 
 
 @dataclass(frozen=True)
@@ -240,14 +245,56 @@ def error_percent(forecast: Decimal, actual: Decimal) -> float | None:
     return round(float((forecast - actual) * 100 / actual), 2)
 
 
+def daily_costs(days: Mapping[str, Mapping[str, Usage]], settlement: Settlement) -> dict[str, Daily]:
+    """member -> day -> USD, each day priced by chalicelib.money."""
+    cost = day_cost(settlement)
+    out: dict[str, Daily] = defaultdict(dict)
+    for day, members in days.items():
+        for member, usage in members.items():
+            out[member][day] = cost(day, usage)
+    return out
+
+
+def organization(by_member: Mapping[str, Daily]) -> Daily:
+    """The sum of every member per day."""
+    total: Daily = defaultdict(Decimal)
+    for daily in by_member.values():
+        for day, amount in daily.items():
+            total[day] += amount
+    return dict(total)
+
+
+@dataclass(frozen=True)
+class PricedDays:
+    """What every forecast of one month is computed from: each member's dollars per day, the
+    organization's, and the organization's weekday shape (one shape for every group)."""
+
+    by_member: dict[str, Daily]
+    org: Daily
+    factors: tuple[Decimal, ...]
+
+    @classmethod
+    def of(
+        cls, days: Mapping[str, Mapping[str, Usage]], settlement: Settlement, today: str, method: Method
+    ) -> PricedDays:
+        """Daily aggregates (day -> member -> usage, from `history_start`) priced and shaped."""
+        by_member = daily_costs(days, settlement)
+        org = organization(by_member)
+        return cls(by_member, org, weekday_factors(org, today, method))
+
+
 __all__ = [
     "FLAT",
+    "Daily",
     "Forecast",
     "Method",
     "MonthClock",
+    "PricedDays",
+    "daily_costs",
     "error_percent",
     "forecast_month",
     "history_start",
+    "organization",
     "weekday",
     "weekday_factors",
 ]

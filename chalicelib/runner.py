@@ -307,12 +307,12 @@ def default_runner(
 def scheduled_collect(now: int | None = None, context: object = None) -> RunReport:
     """The scheduled Lambda's work: one incremental run with alerts, metrics flushed whatever happens;
     OpenAI calls end COLLECT_MARGIN_SECONDS before the Lambda `context` runs out of time."""
-    from chalicelib.alerts import run_alerts  # noqa: PLC0415 - keeps the API Lambda's cold start lean
+    from chalicelib.alerts.engine import run_alerts  # noqa: PLC0415 - keeps the API Lambda's cold start lean
 
     deadline = lambda_deadline(context, COLLECT_MARGIN_SECONDS)
-    with run_context():
+    with run_context() as run_id:  # the run's id, so its log lines name the run the checkpoint records
         try:
             runner = default_runner(alert_hook=run_alerts, deadline=deadline)
-            return runner.incremental(now or int(time.time()))
+            return runner.incremental(now or int(time.time()), run_id=run_id)
         finally:
             metrics.flush_metrics()

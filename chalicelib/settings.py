@@ -283,7 +283,7 @@ class Settings:
         percent,
         "a digest lists a budget used this much (percent) as at risk",
     )
-    # anomaly and leaked-key alerts (chalicelib.anomaly)
+    # anomaly and leaked-key alerts (chalicelib.alerts.anomaly)
     anomaly_window_hours: int = setting(
         "ANOMALY_WINDOW_HOURS",
         "3",

@@ -434,7 +434,13 @@ def _stop_signals_raise() -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
         raise Shutdown(signal.Signals(signum).name)
 
-    previous = {sig: signal.signal(sig, handler) for sig in _STOP_SIGNALS if sig != signal.SIGINT}
+    handlers: dict[signal.Signals, Callable[[int, FrameType | None], Any]] = dict.fromkeys(
+        _STOP_SIGNALS, handler
+    )
+    # Ctrl-C stays KeyboardInterrupt, set here even when the demo was started with SIGINT ignored (a
+    # script's `make demo &`): Python installs its own SIGINT handler only when it inherits the default.
+    handlers[signal.SIGINT] = signal.default_int_handler
+    previous = {sig: signal.signal(sig, action) for sig, action in handlers.items()}
     try:
         yield
     finally:

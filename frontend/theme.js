@@ -1,6 +1,6 @@
-// Runs before the first paint (a classic script in <head>; the CSP allows no inline script): sets
-// data-theme, which app.css reads, to the viewer's earlier choice or, without one, to the system's
-// preference, following it while no choice is made (app.js's toggle sets data-theme-chosen).
+// Before the first paint (a classic script: the CSP allows no inline one): data-theme, which app.css
+// reads, is the viewer's saved choice, else the system's preference, followed until one is made
+// (controls.js's toggle sets data-theme-chosen).
 (function () {
   var root = document.documentElement;
   var system = window.matchMedia("(prefers-color-scheme: light)");

@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from chalicelib.alerts import KEEP_LEDGER_DAYS, send_test_alert
-from chalicelib.cli.common import add_command, emit
+from chalicelib.alerts.engine import KEEP_LEDGER_DAYS
+from chalicelib.alerts.publisher import send_test_alert
+from chalicelib.cli.common import add_command, add_group, emit
 from chalicelib.errors import InvalidInput
 from chalicelib.periods import DAY, day_label, iso, month_label
 from chalicelib.query import clock
@@ -28,27 +29,14 @@ DEFAULT_DAYS = 7
 
 def register(subparsers: Subparsers) -> None:
     """Add `alerts test` and `alerts list`."""
-    parser = add_command(
-        subparsers,
-        "alerts",
-        summary="test the alerts topic, list the alerts that fired",
-        handler=lambda _args: _usage(parser),
+    actions = add_group(subparsers, "alerts", summary="test the alerts topic, list the alerts that fired")
+    add_command(actions, "test", summary="publish a test message to the alerts topic", handler=run_test)
+    listing = add_command(
+        actions, "list", summary="what fired and when, with state and attempts", handler=run_list
     )
-    actions = parser.add_subparsers(dest="alerts_command", metavar="ACTION")
-    test = actions.add_parser("test", help="publish a test message to the alerts topic")
-    test.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
-    test.set_defaults(handler=run_test)
-    listing = actions.add_parser("list", help="what fired and when, with state and attempts")
     listing.add_argument(
         "--days", type=int, default=DEFAULT_DAYS, help=f"UTC days back (default {DEFAULT_DAYS})"
     )
-    listing.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
-    listing.set_defaults(handler=run_list)
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
 
 
 def run_test(args: argparse.Namespace) -> int:

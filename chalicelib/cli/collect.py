@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     if window is None:
         hook = None
         if not args.no_alerts:
-            from chalicelib.alerts import run_alerts  # noqa: PLC0415
+            from chalicelib.alerts.engine import run_alerts  # noqa: PLC0415
 
             hook = run_alerts
         report = default_runner(alert_hook=hook, deadline=deadline).incremental(now)

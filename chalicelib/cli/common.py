@@ -40,6 +40,18 @@ def add_command(
     return parser
 
 
+def add_group(subparsers: Subparsers, name: str, *, summary: str) -> Subparsers:
+    """Add command `name` whose work is its actions (`alerts list`, `digest preview`), each added with
+    `add_command` on the returned subparsers; run without an action, it prints its help and exits 2."""
+    parser = add_command(subparsers, name, summary=summary, handler=lambda _args: _help(parser))
+    return parser.add_subparsers(dest=f"{name}_command", metavar="ACTION")
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
 def _json_default(value: object) -> object:
     if isinstance(value, Decimal):
         return format(value, "f")  # money keeps full precision as a string

@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from chalicelib.cli.common import add_command, emit
+from chalicelib.alerts.digest_messages import text_lines, title
+from chalicelib.cli.common import add_command, add_group, emit
 from chalicelib.digest import PERIOD_KINDS
-from chalicelib.digest_messages import text_lines, title
 from chalicelib.digest_send import preview
 from chalicelib.query import clock
 
@@ -23,23 +23,15 @@ if TYPE_CHECKING:
 
 def register(subparsers: Subparsers) -> None:
     """Add `digest preview`."""
-    parser = add_command(
-        subparsers,
-        "digest",
-        summary="preview the weekly or monthly digest",
-        handler=lambda _a: _usage(parser),
+    actions = add_group(subparsers, "digest", summary="preview the weekly or monthly digest")
+    show = add_command(
+        actions,
+        "preview",
+        summary="print the digest of the last complete period, not sent",
+        handler=run_preview,
     )
-    actions = parser.add_subparsers(dest="digest_command", metavar="ACTION")
-    show = actions.add_parser("preview", help="print the digest of the last complete period, not sent")
     show.add_argument("--period", choices=PERIOD_KINDS, default="week", help="week (default) or month")
     show.add_argument("--team", default=None, help="one team's digest instead of the organization's")
-    show.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
-    show.set_defaults(handler=run_preview)
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
 
 
 def run_preview(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ Firing now, one entry per subject (its highest threshold), severity from that th
 - pools, forecasts, unclassified models and daily budgets: recorded for today;
 - monthly budgets: recorded for this month;
 - unmapped keys: recorded in the window and the key still has no name anywhere;
-- spend anomalies, dormant keys waking and new models (chalicelib.anomaly): recorded for today;
+- spend anomalies, dormant keys waking and new models (chalicelib.alerts.anomaly): recorded for today;
 - the collector: its last run failed (`consecutive_failures` > 0 in the checkpoint). Only when and
   how often: the error text stays in the logs (it may quote an upstream answer).
 Superseded items never fire: a higher threshold of the same subject was recorded instead.
@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, get_args
 
-from chalicelib.alert_rules import AlertKind, Severity, severity_of
+from chalicelib.alerts.kinds import LEDGER_KINDS, Severity, info_of, kind_titles
+from chalicelib.alerts.rules import severity_of
 from chalicelib.errors import InvalidInput
 from chalicelib.periods import DAY, day_label, iso, month_label
 from chalicelib.store.alerts import AlertLedger, AlertRecord, AlertState
@@ -30,23 +31,26 @@ from chalicelib.validation import Params, listed, normalize, single
 ALERT_PARAMS = ("days", "kind", "state")
 DEFAULT_DAYS = 30
 MAX_DAYS = 90
-KINDS: tuple[str, ...] = tuple(kind for kind in get_args(AlertKind) if kind != "test")
+KINDS: tuple[str, ...] = LEDGER_KINDS  # the values of the `kind` filter
 STATES: tuple[str, ...] = get_args(AlertState)
 COLLECTOR_KIND = "collector_failing"
+COLLECTOR_TITLE = "Collector"
 
 
 def _severity(record: AlertRecord) -> Severity:
     if record.threshold.isdigit():
         return severity_of(int(record.threshold))
-    if record.kind == "dormant_key" or record.subject.startswith("spike:key:"):
-        return "critical"  # how a leaked key shows itself (chalicelib.anomaly)
+    info = info_of(record.kind)
+    if (info is not None and info.critical) or record.subject.startswith("spike:key:"):
+        return "critical"  # how a leaked key shows itself (chalicelib.alerts.anomaly)
     return "warning"
 
 
 def _key_of(record: AlertRecord) -> str | None:
     """The key an alert is about: budget:<id>, unmapped:<id>, budget-forecast:<id>, dormant:<id>,
     new_model:<id>, spike:key:<id>."""
-    if record.kind in ("key_budget", "unmapped_key", "budget_forecast", "dormant_key", "new_model"):
+    info = info_of(record.kind)
+    if info is not None and info.key_subject:
         return record.subject.partition(":")[2]
     if record.kind == "spend_anomaly" and record.subject.startswith("spike:key:"):
         return record.subject.removeprefix("spike:key:")
@@ -138,7 +142,8 @@ def alerts_report(
     meta: MetaStore | None = None,
     directory: DirectoryStore | None = None,
 ) -> dict[str, Any]:
-    """`GET /api/alerts`: {firing, history, days, generated_at}."""
+    """`GET /api/alerts`: {firing, history, days, generated_at, kinds}; `kinds` names every kind for
+    the page (the recorded kinds, in filter order, then the firing-only collector)."""
     params = normalize(params, ALERT_PARAMS, lists=("kind", "state"))
     days = _days(params)
     kinds = listed(params, "kind", check=_one_of(KINDS)) or KINDS
@@ -163,4 +168,5 @@ def alerts_report(
         "days": days,
         "firing": now_firing,
         "history": [alert_json(r) for r in history],
+        "kinds": {**kind_titles(), COLLECTOR_KIND: COLLECTOR_TITLE},
     }

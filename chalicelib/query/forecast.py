@@ -19,46 +19,24 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.alerts.budget_forecast import monthly_usd_budget
 from chalicelib.dimensions import UNATTRIBUTED, Base
 from chalicelib.errors import InvalidInput
-from chalicelib.forecast import Forecast, Method, MonthClock, forecast_month, history_start, weekday_factors
-from chalicelib.forecast_alerts import monthly_usd_budget
+from chalicelib.forecast import Daily, Forecast, Method, MonthClock, PricedDays, forecast_month, history_start
 from chalicelib.keys.model import KeyIdentity
 from chalicelib.keys.resolve import resolve
-from chalicelib.money import Settlement, day_cost
+from chalicelib.money import Settlement
 from chalicelib.periods import day_start, iso, next_month_start
 from chalicelib.query.names import NAMES_CACHE
 from chalicelib.query.report import ALL_USAGE, NO_OWNER, NO_TEAM, Names
 from chalicelib.query.usage import Stores
 from chalicelib.settings import Settings, get_settings
-from chalicelib.store.rollups import RollupStore
-from chalicelib.usage import Usage
 from chalicelib.validation import Params, choice, normalize, single
 
 GROUPINGS = ("none", "api_key_id", "owner", "team", "project_id")
 PARAMS = ("group_by", "top")
 DEFAULT_TOP = 20
 MAX_TOP = 1000
-Daily = dict[str, Decimal]
-
-
-def daily_costs(days: Mapping[str, Mapping[str, Usage]], settlement: Settlement) -> dict[str, Daily]:
-    """member -> day -> USD, each day priced by chalicelib.money."""
-    cost = day_cost(settlement)
-    out: dict[str, Daily] = defaultdict(dict)
-    for day, members in days.items():
-        for member, usage in members.items():
-            out[member][day] = cost(day, usage)
-    return out
-
-
-def organization(by_member: Mapping[str, Daily]) -> Daily:
-    """The sum of every member per day."""
-    total: Daily = defaultdict(Decimal)
-    for daily in by_member.values():
-        for day, amount in daily.items():
-            total[day] += amount
-    return dict(total)
 
 
 def settlement_of(stores: Stores) -> tuple[Settlement, int | None]:
@@ -66,17 +44,6 @@ def settlement_of(stores: Stores) -> tuple[Settlement, int | None]:
     checkpoint = stores.meta.checkpoint()
     by_key = checkpoint.cost_grouping != "project_id"
     return Settlement(checkpoint.costs_as_of, billed_by_key=by_key), checkpoint.usage_as_of
-
-
-def key_forecasts(
-    now: int, rollups: RollupStore, settlement: Settlement, method: Method
-) -> tuple[MonthClock, dict[str, Forecast]]:
-    """Every key's forecast of the month containing `now` (the alert engine's input)."""
-    clock = MonthClock.at(now)
-    days = rollups.daily_aggregates("key", history_start(clock.today, method), clock.today)
-    by_key = daily_costs(days, settlement)
-    factors = weekday_factors(organization(by_key), clock.today, method)
-    return clock, {key: forecast_month(daily, clock, factors, method) for key, daily in by_key.items()}
 
 
 def _member_of(dim: str, key: str, names: Names) -> str | None:
@@ -164,9 +131,8 @@ def forecast_report(
     clock = MonthClock.at(now)
     base: Base = "project" if dim == "project_id" else "key"
     days = stores.rollups.daily_aggregates(base, history_start(clock.today, method), clock.today)
-    by_member = daily_costs(days, settlement)
-    org = organization(by_member)
-    factors = weekday_factors(org, clock.today, method)
+    priced = PricedDays.of(days, settlement, clock.today, method)
+    by_member, org, factors = priced.by_member, priced.org, priced.factors
     names = NAMES_CACHE.get(stores.directory) if dim != "none" else Names()
     rows = []
     if dim != "none":
@@ -204,4 +170,4 @@ def forecast_report(
     }
 
 
-__all__ = ["GROUPINGS", "budget_figures", "daily_costs", "figures", "forecast_report", "key_forecasts"]
+__all__ = ["GROUPINGS", "budget_figures", "figures", "forecast_report"]

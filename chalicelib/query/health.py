@@ -3,7 +3,8 @@
 200 only when `ok`: the table answers, a collection has succeeded within STALE_AFTER_MINUTES and the
 latest run did not fail. Anything else is 503 with a `reason` code and a one-line `detail`, so that
 load balancers, uptime checks and the dashboard all see the same verdict. Reveals no table name, no
-error text and nothing about tokens or keys: failures are logged, not returned.
+error text and nothing about tokens or keys: failures are logged, not returned. Its `limits`
+(chalicelib.query.limits) tell the dashboard what the other routes accept, before it signs in.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from chalicelib import __version__
 from chalicelib.observability import logger
 from chalicelib.periods import iso
+from chalicelib.query.limits import limits
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store.meta import Checkpoint, MetaStore
 
@@ -67,5 +69,6 @@ def health(
         "stale_after_seconds": stale_after,
         "last_failure_at": iso(failed_at) if failed_at is not None else None,
         "consecutive_failures": checkpoint.consecutive_failures if checkpoint.last_error is not None else 0,
+        "limits": limits(settings),
     }
     return (200 if reason is None else 503), body

@@ -11,12 +11,13 @@ The only code that builds these keys:
                 lease_owner, lease_until, last_error, last_outcome, published_at, message_id,
                 expires_at (TTL),
                 message {title, structured, attributes}: exactly what is published, frozen when
-                the alert was recorded, so a retry sends the same words the first try would have.
+                the alert was recorded, so a retry sends the same words the first try would have
+                (the type, StoredMessage, is chalicelib.alerts.messages'; this module only stores it).
 
 States: `pending` (recorded, not yet accepted by SNS), `published`, `superseded` (recorded without a
 message: a higher threshold of the same subject was crossed in the same evaluation).
 
-Every transition is one conditional write (see chalicelib.alerts for why they add up to once):
+Every transition is one conditional write (see chalicelib.alerts.engine for why they add up to once):
 - `record`: put only if the item does not exist (`attribute_not_exists(pk)`);
 - `claim`: pending and no live lease -> take the lease (owner, until) and count the attempt;
 - `mark_published`: pending and still ours -> published, lease dropped;
@@ -28,12 +29,13 @@ Every publish attempt is one claim, so `attempts` counts them exactly.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from chalicelib.alerts.messages import StoredMessage
 from chalicelib.errors import StoreError
 from chalicelib.store.table import TableBacked, is_condition_failure, query_all
 
@@ -49,15 +51,6 @@ def alert_key(period: str, subject: str, threshold: str) -> dict[str, str]:
 
 def _int(value: Any) -> int | None:
     return None if value is None or isinstance(value, bool) else int(value)
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    """What SNS gets: the subject line, the MessageStructure=json document, the message attributes."""
-
-    title: str
-    structured: str
-    attributes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -267,4 +260,4 @@ class AlertLedger(TableBacked):
         return True
 
 
-__all__ = ["ALERT_PREFIX", "AlertLedger", "AlertRecord", "AlertState", "StoredMessage", "alert_key"]
+__all__ = ["ALERT_PREFIX", "AlertLedger", "AlertRecord", "AlertState", "alert_key"]

@@ -1,4 +1,4 @@
-// Admin mode, loaded only when /api/whoami says the token is an admin's (app.js imports this module on
+// Admin mode, loaded only when /api/whoami says the token is an admin's (auth.js imports this module on
 // demand, so viewers never download it). Three forms, each change through the API, which validates:
 //   a key's mapping   name, owner, team, description, budget, active (PATCH /api/keys/{id}, or POST
 //                     /api/keys for a key nobody has mapped yet)

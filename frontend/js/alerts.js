@@ -7,18 +7,6 @@ import { $, fill, h, placeholder } from "./dom.js";
 import { parseTime, when } from "./format.js";
 import { DataTable } from "./table.js";
 
-export const KIND_TEXT = {
-  pool_threshold: "Pool",
-  pool_forecast: "Pool forecast",
-  key_budget: "Budget",
-  unclassified_model: "Unclassified model",
-  unmapped_key: "Unmapped key",
-  collector_failing: "Collector",
-  budget_forecast: "Budget forecast",
-  spend_anomaly: "Spend spike",
-  dormant_key: "Dormant key woke",
-  new_model: "New model for a key",
-};
 const SEVERITY_CLASS = { critical: "chip bad", warning: "chip warn", info: "chip" };
 const SEVERITY_RANK = { critical: 3, warning: 2, info: 1 };
 
@@ -27,7 +15,7 @@ function timeCell(value, now) {
   return at ? when(at, now) : "—";
 }
 
-function historyColumns(now) {
+function historyColumns(now, kindName) {
   const text = (id, label, value) => ({ id, label, sort: (r) => String(value(r) || ""), render: (r) => value(r) || "—", csv: (r) => value(r) || "" });
   return [
     {
@@ -45,7 +33,7 @@ function historyColumns(now) {
       render: (r) => h("span", { class: SEVERITY_CLASS[r.severity] || "chip" }, r.severity),
       csv: (r) => r.severity,
     },
-    text("kind", "Kind", (r) => KIND_TEXT[r.kind] || r.kind),
+    text("kind", "Kind", (r) => kindName(r.kind)),
     { ...text("title", "Alert", (r) => r.title), cellClass: "wrap-text" },
     text("state", "State", (r) => r.state),
   ];
@@ -59,12 +47,22 @@ export class AlertsView {
     this.filters = filters;
     this.table = new DataTable(table, { empty: "No alerts in this window." });
     this.data = null;
-    // The kind filter lists KIND_TEXT's ledger kinds (a collector failure is firing-only, never recorded).
-    const kinds = filters.querySelector("select[name='kind']");
-    for (const [kind, text] of Object.entries(KIND_TEXT)) {
-      if (kind !== "collector_failing") kinds.append(h("option", { value: kind }, text));
-    }
+    // Each kind's name comes with the alerts (`kinds` of /api/alerts, declared once in chalicelib/alerts/kinds.py).
+    this.kindText = {};
     for (const select of filters.querySelectorAll("select")) select.addEventListener("change", () => this.load().catch(() => {}));
+  }
+
+  kindName(kind) {
+    return this.kindText[kind] || kind;
+  }
+
+  /** The kind filter lists the API's recorded kinds, once (a collector failure is firing-only). */
+  fillKinds() {
+    const select = this.filters.querySelector("select[name='kind']");
+    if (select.options.length > 1) return;
+    for (const [kind, text] of Object.entries(this.kindText)) {
+      if (kind !== "collector_failing") select.append(h("option", { value: kind }, text));
+    }
   }
 
   params() {
@@ -76,6 +74,8 @@ export class AlertsView {
   async load() {
     try {
       this.data = await getJson("/api/alerts", this.params());
+      this.kindText = this.data.kinds || {};
+      this.fillKinds();
     } catch (err) {
       fill(this.table.container, placeholder(`Could not load the alerts: ${err.message}`, { error: true, retry: () => this.load() }));
       throw err;
@@ -89,7 +89,7 @@ export class AlertsView {
     if (!data) return;
     this.renderBanner(data.firing || [], now);
     const history = data.history || [];
-    this.table.setData(history, historyColumns(now), {
+    this.table.setData(history, historyColumns(now, (kind) => this.kindName(kind)), {
       caption: `${history.length} ${history.length === 1 ? "alert" : "alerts"} in the last ${data.days} days`,
     });
     this.meta.textContent = `${(data.firing || []).length} firing now`;
@@ -107,7 +107,7 @@ export class AlertsView {
       h(
         "li",
         { "data-kind": a.kind, "data-alert-id": a.alert_id },
-        h("span", { class: SEVERITY_CLASS[a.severity] || "chip" }, KIND_TEXT[a.kind] || a.kind),
+        h("span", { class: SEVERITY_CLASS[a.severity] || "chip" }, this.kindName(a.kind)),
         " ",
         h("span", { class: "alert-title" }, a.title),
         a.created_at ? h("span", { class: "muted" }, ` · ${timeCell(a.created_at, now)}`) : null,

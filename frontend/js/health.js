@@ -1,20 +1,8 @@
-// The collection-health banner: /api/health (public) answers 503 with the same JSON body when the
-// tracker is degraded or failed, so the body is read either way and anything but "ok" is shown.
+// The collection-health banner, for a body of /api/health (refresh.js loads it) whose status is not
+// "ok": imported only then, or to take the banner down again.
 
-import { ApiError, getJson } from "./api.js";
 import { fill, h } from "./dom.js";
 import { parseTime, relative } from "./format.js";
-
-/** The health body, whether the API answered 200 or 503; null when there was no JSON body at all. */
-export async function loadHealth() {
-  try {
-    return await getJson("/api/health");
-  } catch (err) {
-    if (err instanceof ApiError && err.body && typeof err.body.status === "string") return err.body;
-    if (err instanceof ApiError && err.status === 0) throw err;
-    return { status: "failed", reason: err.message || "the health check did not answer" };
-  }
-}
 
 /** Why the status is not ok, in words: the API's `reason` when it gives one, else from its fields. */
 export function healthReason(body, now) {

@@ -1,6 +1,6 @@
 // The key hygiene panel, from GET /api/hygiene: each key unused, due for rotation, whose owner left
 // or whose service account is gone, or that nobody owns, with its 30-day spend (the Keys view's).
-// Names are other people's input: they go in as text (dom.js `h`), never as HTML. app.js imports this
+// Names are other people's input: they go in as text (dom.js `h`), never as HTML. refresh.js imports this
 // module only once the panel is opened: hygiene is a weekly chore, not part of the first paint.
 
 import { getJson } from "./api.js";

@@ -1,6 +1,8 @@
 // Periods as the API takes them: Unix seconds, start inclusive, end exclusive, whole UTC days
 // (the pools reset and the daily rollups close at 00:00 UTC). The end is never later than now.
 
+import { clock, date } from "./format.js";
+
 export const DAY = 86400;
 export const PERIODS = {
   today: "Today",
@@ -68,4 +70,21 @@ export function range(period, now, from = "", to = "") {
 /** The bucket width that suits a period when the viewer has not chosen one. */
 export function defaultBucket(period, days) {
   return period === "today" || days <= 2 ? "1h" : "1d";
+}
+
+/** "20 Nov 2026, 00:00–14:05 UTC" for a day so far; "1 Nov 2026 – 20 Nov 2026 (20 days)" for more. */
+export function rangeText(r) {
+  const last = r.end - 1;
+  const endText = r.end % DAY === 0 ? date(last) : `${date(r.end)}, ${clock(r.end)} UTC`;
+  if (Math.floor(r.start / DAY) === Math.floor(last / DAY)) return `${date(r.start)}, 00:00–${clock(r.end)} UTC`;
+  return `${date(r.start)} – ${endText} (${r.days} days)`;
+}
+
+/** Whether the API's `limits` (/api/health) allow `width` buckets over `r` at `now`; none known: yes. */
+export function widthAllowed(r, width, now, limits) {
+  if (!limits) return true;
+  const span = limits.max_span_seconds && limits.max_span_seconds[width];
+  if (span && r.end - r.start > span) return false;
+  const kept = limits.hourly_retention_days;
+  return !(width === "1h" && kept && r.start < now - (now % 3600) - kept * DAY);
 }

@@ -1,5 +1,5 @@
-// A sortable, filterable table whose rows, totals and CSV come from one model, so the download is
-// what the screen shows. Headers are buttons (Enter and Space sort); aria-sort marks the sorted one.
+// A sortable, filterable table whose rows, totals and CSV (js/export.js) come from one model, so the
+// download is what the screen shows. Headers are buttons (Enter and Space sort); aria-sort marks the sorted one.
 // Every cell carries its column's label (data-label): on a phone the CSS stacks each row as a card.
 
 import { h, fill } from "./dom.js";
@@ -70,17 +70,6 @@ export class DataTable {
       }
     }
     return rows;
-  }
-
-  /** Header, visible rows and the totals row, as CSV cell values. */
-  csvRows() {
-    const rows = this.visibleRows();
-    // Columns in screen order; a csvOnly column (data shown inside another cell) follows that cell.
-    const columns = this.allColumns;
-    const out = [columns.map((c) => c.label)];
-    for (const row of rows) out.push(columns.map((c) => c.csv(row)));
-    if (rows.length && columns.some((c) => c.total)) out.push(columns.map((c) => (c.total ? c.total(rows).csv : "")));
-    return out;
   }
 
   totals(rows) {

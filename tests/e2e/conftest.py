@@ -212,7 +212,12 @@ def new_context(browser: Browser, stack: E2EStack, *, token: str | None, **optio
 @pytest.fixture
 def page(browser: Browser, e2e_stack: E2EStack) -> Iterator[Page]:
     """A signed-in page, not yet navigated; `page.problems` records what went wrong in it."""
-    context = new_context(browser, e2e_stack, token=e2e_stack.token)
+    yield from watched_page(browser, e2e_stack, e2e_stack.token)
+
+
+def watched_page(browser: Browser, e2e_stack: E2EStack, token: str) -> Iterator[Page]:
+    """A page signed in with `token`, its problems recorded in `page.problems`; closed after."""
+    context = new_context(browser, e2e_stack, token=token)
     page = context.new_page()
     problems = Problems()
     problems.watch(page)

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from chalicelib.alert_messages import MessageContext, render
-from chalicelib.alerts import ledger_expiry
-from chalicelib.anomaly import AnomalyConfig, dormant_alerts, spike_alerts, window_hours
+from chalicelib.alerts.anomaly import AnomalyConfig, dormant_alerts, spike_alerts, window_hours
+from chalicelib.alerts.engine import ledger_expiry
+from chalicelib.alerts.messages import MessageContext, render
 from chalicelib.periods import DAY, day_label, floor_day
 from chalicelib.store.alerts import AlertLedger
 from chalicelib.usage import Usage

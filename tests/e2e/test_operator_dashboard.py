@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from chalicelib import aws
-from chalicelib.alerts import run_alerts
+from chalicelib.alerts.engine import run_alerts
 from chalicelib.auth import create_token
 from chalicelib.catalog import PriceTable
 from chalicelib.collector import CollectorConfig
@@ -28,7 +28,7 @@ from chalicelib.store.meta import META, MetaStore
 from chalicelib.store.tokens import TokenStore
 from simulator.directory import XSS_NAME
 from simulator.pytest_plugin import SIM_ADMIN_KEY
-from tests.e2e.conftest import BACKFILL_DAYS, Problems, new_context, wait_ready
+from tests.e2e.conftest import BACKFILL_DAYS, new_context, wait_ready, watched_page
 
 pytestmark = pytest.mark.e2e
 
@@ -43,13 +43,7 @@ def admin_token(e2e_stack) -> str:
 
 @pytest.fixture
 def admin_page(browser, e2e_stack, admin_token) -> Iterator[Page]:
-    context = new_context(browser, e2e_stack, token=admin_token)
-    page = context.new_page()
-    problems = Problems()
-    problems.watch(page)
-    page.problems = problems  # type: ignore[attr-defined]
-    yield page
-    context.close()
+    yield from watched_page(browser, e2e_stack, admin_token)
 
 
 def _open(page: Page, stack, hash_: str = "") -> Page:
@@ -65,17 +59,20 @@ def _ours(key: dict) -> bool:
 
 
 def _busiest_unbudgeted_key(stack) -> dict:
-    """Today's busiest key that we may rename and that has no budget yet."""
+    """This month's busiest key that we may rename and that has no budget yet. The month, not today:
+    the budget set on it is monthly, and in the first hour of a UTC day no key has used anything yet
+    (the stack runs on the real clock)."""
     now = int(time.time())
+    month_start = floor_day(now) - (int(day_label(now)[8:]) - 1) * DAY
     report = stack.api_get(
-        f"/api/usage?start_time={floor_day(now)}&end_time={now}&bucket_width=1h&group_by=api_key_id&top=0"
+        f"/api/usage?start_time={month_start}&end_time={now}&bucket_width=1d&group_by=api_key_id&top=0"
     )
     keys = {k["key_id"]: k for k in stack.api_get("/api/keys")["data"]}
     for group in report["groups"]:
         key = keys.get(group["group"]["api_key_id"])
         if key and _ours(key) and key["source"] != "mapping" and group["total_tokens"] > 10:
-            return {**key, "today_tokens": group["total_tokens"]}
-    pytest.fail("no key with usage today and without a budget")
+            return {**key, "month_tokens": group["total_tokens"]}
+    pytest.fail("no key with usage this month and without a budget")
 
 
 def _collect_with_alerts() -> None:

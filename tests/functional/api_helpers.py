@@ -27,7 +27,6 @@ from chalice.test import Client
 from app import app
 from chalicelib import auth, aws, store
 from chalicelib.catalog import pool_of
-from chalicelib.collector import CollectorConfig
 from chalicelib.keys.model import KeyMapping
 from chalicelib.keys.sync import sync_directory
 from chalicelib.money import member_of_line_item
@@ -44,7 +43,7 @@ from simulator.pytest_plugin import SIM_ADMIN_KEY, SIM_NOW, SIM_SPEC
 from simulator.server import SimulatorServer
 from tests.conftest import unique_name
 from tests.functional.collector_helpers import COUNTERS as TRUTH_COUNTERS
-from tests.functional.collector_helpers import make_client, make_collector, truth_rows
+from tests.functional.collector_helpers import make_client, make_collector, past_config, truth_rows
 
 DASHBOARD = "https://dashboard.example.com"
 CHALICE_CONFIG = {"version": "2.0", "app_name": "openai-usage-tracker", "stages": {"test": {}}}
@@ -121,12 +120,8 @@ def fill_from_simulator(server: SimulatorServer, now: int = SIM_NOW, days: int |
     """Backfill every day of the simulator's org (or its last `days`), sync the directory, record a
     successful run."""
     start = server.org.origin if days is None else floor_day(now) - (days - 1) * DAY
-    # The data lives at SIM_NOW, in the past, but DynamoDB Local's TTL sweeper runs on the real clock:
-    # hourly items kept the usual 35 days after their hour would vanish mid-session once the real date
-    # passes them (1h reports then lost days at random). Stored for ten years here; the API still
-    # refuses 1h reads older than HOURLY_RETENTION_DAYS before its clock (SIM_NOW).
-    config = CollectorConfig(hourly_retention_days=3650)
-    make_collector(server, config).backfill(start, floor_day(now) + DAY, now)
+    # Past hours, kept past DynamoDB Local's real-clock TTL sweep (collector_helpers.past_config).
+    make_collector(server, past_config()).backfill(start, floor_day(now) + DAY, now)
     sync_directory(make_client(server), DirectoryStore(), now)
     MetaStore().record_success(
         run_id="api-test",

@@ -69,6 +69,16 @@ COUNTERS = tuple(
     f.name for f in fields(Usage) if f.name not in ("estimated_usd", "billed_usd", "unpriced_tokens")
 )
 TIER_MEASURES = {"flex": "flex_tokens", "priority": "priority_tokens"}
+# The tests' data lives around SIM_NOW, in the past, but DynamoDB Local's TTL sweeper expires items on
+# the real clock: hourly items kept the deployed 35 days after their hour vanish mid-session once the
+# real date passes them (1h reads then lose hours at random). Past hours a test reads back are kept
+# this long instead; the API still refuses 1h reads older than HOURLY_RETENTION_DAYS before its clock.
+PAST_HOURLY_RETENTION_DAYS = 3650
+
+
+def past_config() -> CollectorConfig:
+    """The collector's defaults, with hourly items kept PAST_HOURLY_RETENTION_DAYS."""
+    return CollectorConfig(hourly_retention_days=PAST_HOURLY_RETENTION_DAYS)
 
 
 def make_client(server: SimulatorServer, **kwargs: object) -> OpenAIAdminClient:

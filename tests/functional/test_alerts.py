@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib.alerts import LEASE_SECONDS, AlertEngine, SnsPublisher, run_alerts
+from chalicelib.alerts.engine import LEASE_SECONDS, AlertEngine, run_alerts
+from chalicelib.alerts.publisher import SnsPublisher
 from chalicelib.catalog import PriceTable
 from chalicelib.cli import main as cli_main
-from chalicelib.collector import CollectorConfig
 from chalicelib.keys.model import Budget, KeyMapping
 from chalicelib.periods import DAY, HOUR, day_label, day_start
 from chalicelib.pools import pool_report
@@ -31,7 +31,7 @@ from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage
 from simulator.pytest_plugin import SIM_NOW
-from tests.functional.collector_helpers import make_client
+from tests.functional.collector_helpers import PAST_HOURLY_RETENTION_DAYS, make_client, past_config
 
 pytestmark = pytest.mark.usefixtures("usage_table")
 
@@ -69,7 +69,9 @@ class Day:
         for (_, cell), usage in self.hourly.items():
             daily[cell] = daily.get(cell, Usage()) + usage
         RollupStore().replace_day(
-            DayRollup(self.day, dict(self.hourly), daily), keep_hourly=True, hourly_retention_days=35
+            DayRollup(self.day, dict(self.hourly), daily),
+            keep_hourly=True,
+            hourly_retention_days=PAST_HOURLY_RETENTION_DAYS,
         )
         return self
 
@@ -391,7 +393,8 @@ def test_a_monthly_dollar_budget_counts_billed_dollars_where_settled_and_estimat
     second = engine().run(NOON + 900)
     repeat = engine().run(NOON + 1800)
 
-    # The first run also tells, once, that the month-end forecast passes $10 (chalicelib.forecast_alerts).
+    # The first run also tells, once, that the month-end forecast passes $10
+    # (chalicelib.alerts.budget_forecast).
     drained = messages(sqs_subscriber, expected=3)
     assert (first.published, second.published, repeat.published) == (2, 1, 0)
     assert [m["doc"]["threshold"] for m in drained if m["doc"]["kind"] == "budget_forecast"] == ["once"]
@@ -453,7 +456,7 @@ def test_collections_on_the_simulator_with_the_alert_hook_alert_once(sim_server,
     def run_once() -> int:
         runner = Runner(
             make_client(sim_server),
-            config=CollectorConfig(),
+            config=past_config(),
             prices=PriceTable.load(),
             alert_hook=run_alerts,
         )

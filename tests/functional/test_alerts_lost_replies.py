@@ -17,13 +17,15 @@ from botocore.config import Config
 from botocore.exceptions import ReadTimeoutError
 
 from chalicelib import aws
-from chalicelib.alerts import AlertEngine, SnsPublisher, send_test_alert
+from chalicelib.alerts.engine import AlertEngine
+from chalicelib.alerts.publisher import SnsPublisher, send_test_alert
 from chalicelib.cli import main as cli_main
 from chalicelib.periods import HOUR, day_start
 from chalicelib.settings import get_settings
 from chalicelib.store.alerts import AlertLedger
 from chalicelib.store.rollups import Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage
+from tests.functional.collector_helpers import PAST_HOURLY_RETENTION_DAYS
 
 pytestmark = pytest.mark.usefixtures("usage_table")
 
@@ -70,7 +72,7 @@ def _cross_half_the_large_pool() -> None:
     RollupStore().replace_day(
         DayRollup(DAY, {(f"{DAY}T01", cell): usage}, {cell: usage}),
         keep_hourly=True,
-        hourly_retention_days=35,
+        hourly_retention_days=PAST_HOURLY_RETENTION_DAYS,
     )
 
 

@@ -16,11 +16,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.alerts import AlertEngine, run_alerts
-from chalicelib.anomaly import ANOMALY_KINDS, AnomalyConfig
-from chalicelib.anomaly_inputs import AnomalyReader
+from chalicelib.alerts.anomaly import ANOMALY_KINDS, AnomalyConfig
+from chalicelib.alerts.anomaly_inputs import AnomalyReader
+from chalicelib.alerts.engine import AlertEngine, run_alerts
 from chalicelib.catalog import PriceTable
-from chalicelib.collector import CollectorConfig
 from chalicelib.dimensions import Base
 from chalicelib.periods import DAY, HOUR, day_label, floor_day, hour_start, iso
 from chalicelib.runner import Runner
@@ -32,7 +31,7 @@ from simulator.org import USAGE_GROUP_FIELDS, SyntheticOrg
 from simulator.pytest_plugin import SIM_NOW, SIM_SPEC
 from simulator.server import SimulatorServer
 from tests.functional import api_helpers
-from tests.functional.collector_helpers import make_client
+from tests.functional.collector_helpers import PAST_HOURLY_RETENTION_DAYS, make_client, past_config
 
 pytestmark = pytest.mark.usefixtures("usage_table")
 empty_api = api_helpers.empty_api
@@ -47,7 +46,7 @@ def collect(org: SyntheticOrg, now: int = SIM_NOW) -> int:
     schedule runs it); the alerts that run published."""
     with SimulatorServer(org) as server:
         runner = Runner(
-            make_client(server), config=CollectorConfig(), prices=PriceTable.load(), alert_hook=run_alerts
+            make_client(server), config=past_config(), prices=PriceTable.load(), alert_hook=run_alerts
         )
         runner.backfill(org.origin, floor_day(now) + DAY, now)
         report = runner.incremental(now)
@@ -263,7 +262,7 @@ def test_when_the_anomaly_reads_fail_the_pool_alerts_of_the_run_still_go_out(sqs
     RollupStore().replace_day(
         DayRollup(TODAY, {(f"{TODAY}T09", cell): usage}, {cell: usage}),
         keep_hourly=True,
-        hourly_retention_days=35,
+        hourly_retention_days=PAST_HOURLY_RETENTION_DAYS,
     )
 
     report = AlertEngine(get_settings(), rollups=KeyReadsFail()).run(SIM_NOW)

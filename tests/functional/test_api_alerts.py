@@ -3,9 +3,11 @@ history with its filters, the collector's failures, and bad parameters answered 
 
 from __future__ import annotations
 
+from chalicelib.alerts.messages import StoredMessage
 from chalicelib.keys.model import KeyMapping
 from chalicelib.periods import DAY
-from chalicelib.store.alerts import AlertLedger, AlertState, StoredMessage
+from chalicelib.query.alerts import KINDS
+from chalicelib.store.alerts import AlertLedger, AlertState
 from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from simulator.pytest_plugin import SIM_NOW
@@ -53,6 +55,14 @@ def test_a_budget_fires_once_at_its_highest_threshold_and_the_history_lists_ever
     assert [a["threshold"] for a in body["history"]] == ["100", "80", "50"]
     assert body["history"][1]["state"] == "superseded"
     assert body["history"][0]["created_at"] == "2026-11-20T10:16:00Z"
+
+
+def test_the_answer_names_every_kind_for_the_page(empty_api):
+    body = empty_api.json("/api/alerts")
+
+    assert set(body["kinds"]) == {*KINDS, "collector_failing"}
+    assert body["kinds"]["key_budget"] == "Budget"
+    assert body["kinds"]["collector_failing"] == "Collector"
 
 
 def test_yesterdays_pool_alert_is_history_not_firing(empty_api):

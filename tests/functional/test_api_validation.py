@@ -7,11 +7,15 @@ import json
 import pytest
 
 from chalicelib import query, responses
+from chalicelib.periods import day_label
+from chalicelib.store.rollups import Cell, DayRollup, RollupStore
+from chalicelib.usage import Usage
 from simulator.pytest_plugin import SIM_NOW
 from tests.functional import api_helpers
 
 shared_empty_table = api_helpers.shared_empty_table
 bare_api = api_helpers.bare_api
+empty_api = api_helpers.empty_api
 
 START = SIM_NOW - 2 * 86400
 DAY = 86400
@@ -213,3 +217,21 @@ def test_an_answer_too_large_to_send_is_a_400_saying_how_to_narrow_it(bare_api, 
     for path in ("/api/usage", "/api/export"):
         error = _assert_error(bare_api.get(path, params), 400, None, "response_too_large")
         assert "bucket_width" in error["message"]
+
+
+def test_the_response_limit_is_read_when_the_request_comes_so_a_large_answer_is_refused_unbuilt(
+    empty_api, monkeypatch
+):
+    # A fresh table with a day of usage (no other test's memo of it): its predicted size is over the
+    # limit patched here, so both routes refuse it before building it ("at least"), as with 4.5 MB.
+    rollup = DayRollup(day=day_label(SIM_NOW - DAY))
+    for index in range(3):
+        rollup.daily[Cell(f"key_limit{index}", "gpt-4o-mini-2024-07-18", "proj_a")] = Usage(input_tokens=10)
+    RollupStore().replace_day(rollup, keep_hourly=False, hourly_retention_days=35)
+    monkeypatch.setattr(responses, "MAX_RESPONSE_BYTES", 100)
+    params = {"start_time": START, "end_time": SIM_NOW, "bucket_width": "1d", "group_by": "api_key_id"}
+
+    for path in ("/api/usage", "/api/export"):
+        error = _assert_error(empty_api.get(path, params), 400, None, "response_too_large")
+        assert "would be at least" in error["message"], error
+        assert "over the 0.0 MB" in error["message"]

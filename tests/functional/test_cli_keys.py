@@ -13,8 +13,6 @@ import pytest
 from boto3.dynamodb.conditions import Key
 
 from chalicelib import aws
-from chalicelib.cli import keys, mappings
-from chalicelib.cli import main as cli_main
 from chalicelib.keys.model import DirectoryKey, DirectoryProject, KeyMapping
 from chalicelib.periods import day_label
 from chalicelib.settings import get_settings
@@ -23,31 +21,9 @@ from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.rollups import Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage
 from simulator.pytest_plugin import SIM_ADMIN_KEY
+from tests.functional.cli_helpers import new_key_id, run, run_json
 
 NOW = 1_767_225_600
-
-
-@pytest.fixture(autouse=True)
-def _key_commands(monkeypatch):
-    """Until the lead lists them in main.COMMANDS, add the key commands for these tests."""
-    missing = tuple(module for module in (keys, mappings) if module not in cli_main.COMMANDS)
-    monkeypatch.setattr(cli_main, "COMMANDS", (*cli_main.COMMANDS, *missing))
-
-
-def _key_id() -> str:
-    return "key_" + uuid.uuid4().hex[:16]
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli_main.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys, *argv: str) -> Any:
-    code, out, err = run(capsys, "--json", *argv)
-    assert code == 0, err
-    return json.loads(out)
 
 
 def _all_items() -> list[dict[str, Any]]:
@@ -65,7 +41,7 @@ def _synced(key_id: str, redacted: str, name: str = "synced") -> DirectoryKey:
 
 # -- add-key ---------------------------------------------------------------------------------
 def test_add_key_by_id_stores_every_field(usage_table, capsys):
-    key_id = _key_id()
+    key_id = new_key_id()
     payload = run_json(
         capsys,
         "add-key",
@@ -102,7 +78,7 @@ def test_add_key_by_id_stores_every_field(usage_table, capsys):
 
 def test_add_key_by_raw_key_finds_the_id_and_keeps_only_hash_and_last_four(usage_table, capsys):
     store = DirectoryStore()
-    wanted, other = _key_id(), _key_id()
+    wanted, other = new_key_id(), new_key_id()
     raw = "sk-q7x" + uuid.uuid4().hex + uuid.uuid4().hex + "M3z"
     store.replace_directory(
         [_synced(wanted, "sk-q7x...M3z"), _synced(other, "sk-q7y...M3z")], [], [], now=NOW
@@ -121,7 +97,7 @@ def test_add_key_by_raw_key_finds_the_id_and_keeps_only_hash_and_last_four(usage
 
 def test_add_key_by_raw_key_refuses_no_match_and_ambiguity_without_echoing_it(usage_table, capsys):
     store = DirectoryStore()
-    first, second = _key_id(), _key_id()
+    first, second = new_key_id(), new_key_id()
     store.replace_directory(
         [_synced(first, "sk-aaa...zzz"), _synced(second, "sk-aaa...zzz")], [], [], now=NOW
     )
@@ -165,7 +141,7 @@ def test_add_key_needs_exactly_one_of_key_id_and_api_key(usage_table, capsys):
 
 
 def test_add_key_refuses_to_overwrite_unless_asked(usage_table, capsys):
-    key_id = _key_id()
+    key_id = new_key_id()
     assert run(capsys, "add-key", "--key-id", key_id, "--name", "First", "--team", "A")[0] == 0
     code, _, err = run(capsys, "add-key", "--key-id", key_id, "--name", "Second")
     assert code == 2
@@ -182,7 +158,7 @@ def test_add_key_refuses_to_overwrite_unless_asked(usage_table, capsys):
 # -- list-keys -------------------------------------------------------------------------------
 def test_list_keys_shows_status_owner_and_thirty_day_usage(usage_table, capsys):
     store = DirectoryStore()
-    active, inactive = _key_id(), _key_id()
+    active, inactive = new_key_id(), new_key_id()
     store.replace_directory(
         [_synced(active, "sk-abc...def")], [DirectoryProject("proj_a", "Alpha", "active")], [], now=NOW
     )
@@ -226,7 +202,7 @@ def test_list_keys_shows_status_owner_and_thirty_day_usage(usage_table, capsys):
 
 def test_list_keys_all_includes_directory_only_keys(usage_table, capsys):
     store = DirectoryStore()
-    synced_only = _key_id()
+    synced_only = new_key_id()
     store.replace_directory([_synced(synced_only, "sk-abc...def", name="from openai")], [], [], now=NOW)
     assert run_json(capsys, "list-keys")["keys"] == []
     names = [record["name"] for record in run_json(capsys, "list-keys", "--all")["keys"]]
@@ -236,7 +212,7 @@ def test_list_keys_all_includes_directory_only_keys(usage_table, capsys):
 # -- remove-key ------------------------------------------------------------------------------
 def test_remove_key_by_name_or_id_keeps_usage(usage_table, capsys):
     store = DirectoryStore()
-    by_name, by_id = _key_id(), _key_id()
+    by_name, by_id = new_key_id(), new_key_id()
     store.put_mappings(
         [
             KeyMapping(by_name, "Unique name", created_at=NOW, updated_at=NOW),
@@ -255,7 +231,7 @@ def test_remove_key_by_name_or_id_keeps_usage(usage_table, capsys):
 
 def test_remove_key_with_an_ambiguous_name_lists_the_matches(usage_table, capsys):
     store = DirectoryStore()
-    first, second = _key_id(), _key_id()
+    first, second = new_key_id(), new_key_id()
     store.put_mappings(
         [
             KeyMapping(first, "Shared", team="A", created_at=NOW, updated_at=NOW),
@@ -274,7 +250,7 @@ def test_remove_key_with_an_ambiguous_name_lists_the_matches(usage_table, capsys
 
 # -- import / export -------------------------------------------------------------------------
 def test_import_then_export_round_trips_the_old_format_and_is_idempotent(usage_table, capsys, tmp_path):
-    old = {_key_id(): "Ada Lovelace", _key_id(): "Équipe données — prod", _key_id(): "<b>html</b>"}
+    old = {new_key_id(): "Ada Lovelace", new_key_id(): "Équipe données — prod", new_key_id(): "<b>html</b>"}
     source = tmp_path / "apiKeyMappings.json"
     source.write_text(json.dumps(old), encoding="utf-8")
     first = run_json(capsys, "import-mappings", str(source))
@@ -292,7 +268,7 @@ def test_import_then_export_round_trips_the_old_format_and_is_idempotent(usage_t
 
 
 def test_importing_the_old_format_renames_but_keeps_our_fields(usage_table, capsys, tmp_path):
-    key_id = _key_id()
+    key_id = new_key_id()
     DirectoryStore().put_mapping(KeyMapping(key_id, "Old", team="Search", created_at=NOW, updated_at=NOW))
     source = tmp_path / "m.json"
     source.write_text(json.dumps({key_id: "New"}), encoding="utf-8")
@@ -303,7 +279,7 @@ def test_importing_the_old_format_renames_but_keeps_our_fields(usage_table, caps
 
 
 def test_the_full_export_restores_every_field(usage_table, capsys, tmp_path):
-    key_id = _key_id()
+    key_id = new_key_id()
     assert run(capsys, "add-key", "--key-id", key_id, "--name", "Full", "--owner", "Ada", "--team", "T",
                "--budget", "1000", "--inactive")[0] == 0  # fmt: skip
     before = DirectoryStore().get_mapping(key_id)
@@ -401,7 +377,7 @@ def test_directory_sync_with_a_rejected_admin_key_exits_1_without_showing_it(
 
 
 def test_add_key_reads_the_raw_key_from_stdin_with_a_dash(usage_table, capsys, monkeypatch):
-    key_id = _key_id()
+    key_id = new_key_id()
     DirectoryStore().replace_directory([_synced(key_id, "sk-std...inp")], [], [], now=NOW)
     raw = "sk-std" + uuid.uuid4().hex + "inp"
     monkeypatch.setattr("sys.stdin", io.StringIO(raw + "\n"))

@@ -8,13 +8,11 @@ import csv
 import io
 import json
 import re
-import uuid
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from chalicelib.cli import main as cli_main
 from chalicelib.cli import monitor
 from chalicelib.errors import StoreError
 from chalicelib.keys.model import Budget, KeyMapping
@@ -27,24 +25,14 @@ from chalicelib.usage import Usage
 from simulator.pytest_plugin import SIM_NOW
 from tests.functional import api_helpers
 from tests.functional.api_helpers import TODAY
+from tests.functional.cli_helpers import new_key_id, refused, run, run_json
+from tests.functional.collector_helpers import PAST_HOURLY_RETENTION_DAYS
 
 sim_table = api_helpers.sim_table
 api = api_helpers.api
 empty_api = api_helpers.empty_api
 
 WEEK = {"start_time": TODAY - 6 * DAY, "end_time": TODAY + DAY}  # what `--days 7` means at SIM_NOW
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli_main.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys, *argv: str) -> Any:
-    code, out, err = run(capsys, "--json", *argv)
-    assert code == 0, err
-    return json.loads(out)
 
 
 def _money(value: str) -> str:
@@ -109,9 +97,7 @@ def test_compare_keys_with_keys_by_id_and_name_equals_api_compare(api, sim_table
     ],
 )
 def test_compare_keys_refuses_bad_input_with_exit_code_2(api, capsys, argv, message):
-    code, out, err = run(capsys, "compare-keys", *argv)
-    assert code == 2
-    assert out == ""
+    err = refused(capsys, "compare-keys", *argv)
     assert err.startswith(f"error: {message}")
 
 
@@ -169,15 +155,11 @@ def _fill_today(key_usage: dict[str, Usage], now: int = NOON) -> None:
         cell = Cell(key_id, "gpt-4o-mini-2024-07-18", "proj_x")
         today.daily[cell] = usage
         today.hourly[(hour, cell)] = usage
-    RollupStore().replace_day(today, keep_hourly=True, hourly_retention_days=35)
+    RollupStore().replace_day(today, keep_hourly=True, hourly_retention_days=PAST_HOURLY_RETENTION_DAYS)
     MetaStore().record_success(
         run_id="cli-test", finished_at=now, usage_as_of=now - 300, costs_as_of=now - 300,
         directory_synced_at=now, cost_grouping="api_key_id",
     )  # fmt: skip
-
-
-def _key_id() -> str:
-    return "key_" + uuid.uuid4().hex[:16]
 
 
 @pytest.fixture
@@ -185,7 +167,7 @@ def budgets(empty_api, monkeypatch):
     """A fresh table: a key over its daily token budget, one within a monthly dollar budget, an idle
     mapped key; the clock at noon of SIM_NOW's day."""
     monkeypatch.setattr(clock, "now", lambda: NOON)
-    over, within, idle = _key_id(), _key_id(), _key_id()
+    over, within, idle = new_key_id(), new_key_id(), new_key_id()
     DirectoryStore().put_mappings(
         [
             KeyMapping(over, "Over budget", team="ml", budget=Budget("daily", "tokens", Decimal(1000)),
@@ -229,7 +211,7 @@ def test_all_keys_shows_budget_status_as_api_keys_and_lists_idle_mapped_keys(bud
 
 def test_names_cannot_send_escape_sequences_to_the_terminal(empty_api, capsys, monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: NOON)
-    key_id = _key_id()
+    key_id = new_key_id()
     DirectoryStore().put_mapping(
         KeyMapping(key_id, "evil\x1b[2Jname", owner="o\x07wner", created_at=NOON, updated_at=NOON)
     )
@@ -289,9 +271,7 @@ def test_export_json_is_the_usage_report_of_the_api(api, capsys):
     ],
 )
 def test_export_refuses_bad_input_with_exit_code_2(api, capsys, argv, message):
-    code, out, err = run(capsys, "export", *argv)
-    assert code == 2
-    assert out == ""
+    err = refused(capsys, "export", *argv)
     assert message in err
 
 
@@ -370,7 +350,7 @@ def test_monitor_key_finds_a_key_by_name_and_shows_its_budget(budgets, capsys):
 
 
 def test_monitor_key_refuses_ambiguous_and_unknown_names_and_bad_intervals(empty_api, capsys):
-    first, second = _key_id(), _key_id()
+    first, second = new_key_id(), new_key_id()
     DirectoryStore().put_mappings(
         [
             KeyMapping(first, "Shared", team="A", created_at=SIM_NOW, updated_at=SIM_NOW),

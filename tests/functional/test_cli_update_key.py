@@ -2,47 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import uuid
-from typing import Any
-
 import pytest
 
 from chalicelib.cli import edit as edit_cli
-from chalicelib.cli import main as cli_main
 from chalicelib.store.directory import DirectoryStore
+from tests.functional.cli_helpers import add_key, run, run_json
 
 pytestmark = pytest.mark.usefixtures("usage_table")
 
 
-def _key_id() -> str:
-    return "key_" + uuid.uuid4().hex[:16]
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli_main.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys, *argv: str) -> Any:
-    code, out, err = run(capsys, "--json", *argv)
-    assert code == 0, err
-    return json.loads(out)
-
-
-def _added(capsys, *extra: str) -> str:
-    key_id = _key_id()
-    code, _, err = run(
-        capsys, "add-key", "--key-id", key_id, "--name", "Support bot", "--owner", "Grace",
-        "--team", "Support", "--description", "answers tickets", *extra,
-    )  # fmt: skip
-    assert code == 0, err
-    return key_id
-
-
 def test_update_key_budget_leaves_every_other_field_as_it_was(capsys):
-    key_id = _added(capsys)
+    key_id = add_key(capsys)
     before = DirectoryStore().get_mapping(key_id)
 
     payload = run_json(capsys, "update-key", key_id, "--budget", "150")
@@ -65,7 +35,7 @@ def test_update_key_budget_leaves_every_other_field_as_it_was(capsys):
 
 
 def test_update_key_by_name_changes_team_and_a_usd_budget_keeps_its_unit_and_period(capsys):
-    key_id = _added(capsys, "--budget", "20", "--budget-unit", "usd", "--budget-period", "daily")
+    key_id = add_key(capsys, "--budget", "20", "--budget-unit", "usd", "--budget-period", "daily")
 
     code, out, err = run(capsys, "update-key", "Support bot", "--team", "Platform", "--budget", "35.5")
 
@@ -79,7 +49,7 @@ def test_update_key_by_name_changes_team_and_a_usd_budget_keeps_its_unit_and_per
 
 
 def test_update_key_clears_a_budget_and_an_empty_value_clears_a_field(capsys):
-    key_id = _added(capsys, "--budget", "1000")
+    key_id = add_key(capsys, "--budget", "1000")
 
     code, _, err = run(capsys, "update-key", key_id, "--clear-budget", "--description", "", "--inactive")
 
@@ -100,7 +70,7 @@ def test_update_key_clears_a_budget_and_an_empty_value_clears_a_field(capsys):
     ],
 )
 def test_update_key_refuses_bad_input_in_the_flags_typed_and_changes_nothing(capsys, argv, message):
-    key_id = _added(capsys)
+    key_id = add_key(capsys)
     before = DirectoryStore().get_mapping(key_id)
 
     code, _, err = run(capsys, "update-key", key_id, *argv)
@@ -120,7 +90,7 @@ def test_update_key_of_an_unmapped_key_says_how_to_add_it(capsys):
 
 
 def test_update_key_and_clear_budget_are_exclusive_flags(capsys):
-    key_id = _added(capsys)
+    key_id = add_key(capsys)
 
     code, _, err = run(capsys, "update-key", key_id, "--budget", "5", "--clear-budget")
 
@@ -129,7 +99,7 @@ def test_update_key_and_clear_budget_are_exclusive_flags(capsys):
 
 
 def test_update_key_never_overwrites_an_edit_made_since_it_read_the_mapping(capsys, monkeypatch):
-    key_id = _added(capsys)
+    key_id = add_key(capsys)
     real_update = edit_cli.update_key
 
     def someone_else_edits_first(key: str, body: dict, now: int) -> dict:

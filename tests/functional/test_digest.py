@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from chalicelib import aws, digest_send, store
-from chalicelib.alerts import SnsPublisher
+from chalicelib.alerts.publisher import SnsPublisher
 from chalicelib.cli import main as cli_main
 from chalicelib.digest_send import DigestSender, preview
 from chalicelib.keys.model import Budget, KeyMapping
+from chalicelib.observability import metrics
 from chalicelib.periods import DAY, HOUR, day_start
 from chalicelib.query import clock, usage_report
 from chalicelib.query.hygiene import hygiene_report
@@ -281,10 +282,12 @@ def test_digest_preview_prints_the_digest_and_refuses_an_unknown_team(
 
 
 def test_the_digest_lambda_of_app_py_sends_what_is_due(
-    fresh_ledger: Filled, sqs_subscriber, monkeypatch: pytest.MonkeyPatch, tmp_path
+    fresh_ledger: Filled, sqs_subscriber, monkeypatch: pytest.MonkeyPatch, tmp_path, capsys
 ) -> None:
     monkeypatch.setattr(digest_send, "_now", lambda: MONDAY)
     client = api_helpers.chalice_client(tmp_path)
+    metrics.clear_metrics()  # what earlier tests recorded and did not flush
+    capsys.readouterr()
 
     answer = client.lambda_.invoke(
         "digest", client.events.generate_cw_event("aws.events", "Scheduled Event", {}, [])
@@ -293,3 +296,10 @@ def test_the_digest_lambda_of_app_py_sends_what_is_due(
     assert answer.payload["due"] == ["digest-week-2026-11-09"]
     assert answer.payload["published"] == 3
     assert len(sqs_subscriber.drain(expected=3)) == 3
+    ledger = AlertLedger().records(["digest-week-2026-11-09"])
+    assert sorted(r.subject for r in ledger) == ["digest:org", "digest:team:platform", "digest:team:research"]
+    assert {r.state for r in ledger} == {"published"}
+    printed = capsys.readouterr().out.splitlines()
+    flushed = [json.loads(line) for line in printed if line.startswith('{"_aws"')]
+    assert [document["AlertsPublished"] for document in flushed] == [[1.0, 1.0, 1.0]]
+    assert metrics.metric_set == {}

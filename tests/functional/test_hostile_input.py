@@ -11,7 +11,6 @@ import re
 import subprocess
 import sys
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,8 +18,6 @@ import pytest
 import yaml
 
 from chalicelib import aws
-from chalicelib.cli import keys, mappings
-from chalicelib.cli import main as cli_main
 from chalicelib.keys.sync import key_from_json, sync_directory
 from chalicelib.periods import DAY, day_label, floor_day
 from chalicelib.query import clock
@@ -29,6 +26,7 @@ from chalicelib.store.rollups import Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage
 from tests.functional import api_helpers
 from tests.functional.api_helpers import Api
+from tests.functional.cli_helpers import new_key_id, run
 from tests.functional.collector_helpers import make_client
 
 empty_api = api_helpers.empty_api
@@ -50,22 +48,6 @@ READ_ROUTES = ["/api/keys", "/api/pools", "/api/usage", "/api/export", "/api/com
 READ_ROUTES += ["/api/hygiene"]  # key hygiene shows stored names too
 
 
-@pytest.fixture(autouse=True)
-def _key_commands(monkeypatch):
-    missing = tuple(module for module in (keys, mappings) if module not in cli_main.COMMANDS)
-    monkeypatch.setattr(cli_main, "COMMANDS", (*cli_main.COMMANDS, *missing))
-
-
-def _key_id() -> str:
-    return "key_" + uuid.uuid4().hex[:16]
-
-
-def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli_main.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def _post(api: Api, body: dict) -> tuple[int, dict]:
     response = api.request("POST", "/api/keys", token="admin", body=json.dumps(body))
     return response.status_code, json.loads(response.body)
@@ -80,7 +62,7 @@ def _patch(api: Api, key_id: str, body: dict) -> tuple[int, dict]:
 @pytest.mark.parametrize("field", ["name", "owner", "team", "description"])
 @pytest.mark.parametrize("label", sorted(HOSTILE_TEXT))
 def test_api_refuses_control_characters_and_invalid_unicode_in_every_text_field(empty_api, field, label):
-    key_id = _key_id()
+    key_id = new_key_id()
     body = {"key_id": key_id, "name": "ok", field: HOSTILE_TEXT[label]}
     status, answer = _post(empty_api, body)
     assert (status, answer["error"]["param"]) == (400, field), answer
@@ -91,11 +73,11 @@ def test_api_refuses_control_characters_and_invalid_unicode_in_every_text_field(
 
 
 def test_api_bounds_text_length_and_keeps_ordinary_unicode(empty_api):
-    status, answer = _post(empty_api, {"key_id": _key_id(), "name": "x" * 100_000})
+    status, answer = _post(empty_api, {"key_id": new_key_id(), "name": "x" * 100_000})
     assert (status, answer["error"]["param"]) == (413, "body")  # the body bound comes first
-    status, answer = _post(empty_api, {"key_id": _key_id(), "name": "x" * 201})
+    status, answer = _post(empty_api, {"key_id": new_key_id(), "name": "x" * 201})
     assert (status, answer["error"]["param"]) == (400, "name")
-    key_id = _key_id()
+    key_id = new_key_id()
     # decomposed e + combining acute is stored composed (NFC); emoji with a ZWJ stay as they are
     status, answer = _post(empty_api, {"key_id": key_id, "name": "  Cafe\u0301 \U0001f469\u200d\U0001f4bb  "})
     assert status == 201, answer
@@ -105,7 +87,7 @@ def test_api_bounds_text_length_and_keeps_ordinary_unicode(empty_api):
 @pytest.mark.parametrize("amount", HOSTILE_AMOUNTS)
 @pytest.mark.parametrize("unit", ["usd", "tokens"])
 def test_api_refuses_budget_amounts_beyond_the_bounds(empty_api, amount, unit):
-    key_id = _key_id()
+    key_id = new_key_id()
     status, answer = _post(
         empty_api, {"key_id": key_id, "name": "b", "budget": {"amount": amount, "unit": unit}}
     )
@@ -122,12 +104,12 @@ def test_api_refuses_budget_amounts_beyond_the_bounds(empty_api, amount, unit):
 def test_api_keeps_a_budget_at_the_bound(empty_api):
     status, answer = _post(
         empty_api,
-        {"key_id": _key_id(), "name": "b", "budget": {"amount": "1000000000000000.000001", "unit": "usd"}},
+        {"key_id": new_key_id(), "name": "b", "budget": {"amount": "1000000000000000.000001", "unit": "usd"}},
     )
     assert (status, answer["error"]["param"]) == (400, "budget.amount")
     status, answer = _post(
         empty_api,
-        {"key_id": _key_id(), "name": "b", "budget": {"amount": "999999999999999.999999", "unit": "usd"}},
+        {"key_id": new_key_id(), "name": "b", "budget": {"amount": "999999999999999.999999", "unit": "usd"}},
     )
     assert status == 201, answer
     assert answer["budget"]["amount"] == "999999999999999.999999"
@@ -138,7 +120,7 @@ def test_post_and_patch_without_json_content_type_answer_415(empty_api, content_
     headers = {"Authorization": f"Bearer {empty_api.admin}"}
     if content_type:
         headers["Content-Type"] = content_type
-    body = json.dumps({"key_id": _key_id(), "name": "n"})
+    body = json.dumps({"key_id": new_key_id(), "name": "n"})
     for method, path in (("POST", "/api/keys"), ("PATCH", "/api/keys/key_abc")):
         response = empty_api.client.http.request(method, path, headers=headers, body=body)
         assert response.status_code == 415, response.body
@@ -192,7 +174,7 @@ def _store_bad_items(key_id: str, synced_id: str) -> None:
 
 def test_stored_bad_names_render_safely_on_every_read_route(empty_api, monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: int(time.time()))
-    key_id, synced_id = _key_id(), _key_id()
+    key_id, synced_id = new_key_id(), new_key_id()
     _store_bad_items(key_id, synced_id)
     now = int(time.time())
     period = {"start_time": floor_day(now) - DAY, "end_time": floor_day(now) + DAY}
@@ -215,17 +197,17 @@ def test_stored_bad_names_render_safely_on_every_read_route(empty_api, monkeypat
 
 
 def test_list_keys_and_directory_list_escape_stored_control_characters(usage_table, capsys):
-    key_id, synced_id = _key_id(), _key_id()
+    key_id, synced_id = new_key_id(), new_key_id()
     _store_bad_items(key_id, synced_id)
     for argv in (("list-keys", "--all"), ("directory", "list")):
-        code, out, err = _run(capsys, *argv)
+        code, out, err = run(capsys, *argv)
         assert code == 0, err
         assert not {"\x1b", "\x07", "\x00"} & set(out)
         out.encode("utf-8")
-        code, out, err = _run(capsys, "--json", *argv)
+        code, out, err = run(capsys, "--json", *argv)
         assert code == 0, err
         json.loads(out)
-    code, out, _ = _run(capsys, "list-keys")
+    code, out, _ = run(capsys, "list-keys")
     assert "bad\ufffdname" in out
 
 
@@ -244,7 +226,7 @@ def test_list_keys_and_directory_list_escape_stored_control_characters(usage_tab
     ],
 )
 def test_add_key_refuses_hostile_input_with_one_line_and_exit_2(usage_table, capsys, argv, param):
-    code, _, err = _run(capsys, "add-key", "--key-id", _key_id(), *argv)
+    code, _, err = run(capsys, "add-key", "--key-id", new_key_id(), *argv)
     assert code == 2
     assert err.startswith(f"error: {param}")
     assert len(err.strip().splitlines()) == 1

@@ -135,6 +135,25 @@ def test_a_failed_runs_dynamodb_requests_do_not_leak_into_the_next_report(sim_se
     assert after_failure.dynamodb_requests == unchanged.dynamodb_requests
 
 
+def test_a_run_failing_after_its_dynamodb_reads_leaks_none_of_them_into_the_next_report(sim_server):
+    # The failure above comes before the run's first counted request; this one after the rollup diff
+    # (reads of every partition of the window) and the directory lookups, in the alert step.
+    def failing_alerts(now: int, new_unmapped: list[str]) -> int:
+        raise RuntimeError("the alert step failed")
+
+    make_runner(sim_server).incremental(SIM_NOW)
+    unchanged = make_runner(sim_server).incremental(SIM_NOW)
+    failing = make_runner(sim_server)
+    failing.alert_hook = failing_alerts
+    with pytest.raises(RuntimeError, match="the alert step failed"):
+        failing.incremental(SIM_NOW)
+
+    after_failure = make_runner(sim_server).incremental(SIM_NOW)
+
+    assert unchanged.dynamodb_requests > 0
+    assert after_failure.dynamodb_requests == unchanged.dynamodb_requests
+
+
 SCHEDULED_EVENT = {  # what EventBridge sends the schedule
     "version": "0",
     "id": "89d1a02d-5ec7-412e-82f5-13505f849b41",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from chalicelib.alert_messages import MessageContext, render, subject_line
-from chalicelib.alert_rules import (
+from chalicelib.alerts.engine import ledger_expiry, retry_periods
+from chalicelib.alerts.messages import MessageContext, render, subject_line
+from chalicelib.alerts.rules import (
     ONCE,
     Alert,
     UnmappedSighting,
@@ -19,7 +20,6 @@ from chalicelib.alert_rules import (
     unclassified_alerts,
     unmapped_alerts,
 )
-from chalicelib.alerts import ledger_expiry, retry_periods
 from chalicelib.keys.model import Budget, KeyIdentity
 from chalicelib.money import Settlement
 from chalicelib.periods import DAY, HOUR, day_start

@@ -1,4 +1,4 @@
-"""The anomaly rules (chalicelib.anomaly) on hand-built figures: median and MAD, the spike test, the
+"""The anomaly rules (chalicelib.alerts.anomaly) on hand-built figures: median and MAD, the spike test, the
 dormant and new-model rules, and their settings."""
 
 from __future__ import annotations
@@ -7,8 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.alert_messages import MessageContext, render
-from chalicelib.anomaly import (
+from chalicelib.alerts.anomaly import (
     AnomalyConfig,
     Baseline,
     ModelUse,
@@ -19,6 +18,7 @@ from chalicelib.anomaly import (
     spike_alerts,
     window_hours,
 )
+from chalicelib.alerts.messages import MessageContext, render
 from chalicelib.errors import ConfigError
 from chalicelib.periods import DAY, HOUR, day_label, hour_start
 from chalicelib.settings import load_settings

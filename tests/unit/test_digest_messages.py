@@ -1,4 +1,4 @@
-"""chalicelib.digest on hand-built cells and chalicelib.digest_messages' one publish: e-mail text, the
+"""chalicelib.digest on hand-built cells and chalicelib.alerts.digest_messages' one publish: e-mail text, the
 Chatbot custom notification, the JSON document, and a subject SNS accepts."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import json
 from dataclasses import replace
 from decimal import Decimal
 
-from chalicelib.alert_messages import MessageContext
+from chalicelib.alerts.digest_messages import render
+from chalicelib.alerts.messages import MessageContext
 from chalicelib.digest import DigestInputs, build_digest, last_complete, previous_of
-from chalicelib.digest_messages import render
 from chalicelib.keys.model import KeyIdentity
 from chalicelib.money import Settlement
 from chalicelib.periods import DAY, day_start

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from chalicelib.alert_messages import MessageContext, render
-from chalicelib.alert_rules import plan
+from chalicelib.alerts.budget_forecast import on_track_alerts
+from chalicelib.alerts.messages import MessageContext, render
+from chalicelib.alerts.rules import plan
 from chalicelib.forecast import FLAT, Method, MonthClock, forecast_month
-from chalicelib.forecast_alerts import on_track_alerts
 from chalicelib.keys.model import Budget, KeyIdentity
 from chalicelib.periods import HOUR, day_start
 from tests.unit.test_forecast import days

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib import observability
 from chalicelib.observability import (
@@ -54,11 +55,25 @@ def captured() -> Iterator[Captured]:
         forget_secrets()
 
 
-def test_logger_and_metrics_are_named_for_the_service() -> None:
-    assert logger.service == "openai-usage-tracker"
-    assert metrics.namespace == "OpenAIUsageTracker"
-    assert metrics.service == "openai-usage-tracker"
-    assert observability.logger is logger  # one instance, shared by every module that imports it
+def test_a_flushed_metric_is_one_emf_document_in_the_services_namespace(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    metrics.clear_metrics()  # what other tests recorded and did not flush
+    capsys.readouterr()
+    metrics.add_metric(name="CollectionSucceeded", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="CollectionSucceeded", unit=MetricUnit.Count, value=1)
+
+    metrics.flush_metrics()
+
+    (line,) = capsys.readouterr().out.splitlines()
+    document = json.loads(line)
+    (directive,) = document["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "OpenAIUsageTracker"
+    assert directive["Dimensions"] == [["service"]]
+    assert directive["Metrics"] == [{"Name": "CollectionSucceeded", "Unit": "Count"}]
+    assert document["service"] == "openai-usage-tracker"
+    assert document["CollectionSucceeded"] == [1.0, 1.0]
+    assert metrics.metric_set == {}  # the next invocation starts empty
 
 
 def test_a_key_in_the_message_is_redacted(captured: Captured) -> None:

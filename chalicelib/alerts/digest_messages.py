@@ -1,5 +1,5 @@
 """Digest messages: a digest (chalicelib.digest) worded for people and shaped for machines, in one
-SNS publish, the way chalicelib.alert_messages shapes alerts (`MessageStructure="json"`):
+SNS publish in the envelope of the alerts (chalicelib.alerts.messages, `MessageStructure="json"`):
 
     default, email   plain text: spend and tokens against the previous period, movers, budgets at
                      risk, unmapped keys, unclassified models, exhausted pools, key hygiene
@@ -12,13 +12,11 @@ subscriptions filter digests in or out without parsing bodies.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.alert_messages import JSON_PROTOCOLS, MessageContext, subject_line
-from chalicelib.store.alerts import StoredMessage
+from chalicelib.alerts.messages import MessageContext, StoredMessage, dashboard_lines, envelope, subject_line
 
 SCHEMA = "openai-usage-tracker.digest/1"
 KIND = "digest"
@@ -123,38 +121,21 @@ def render(digest: Mapping[str, Any], digest_id: str, context: MessageContext) -
     """The subject, the MessageStructure=json document and the attributes of one digest."""
     subject = title(digest)
     lines = text_lines(digest)
-    lines += ["", f"Dashboard: {context.dashboard_url or '(DASHBOARD_URL is not set for this stage)'}"]
-    lines += [f"Digest: {digest_id} (stage {context.stage})"]
+    lines += [*dashboard_lines(context), f"Digest: {digest_id} (stage {context.stage})"]
     text = "\n".join(lines) + "\n"
-    document = json.dumps(
-        {
-            "schema": SCHEMA,
-            "digest_id": digest_id,
-            "kind": KIND,
-            "stage": context.stage,
-            "title": subject,
-            "text": text,
-            "created_at": context.created_at,
-            "dashboard_url": context.dashboard_url or None,
-            "digest": dict(digest),
-        },
-        sort_keys=True,
-    )
+    document = {
+        "schema": SCHEMA,
+        "digest_id": digest_id,
+        "kind": KIND,
+        "stage": context.stage,
+        "title": subject,
+        "text": text,
+        "created_at": context.created_at,
+        "dashboard_url": context.dashboard_url or None,
+        "digest": dict(digest),
+    }
     attributes = {"kind": KIND, "severity": "info", "alert_id": digest_id}
-    chatbot = json.dumps(
-        {
-            "version": "1.0",
-            "source": "custom",
-            "id": digest_id,
-            "content": {"textType": "client-markdown", "title": subject, "description": f"```\n{text}```"},
-            "metadata": {
-                "threadId": f"digest/{digest['period']['kind']}/{scope_name(digest)}",
-                "summary": subject,
-                "eventType": KIND,
-                "additionalContext": attributes,
-            },
-        }
+    thread = f"digest/{digest['period']['kind']}/{scope_name(digest)}"
+    return envelope(
+        digest_id, thread, event=KIND, title=subject, text=text, document=document, attributes=attributes
     )
-    per_protocol = {"default": text, "email": text, "https": chatbot}
-    per_protocol.update(dict.fromkeys(JSON_PROTOCOLS, document))
-    return StoredMessage(title=subject, structured=json.dumps(per_protocol), attributes=attributes)

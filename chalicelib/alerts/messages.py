@@ -15,7 +15,12 @@ each protocol its own body:
 
 Message attributes `kind`, `pool`, `severity`, `key_id` and `alert_id` (String; empty ones omitted)
 let subscriptions filter (`FilterPolicy`) without parsing bodies. `alert_id` is the same in every
-copy of one alert, so a machine subscriber can drop the rare duplicate (see chalicelib.alerts).
+copy of one alert, so a machine subscriber can drop the rare duplicate (see chalicelib.alerts.engine).
+
+Every kind has its renderer in `RENDERERS` (a test fails for a kind without one: no kind is ever
+worded as another). The envelope around the words (`envelope`: the per-protocol document and the
+Chatbot notification) is shared with the digests (chalicelib.alerts.digest_messages). `StoredMessage`,
+what SNS gets, is defined here; the ledger (chalicelib.store.alerts) only persists it.
 
 Subjects are what a mail client's list shows: "[OpenAI usage] Large pool at 80% (200,512 / 250,000
 tokens)": ASCII only, one line, at most 99 characters (SNS refuses 100 and more).
@@ -25,14 +30,16 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from chalicelib.alert_rules import Alert
-from chalicelib.pools import Contributor
-from chalicelib.store.alerts import StoredMessage
+from chalicelib.alerts.kinds import Alert, AlertKind
+
+if TYPE_CHECKING:
+    from chalicelib.pools import Contributor
 
 PREFIX = "[OpenAI usage]"
 MAX_SUBJECT = 99
@@ -41,6 +48,15 @@ JSON_PROTOCOLS = ("sqs", "lambda", "http", "email-json", "firehose")
 ATTRIBUTE_NAMES = ("kind", "pool", "severity", "key_id", "alert_id")
 # SNS takes 256 KiB per message, every protocol's body together; the ledger item holds it too.
 MAX_MESSAGE_BYTES = 200_000
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """What SNS gets: the subject line, the MessageStructure=json document, the message attributes."""
+
+    title: str
+    structured: str
+    attributes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -105,6 +121,16 @@ def _fields(pairs: Sequence[tuple[str, str]]) -> list[str]:
     return [f"{name:<{width}}  {value}" for name, value in pairs]
 
 
+class Body(NamedTuple):
+    """What a renderer says of one alert: the subject's words, the lead sentence, the fields (name,
+    value) and the heading of the contributor table that `render` adds below."""
+
+    title: str
+    lead: str
+    pairs: Sequence[tuple[str, str]]
+    heading: str
+
+
 # -- per kind ---------------------------------------------------------------------------------------
 def _forecast_text(detail: Mapping[str, Any]) -> str:
     if detail.get("exhausted_at"):
@@ -114,7 +140,7 @@ def _forecast_text(detail: Mapping[str, Any]) -> str:
     return "not expected to run out before the reset"
 
 
-def _pool_lines(alert: Alert) -> tuple[str, list[str]]:
+def _pool_lines(alert: Alert, context: MessageContext) -> Body:
     d = alert.detail
     name = _pool_title(alert.pool)
     used, cap = _num(d["used"]), _num(d["cap"])
@@ -138,10 +164,10 @@ def _pool_lines(alert: Alert) -> tuple[str, list[str]]:
         ("Forecast", _forecast_text(d)),
         ("Data as of", _when(d.get("data_as_of"))),
     ]
-    return title, [lead, "", *_fields(pairs), "", "Top contributors today:"]
+    return Body(title, lead, pairs, "Top contributors today:")
 
 
-def _budget_lines(alert: Alert) -> tuple[str, list[str]]:
+def _budget_lines(alert: Alert, context: MessageContext) -> Body:
     d = alert.detail
     budget = d["budget"]
     period = "daily" if budget["period"] == "daily" else "monthly"
@@ -162,10 +188,10 @@ def _budget_lines(alert: Alert) -> tuple[str, list[str]]:
         ("Period from", _when(d["period_start"])),
         ("Data as of", _when(d.get("data_as_of"))),
     ]
-    return title, [lead, "", *_fields(pairs), "", "Models of this key in the period:"]
+    return Body(title, lead, pairs, "Models of this key in the period:")
 
 
-def _unclassified_lines(alert: Alert) -> tuple[str, list[str]]:
+def _unclassified_lines(alert: Alert, context: MessageContext) -> Body:
     d = alert.detail
     title = f"Unclassified model {d['model']}: {_num(d['tokens'])} tokens today"
     lead = (
@@ -177,10 +203,10 @@ def _unclassified_lines(alert: Alert) -> tuple[str, list[str]]:
         ("Tokens today", _num(d["tokens"])),
         ("Data as of", _when(d.get("data_as_of"))),
     ]
-    return title, [lead, "", *_fields(pairs), "", "Keys using it today:"]
+    return Body(title, lead, pairs, "Keys using it today:")
 
 
-def _unmapped_lines(alert: Alert) -> tuple[str, list[str]]:
+def _unmapped_lines(alert: Alert, context: MessageContext) -> Body:
     d = alert.detail
     title = f"Unmapped API key {d['api_key_id']} is spending"
     lead = (
@@ -193,10 +219,10 @@ def _unmapped_lines(alert: Alert) -> tuple[str, list[str]]:
         ("Tokens today", _num(d["tokens_today"])),
         ("Data as of", _when(d.get("data_as_of"))),
     ]
-    return title, [lead, "", *_fields(pairs), "", "Its models today:"]
+    return Body(title, lead, pairs, "Its models today:")
 
 
-def _budget_forecast_lines(alert: Alert) -> tuple[str, list[str]]:
+def _budget_forecast_lines(alert: Alert, context: MessageContext) -> Body:
     d = alert.detail
     title = f"Key {d['name']} on track to exceed its monthly budget by {d['on_track_to_exceed']}"
     lead = (
@@ -214,7 +240,7 @@ def _budget_forecast_lines(alert: Alert) -> tuple[str, list[str]]:
         ("Daily rate", f"{_usd(d['daily_rate'])} (last {method['window_days']} days, weekday-adjusted)"),
         ("Data as of", _when(d.get("data_as_of"))),
     ]
-    return title, [lead, "", *_fields(pairs), "", "Models of this key this month:"]
+    return Body(title, lead, pairs, "Models of this key this month:")
 
 
 def _key_text(d: Mapping[str, Any]) -> str:
@@ -231,7 +257,7 @@ def _window_text(d: Mapping[str, Any]) -> str:
     return f"{_when(d['window_start'])} to {_when(d['window_end'])[11:]} ({d['window_hours']} h)"
 
 
-def _spike_lines(alert: Alert) -> tuple[str, list[str]]:
+def _spike_lines(alert: Alert, context: MessageContext) -> Body:
     d = alert.detail
     base = d["baseline"]
     subject = f"key {_key_text(d)}" if d["dimension"] == "key" else f"{d['dimension']} {d['member']}"
@@ -256,10 +282,10 @@ def _spike_lines(alert: Alert) -> tuple[str, list[str]]:
     ]
     if d["dimension"] == "key":
         pairs[:0] = [("Key", _key_text(d)), ("Person", d.get("owner") or "-")]
-    return title, [lead, "", *_fields(pairs), "", "Top models in the window:"]
+    return Body(title, lead, pairs, "Top models in the window:")
 
 
-def _dormant_lines(alert: Alert) -> tuple[str, list[str]]:
+def _dormant_lines(alert: Alert, context: MessageContext) -> Body:
     d = alert.detail
     title = (
         f"Dormant key {_key_text(d)} woke up: {_usd(d['spend_usd'])} in {d['window_hours']} h "
@@ -277,10 +303,10 @@ def _dormant_lines(alert: Alert) -> tuple[str, list[str]]:
         ("Rule", f"{d['dormant_days']}+ quiet days, then >= {_usd(d['min_usd'])} in the window"),
         ("Data as of", _when(d.get("data_as_of"))),
     ]
-    return title, [lead, "", *_fields(pairs), "", "Top models in the window:"]
+    return Body(title, lead, pairs, "Top models in the window:")
 
 
-def _new_model_lines(alert: Alert) -> tuple[str, list[str]]:
+def _new_model_lines(alert: Alert, context: MessageContext) -> Body:
     d = alert.detail
     models = [row["model"] for row in d["new_models"]]
     title = f"Key {_key_text(d)} started using {', '.join(models)}: {_usd(d['spend_usd'])} today"
@@ -298,13 +324,13 @@ def _new_model_lines(alert: Alert) -> tuple[str, list[str]]:
         ("Rule", f">= {_usd(d['min_usd'])} today on a model new to the key"),
         ("Data as of", _when(d.get("data_as_of"))),
     ]
-    return title, [lead, "", *_fields(pairs), "", "Models of this key today:"]
+    return Body(title, lead, pairs, "Models of this key today:")
 
 
-def _test_lines(alert: Alert, context: MessageContext) -> tuple[str, list[str]]:
+def _test_lines(alert: Alert, context: MessageContext) -> Body:
     title = f"Test alert from the {context.stage} stage"
     lead = "This is a test message from `python -m chalicelib.cli alerts test`: the subscription works."
-    return title, [lead, "", "Top contributors:"]
+    return Body(title, lead, [], "Top contributors:")
 
 
 # -- the message ------------------------------------------------------------------------------------
@@ -320,30 +346,30 @@ def attributes_of(alert: Alert) -> dict[str, str]:
     return {name: value for name, value in values.items() if value}
 
 
+Renderer = Callable[[Alert, MessageContext], Body]
+
+RENDERERS: Mapping[AlertKind, Renderer] = {
+    "pool_threshold": _pool_lines,
+    "pool_forecast": _pool_lines,
+    "key_budget": _budget_lines,
+    "unclassified_model": _unclassified_lines,
+    "unmapped_key": _unmapped_lines,
+    "test": _test_lines,
+    "budget_forecast": _budget_forecast_lines,
+    "spend_anomaly": _spike_lines,
+    "dormant_key": _dormant_lines,
+    "new_model": _new_model_lines,
+}
+
+
 def render(alert: Alert, context: MessageContext) -> StoredMessage:
     """The subject, the MessageStructure=json document and the attributes of one alert."""
-    if alert.kind in ("pool_threshold", "pool_forecast"):
-        raw_title, lines = _pool_lines(alert)
-    elif alert.kind == "key_budget":
-        raw_title, lines = _budget_lines(alert)
-    elif alert.kind == "unclassified_model":
-        raw_title, lines = _unclassified_lines(alert)
-    elif alert.kind == "unmapped_key":
-        raw_title, lines = _unmapped_lines(alert)
-    elif alert.kind == "budget_forecast":
-        raw_title, lines = _budget_forecast_lines(alert)
-    elif alert.kind == "spend_anomaly":
-        raw_title, lines = _spike_lines(alert)
-    elif alert.kind == "dormant_key":
-        raw_title, lines = _dormant_lines(alert)
-    elif alert.kind == "new_model":
-        raw_title, lines = _new_model_lines(alert)
-    else:
-        raw_title, lines = _test_lines(alert, context)
-    title = subject_line(raw_title)
+    body = RENDERERS[alert.kind](alert, context)
+    title = subject_line(body.title)
+    fields = [*_fields(body.pairs), ""] if body.pairs else []
+    lines = [body.lead, "", *fields, body.heading]
     lines += contributor_table(alert.contributors)
-    lines += ["", f"Dashboard: {context.dashboard_url or '(DASHBOARD_URL is not set for this stage)'}"]
-    lines += [f"Alert: {alert.alert_id} ({alert.severity}, stage {context.stage})"]
+    lines += [*dashboard_lines(context), f"Alert: {alert.alert_id} ({alert.severity}, stage {context.stage})"]
     text = "\n".join(lines) + "\n"
     payload: dict[str, Any] = {
         "schema": SCHEMA,
@@ -364,51 +390,62 @@ def render(alert: Alert, context: MessageContext) -> StoredMessage:
         "detail": dict(alert.detail),
     }
     attributes = attributes_of(alert)
-    structured = _structured(alert, title, text, payload, attributes)
-    if len(structured.encode("utf-8")) > MAX_MESSAGE_BYTES:
+    seal = partial(envelope, alert.alert_id, f"{alert.period}/{alert.subject}", event=alert.kind)
+    message = seal(title=title, text=text, document=payload, attributes=attributes)
+    if len(message.structured.encode("utf-8")) > MAX_MESSAGE_BYTES:
         payload["detail"] = {k: v for k, v in alert.detail.items() if not isinstance(v, list | dict)}
         payload["detail_truncated"] = True
-        structured = _structured(alert, title, text, payload, attributes)
-    return StoredMessage(title=title, structured=structured, attributes=attributes)
+        message = seal(title=title, text=text, document=payload, attributes=attributes)
+    return message
 
 
-def _structured(
-    alert: Alert, title: str, text: str, payload: Mapping[str, Any], attributes: Mapping[str, str]
-) -> str:
-    document = json.dumps(payload, default=str, sort_keys=True)
-    per_protocol: dict[str, str] = {
-        "default": text,
-        "email": text,
-        "https": _chatbot(alert, title, text, attributes),
+# -- the envelope, alerts and digests alike -----------------------------------------------------------
+def dashboard_lines(context: MessageContext) -> list[str]:
+    """The blank line and the dashboard link that close every message body."""
+    return ["", f"Dashboard: {context.dashboard_url or '(DASHBOARD_URL is not set for this stage)'}"]
+
+
+def envelope(
+    message_id: str,
+    thread: str,
+    *,
+    event: str,
+    title: str,
+    text: str,
+    document: Mapping[str, Any],
+    attributes: Mapping[str, str],
+) -> StoredMessage:
+    """One SNS publish of `text` (people) and `document` (machines): the MessageStructure=json body
+    per protocol, with an AWS Chatbot custom notification (version 1.0) threaded by `thread`."""
+    chatbot = {
+        "version": "1.0",
+        "source": "custom",
+        "id": message_id,
+        "content": {"textType": "client-markdown", "title": title, "description": f"```\n{text}```"},
+        "metadata": {
+            "threadId": thread,
+            "summary": title,
+            "eventType": event,
+            "additionalContext": dict(attributes),
+        },
     }
-    per_protocol.update(dict.fromkeys(JSON_PROTOCOLS, document))
-    return json.dumps(per_protocol)
-
-
-def _chatbot(alert: Alert, title: str, text: str, attributes: Mapping[str, str]) -> str:
-    """An AWS Chatbot custom notification (version 1.0, source custom)."""
-    return json.dumps(
-        {
-            "version": "1.0",
-            "source": "custom",
-            "id": alert.alert_id,
-            "content": {"textType": "client-markdown", "title": title, "description": f"```\n{text}```"},
-            "metadata": {
-                "threadId": f"{alert.period}/{alert.subject}",
-                "summary": title,
-                "eventType": alert.kind,
-                "additionalContext": dict(attributes),
-            },
-        }
-    )
+    per_protocol: dict[str, str] = {"default": text, "email": text, "https": json.dumps(chatbot)}
+    per_protocol.update(dict.fromkeys(JSON_PROTOCOLS, json.dumps(document, default=str, sort_keys=True)))
+    return StoredMessage(title=title, structured=json.dumps(per_protocol), attributes=dict(attributes))
 
 
 __all__ = [
     "ATTRIBUTE_NAMES",
+    "RENDERERS",
     "SCHEMA",
+    "Body",
     "MessageContext",
+    "Renderer",
+    "StoredMessage",
     "attributes_of",
     "contributor_table",
+    "dashboard_lines",
+    "envelope",
     "render",
     "subject_line",
 ]

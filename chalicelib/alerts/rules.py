@@ -1,5 +1,7 @@
 """Alert rules, pure: which alerts the numbers call for, and which of them are new.
 
+No I/O and no import of the query layer: the engine (chalicelib.alerts.engine) reads, these decide.
+
 Every alert is identified by (period, subject, threshold) and fires at most once per identity; the
 ledger (chalicelib.store.alerts) remembers which have. The rules, evaluated after each collection:
 
@@ -10,9 +12,9 @@ ledger (chalicelib.store.alerts) remembers which have. The rules, evaluated afte
 - unclassified_model  per model in no pool list and day, once
 - unmapped_key    per key id with no name anywhere, once (keyed by the day it was first seen)
 - budget_forecast per key with a monthly dollar budget and month, once: the month-end forecast
-                  reaches the budget before the month ends (chalicelib.forecast_alerts)
+                  reaches the budget before the month ends (chalicelib.alerts.budget_forecast)
 - spend_anomaly, dormant_key, new_model   per key (spikes also per owner and project) and day, once:
-                  the leaked-key rules of chalicelib.anomaly
+                  the leaked-key rules of chalicelib.alerts.anomaly
 
 A threshold is crossed when used * 100 >= limit * threshold. When one evaluation finds several
 thresholds of one subject crossed for the first time (usage jumped from 40% to 90% between runs),
@@ -24,10 +26,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
+from chalicelib.alerts.kinds import ONCE, Alert, AlertKind, Severity
 from chalicelib.keys.model import Budget, KeyIdentity
 from chalicelib.money import Settlement
 from chalicelib.money import day_cost as money_day_cost
@@ -36,48 +39,8 @@ from chalicelib.pools import Contributor, PoolReport, PoolStatus
 from chalicelib.store.alerts import AlertState
 from chalicelib.usage import Usage
 
-AlertKind = Literal[
-    "pool_threshold",
-    "pool_forecast",
-    "key_budget",
-    "unclassified_model",
-    "unmapped_key",
-    "test",
-    "budget_forecast",  # chalicelib.forecast_alerts
-    # anomaly and leaked-key alerts (chalicelib.anomaly)
-    "spend_anomaly",
-    "dormant_key",
-    "new_model",
-]
-Severity = Literal["info", "warning", "critical"]
-ONCE = "once"
 DayCost = Callable[[str, Usage], Decimal]
 """A day's dollars of one key: (day label, usage) -> USD."""
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One alert the numbers call for. `detail` is JSON-ready and travels in the message."""
-
-    kind: AlertKind
-    period: str
-    subject: str
-    threshold: str
-    severity: Severity
-    detail: Mapping[str, Any] = field(default_factory=dict)
-    contributors: tuple[Contributor, ...] = ()
-    pool: str = ""
-    key_id: str = ""
-
-    @property
-    def ident(self) -> tuple[str, str, str]:
-        """(period, subject, threshold): what fires once."""
-        return (self.period, self.subject, self.threshold)
-
-    @property
-    def alert_id(self) -> str:
-        """`<period>/<subject>#<threshold>`, the same in the ledger and in every copy of the message."""
-        return f"{self.period}/{self.subject}#{self.threshold}"
 
 
 # -- arithmetic -------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ before the month ends, while its month so far is still under it, raises one `bud
 per key per month: identity (`<YYYY-MM>`, `budget-forecast:<key_id>`, `once`) in the ledger
 (chalicelib.store.alerts), so a later run that still (or again) forecasts the overrun sends nothing,
 and neither does one whose forecast date moves. Crossing the budget itself is the `key_budget` rule's
-100 % (chalicelib.alert_rules).
+100 % (chalicelib.alerts.rules).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from chalicelib.alert_rules import ONCE, Alert, AlertKind
+from chalicelib.alerts.kinds import ONCE, Alert, AlertKind
 from chalicelib.forecast import Forecast, Method, MonthClock
 from chalicelib.keys.model import KeyIdentity
 from chalicelib.periods import day_start, iso

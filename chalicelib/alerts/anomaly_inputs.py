@@ -8,7 +8,7 @@
 - hourly key aggregates of the window's first day up to the window's end (one Query);
 - the daily detail of today and yesterday (per key, its models); only for keys with a model today
   that yesterday did not have, not yet alerted today, the daily detail of the lookback weeks.
-Then it asks the pure rules (chalicelib.anomaly). `enrich(alert)` adds the top models of an alert
+Then it asks the pure rules (chalicelib.alerts.anomaly). `enrich(alert)` adds the top models of an alert
 about to be recorded (one Query of hourly detail per window day, only then).
 """
 
@@ -21,8 +21,7 @@ from decimal import Decimal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from chalicelib.alert_rules import Alert
-from chalicelib.anomaly import (
+from chalicelib.alerts.anomaly import (
     AnomalyConfig,
     AnomalyDim,
     ModelUse,
@@ -36,6 +35,7 @@ from chalicelib.anomaly import (
     usd,
     window_hours,
 )
+from chalicelib.alerts.kinds import Alert
 from chalicelib.dimensions import Base
 from chalicelib.keys.model import KeyIdentity
 from chalicelib.money import is_item

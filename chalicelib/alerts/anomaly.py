@@ -33,7 +33,7 @@ from decimal import Decimal
 from statistics import median
 from typing import Any, Literal
 
-from chalicelib.alert_rules import ONCE, Alert
+from chalicelib.alerts.kinds import ONCE, Alert
 from chalicelib.dimensions import UNATTRIBUTED
 from chalicelib.keys.model import KeyIdentity
 from chalicelib.keys.resolve import resolve

@@ -1,12 +1,13 @@
-"""Alerts after each collection, published to SNS exactly once per (period, subject, threshold).
+"""The alert engine: what runs after each collection. Evaluate the rules, record new alerts in the
+ledger, deliver the pending ones: to SNS exactly once per (period, subject, threshold).
 
 Entry points:
     run_alerts(now, newly_unmapped) -> int      the runner's alert hook; never raises
     AlertEngine(settings, ...).run(now, newly_unmapped) -> AlertRunReport   explicit dependencies
-    send_test_alert(settings, now) -> str       `alerts test`: one message, no ledger
 
-What fires is decided by the pure rules (chalicelib.alert_rules), worded by
-chalicelib.alert_messages, remembered by the ledger (chalicelib.store.alerts).
+What fires is decided by the pure rules (chalicelib.alerts.rules, .budget_forecast, .anomaly), worded
+by chalicelib.alerts.messages, remembered by the ledger (chalicelib.store.alerts) and sent by
+chalicelib.alerts.publisher.
 
 ## Exactly once: the argument
 
@@ -56,15 +57,18 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from chalicelib import aws
-from chalicelib.alert_messages import MessageContext, render
-from chalicelib.alert_rules import (
-    Alert,
+from chalicelib.alerts.anomaly import AnomalyConfig
+from chalicelib.alerts.anomaly_inputs import AnomalyReader
+from chalicelib.alerts.budget_forecast import monthly_usd_budget, on_track_alerts
+from chalicelib.alerts.kinds import Alert
+from chalicelib.alerts.messages import MessageContext, StoredMessage, render
+from chalicelib.alerts.publisher import PUBLISH_ERRORS, SnsPublisher, describe
+from chalicelib.alerts.rules import (
     UnmappedSighting,
     budget_alerts,
     day_cost,
@@ -73,11 +77,8 @@ from chalicelib.alert_rules import (
     unclassified_alerts,
     unmapped_alerts,
 )
-from chalicelib.anomaly import AnomalyConfig
-from chalicelib.anomaly_inputs import AnomalyReader
 from chalicelib.errors import ConfigError
-from chalicelib.forecast import Method
-from chalicelib.forecast_alerts import monthly_usd_budget, on_track_alerts
+from chalicelib.forecast import Method, MonthClock, PricedDays, forecast_month, history_start
 from chalicelib.keys.resolve import resolve
 from chalicelib.money import Settlement
 from chalicelib.observability import logger, metrics
@@ -88,56 +89,14 @@ from chalicelib.pools import (
     build_pool_report,
     load_pool_inputs,
 )
-from chalicelib.query.forecast import key_forecasts
 from chalicelib.settings import Settings, get_settings
-from chalicelib.store.alerts import AlertLedger, AlertRecord, StoredMessage
+from chalicelib.store.alerts import AlertLedger, AlertRecord
 from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import RollupStore
 
-if TYPE_CHECKING:
-    from mypy_boto3_sns.client import SNSClient
-
 LEASE_SECONDS = 300
 KEEP_LEDGER_DAYS = 90  # after its period ends; `alerts list` looks back at most this far
-
-
-# -- publishing -------------------------------------------------------------------------------------
-class SnsPublisher:
-    """Publishes stored messages to the alerts topic, one attempt per call (aws.sns_publish_client):
-    a retry is the ledger's decision, recorded there, never botocore's."""
-
-    def __init__(self, topic_arn: str, client: SNSClient | None = None) -> None:
-        self.topic_arn = topic_arn
-        self._client = client
-
-    @property
-    def client(self) -> SNSClient:
-        """The SNS client (resolved on first use)."""
-        if self._client is None:
-            self._client = aws.sns_publish_client()
-        return self._client
-
-    def publish(self, message: StoredMessage) -> str:
-        """Publish; SNS's message id. Raises ConfigError without a topic, ClientError/BotoCoreError
-        when SNS fails."""
-        if not self.topic_arn:
-            raise ConfigError("ALERTS_TOPIC_ARN is not set: alerts cannot be published")
-        response = self.client.publish(
-            TopicArn=self.topic_arn,
-            Subject=message.title,
-            Message=message.structured,
-            MessageStructure="json",
-            MessageAttributes={
-                name: {"DataType": "String", "StringValue": value}
-                for name, value in message.attributes.items()
-                if value
-            },
-        )
-        return response["MessageId"]
-
-
-PUBLISH_ERRORS = (ClientError, BotoCoreError, ConfigError)
 
 
 # -- the engine -------------------------------------------------------------------------------------
@@ -269,7 +228,14 @@ class AlertEngine:
         by_key = self.meta.checkpoint().cost_grouping != "project_id"
         settlement = Settlement(costs_as_of=inputs.now, billed_by_key=by_key)  # as _budget_alerts
         method = Method.of(self.settings)
-        clock, forecasts = key_forecasts(inputs.now, self.rollups, settlement, method)
+        # Every key's month-end forecast, as /api/forecast?group_by=api_key_id computes it (one Query).
+        clock = MonthClock.at(inputs.now)
+        days = self.rollups.daily_aggregates("key", history_start(clock.today, method), clock.today)
+        priced = PricedDays.of(days, settlement, clock.today, method)
+        forecasts = {
+            key: forecast_month(daily, clock, priced.factors, method)
+            for key, daily in priced.by_member.items()
+        }
         return on_track_alerts(clock, budgeted, forecasts, method, data_as_of=inputs.now)
 
     def _with_budget_contributors(self, alert: Alert, now: int) -> Alert:
@@ -347,7 +313,7 @@ class AlertEngine:
                 entry.subject,
                 entry.threshold,
                 owner=self.owner,
-                error=_describe(exc),
+                error=describe(exc),
                 outcome="refused" if isinstance(exc, ClientError | ConfigError) else "unknown",
             )
             report.failed += 1
@@ -355,7 +321,7 @@ class AlertEngine:
             metrics.add_metric(name="AlertPublishFailed", unit=MetricUnit.Count, value=1)
             logger.warning(
                 "alert publish failed; it stays pending for the next run",
-                extra={"alert_id": claimed.alert_id, "attempts": claimed.attempts, "error": _describe(exc)},
+                extra={"alert_id": claimed.alert_id, "attempts": claimed.attempts, "error": describe(exc)},
             )
             return
         if not self.ledger.mark_published(
@@ -397,13 +363,6 @@ def _contributors(cells: dict[tuple[str, str], int], inputs: PoolInputs) -> tupl
     return tuple(sorted(rows, key=lambda row: (-row.tokens, row.model)))
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'ClientError')}: {error.get('Message', '')}"
-    return f"{type(exc).__name__}: {exc}"
-
-
 def run_alerts(now: int, newly_unmapped: list[str]) -> int:
     """The runner's alert hook: evaluate and publish after a successful collection; the number of
     alerts published. Never raises: the collection already succeeded, and alerts left pending are
@@ -418,27 +377,12 @@ def run_alerts(now: int, newly_unmapped: list[str]) -> int:
     return report.published
 
 
-def send_test_alert(settings: Settings, now: int, publisher: SnsPublisher | None = None) -> str:
-    """Publish one test message (not recorded in the ledger); SNS's message id."""
-    alert = Alert(
-        kind="test",
-        period=day_label(now),
-        subject="test",
-        threshold=str(now),
-        severity="info",
-        detail={"note": "test message from `alerts test`"},
-    )
-    message = render(alert, MessageContext(settings.dashboard_url, settings.stage, now))
-    return (publisher or SnsPublisher(settings.alerts_topic_arn)).publish(message)
-
-
 __all__ = [
+    "KEEP_LEDGER_DAYS",
     "LEASE_SECONDS",
     "AlertEngine",
     "AlertRunReport",
-    "SnsPublisher",
     "ledger_expiry",
     "retry_periods",
     "run_alerts",
-    "send_test_alert",
 ]
