@@ -142,8 +142,10 @@ def test_the_collect_schedule_stores_the_window_logs_its_run_id_and_flushes_its_
     (document,) = output.emf_documents()
     (directive,) = document["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == NAMESPACE
-    assert {"CollectionSucceeded", "DataLagSeconds"} <= {metric["Name"] for metric in directive["Metrics"]}
-    assert document["CollectionSucceeded"] == [1.0]
+    # a successful run's outcome metric is DataLagSeconds (CollectionSucceeded was dropped: perf14b)
+    assert {"DataLagSeconds"} <= {metric["Name"] for metric in directive["Metrics"]}
+    assert len(document["DataLagSeconds"]) == 1
+    assert "CollectionSucceeded" not in document
     assert sum(document.get("AlertsPublished", [])) == report["alerts_published"]
     assert document["service"] == SERVICE
     assert metrics.metric_set == {}  # flushed, not left for the next invocation
