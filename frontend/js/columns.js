@@ -1,7 +1,7 @@
 // The tables' columns: how each value is shown, sorted, totalled and written to CSV.
 
 import { h } from "./dom.js";
-import { dec, decString, usd, int, pct } from "./format.js";
+import { dec, decString, usd, int, pct, pctNumber } from "./format.js";
 
 const UNATTRIBUTED = "unattributed";
 
@@ -91,10 +91,10 @@ function shareColumn(measure) {
     // Sorted by the exact amount the share is of (a rounded share would tie small rows).
     sort: measure === "cost" ? (row) => dec(row.cost_usd) : (row) => Number(row.total_tokens || 0),
     render: (row) => cell(value(row)),
-    csv: (row) => (value(row) * 100).toFixed(1),
+    csv: (row) => pctNumber(value(row)),
     total: (rows) => {
       const sum = rows.reduce((acc, row) => acc + value(row), 0);
-      return { render: pct(sum), csv: (sum * 100).toFixed(1) };
+      return { render: pct(sum), csv: pctNumber(sum) };
     },
   };
 }
@@ -278,7 +278,7 @@ function compareValue(kind, raw) {
   if (kind === "usd") return { sort: dec(raw), render: usd(dec(raw)), csv: decString(dec(raw)) };
   if (kind === "pct") {
     const n = Number(raw || 0);
-    return { sort: n, render: pct(n), csv: (n * 100).toFixed(1) };
+    return { sort: n, render: pct(n), csv: pctNumber(n) };
   }
   const n = Number(raw || 0);
   return { sort: n, render: int(n), csv: n };

@@ -76,6 +76,11 @@ export function pct(fraction) {
   return PCT.format(Number(fraction));
 }
 
+/** A share as the CSV writes it: the cell's figure without the sign ("5.4" where the cell says 5.4%). */
+export function pctNumber(fraction) {
+  return PCT.format(Number(fraction) || 0).replace(/[%,]/g, "");
+}
+
 /** Axis labels: 1.2M, 350K; dollars as $1.2K. */
 export function compact(value, money = false) {
   return (money ? USD_COMPACT : COMPACT).format(value);

@@ -34,7 +34,7 @@ def test_the_hygiene_panel_lists_the_apis_findings_with_their_30_day_spend(page,
         f"no use for {answer['thresholds']['unused_days']} days"
     )
     expect(page.locator("#hygiene-table caption")).to_contain_text(
-        f"{len(answer['data'])} keys need attention"
+        f"{len(answer['data'])} {'key needs' if len(answer['data']) == 1 else 'keys need'} attention"
     )
     head = [text.strip() for text in page.locator("#hygiene-table thead th").all_text_contents()]
     cost_column, findings_column = head.index("Cost $ 30d"), head.index("Findings")

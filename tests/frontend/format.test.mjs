@@ -5,7 +5,7 @@ process.env.TZ = "Asia/Kolkata";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { clock, compact, date, day, dec, decString, int, parseTime, pct, relative, toCents, usd, usdNumber, when } from "../../frontend/js/format.js";
+import { clock, compact, date, day, dec, decString, int, parseTime, pct, pctNumber, relative, toCents, usd, usdNumber, when } from "../../frontend/js/format.js";
 
 const at = (iso) => Date.parse(iso) / 1000;
 
@@ -66,6 +66,10 @@ test("counts, percentages and axis labels", () => {
   assert.equal(pct(1), "100.0%");
   assert.equal(pct(null), "—");
   assert.equal(pct("x"), "—");
+  // The CSV's share is the cell's figure: 0.0535 shows as 5.4% (a float toFixed would say 5.3).
+  assert.equal(pct(0.0535), "5.4%");
+  assert.equal(pctNumber(0.0535), "5.4");
+  assert.equal(pctNumber(12.5), "1250.0");
   assert.equal(compact(1_250_000), "1.3M");
   assert.equal(compact(350_000), "350K");
   assert.equal(compact(1200, true), "$1.2K");
