@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from chalicelib import query
@@ -114,7 +114,7 @@ class DigestRunReport:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"due": self.due, "recorded": self.recorded, **self.delivery.as_dict()}
+        return {"due": self.due, "recorded": self.recorded, **asdict(self.delivery)}
 
 
 class DigestSender:

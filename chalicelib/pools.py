@@ -175,17 +175,6 @@ class Contributor:
     tokens: int
     over_cap_tokens: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "api_key_id": self.api_key_id,
-            "name": self.name,
-            "owner": self.owner,
-            "model": self.model,
-            "tokens": self.tokens,
-            "over_cap_tokens": self.over_cap_tokens,
-        }
-
 
 @dataclass(frozen=True)
 class KeyShare:
@@ -242,7 +231,7 @@ class PoolStatus:
             "rate_per_hour": round(self.rate_per_hour, 1),
             "forecast_exhausted_at": iso(self.forecast_exhausted_at) if self.forecast_exhausted_at else None,
             "exhausted_at": iso(self.exhausted_at) if self.exhausted_at else None,
-            "top_contributors": [entry.as_dict() for entry in self.top_contributors()],
+            "top_contributors": [asdict(entry) for entry in self.top_contributors()],
             "keys": [asdict(entry) for entry in self.keys],
         }
 

@@ -56,8 +56,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import asdict, dataclass, field, replace
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
@@ -111,18 +110,6 @@ class AlertRunReport:
     failed: int = 0
     published_ids: list[str] = field(default_factory=list)
     failed_ids: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "evaluated": self.evaluated,
-            "recorded": self.recorded,
-            "superseded": self.superseded,
-            "published": self.published,
-            "failed": self.failed,
-            "published_ids": self.published_ids,
-            "failed_ids": self.failed_ids,
-        }
 
 
 def retry_periods(now: int) -> list[str]:
@@ -373,7 +360,7 @@ def run_alerts(now: int, newly_unmapped: list[str]) -> int:
         logger.exception("alert evaluation failed; pending alerts are retried next run")
         metrics.add_metric(name="AlertsFailed", unit=MetricUnit.Count, value=1)
         return 0
-    logger.info("alerts evaluated", extra={"alerts": report.as_dict()})
+    logger.info("alerts evaluated", extra={"alerts": asdict(report)})
     return report.published
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -386,7 +386,7 @@ def render(alert: Alert, context: MessageContext) -> StoredMessage:
         "text": text,
         "dashboard_url": context.dashboard_url or None,
         "created_at": context.created_at,
-        "top_contributors": [row.as_dict() for row in alert.contributors],
+        "top_contributors": [asdict(row) for row in alert.contributors],
         "detail": dict(alert.detail),
     }
     attributes = attributes_of(alert)

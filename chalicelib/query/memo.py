@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable
 from typing import Any
 
 from chalicelib.query.report import Names
@@ -29,82 +29,74 @@ MEMO_MAX_ENTRIES = 24  # a 90-day 1,000-key report is a few MB of Python objects
 VIEW_MEMO_MAX_ENTRIES = 8  # keys and pools of a table or two; a 1,000-key keys list is ~5 MB
 
 
-class ReportMemo:
-    """Reports by key, each remembered with the Names it was built with."""
+class _Lru:
+    """Entries by key, the least recently used dropped past `max_entries`; thread-safe."""
 
-    def __init__(self, max_entries: int = MEMO_MAX_ENTRIES) -> None:
+    def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, tuple[Names, dict[str, Any]]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
 
     def knows(self, prefix: tuple[Any, ...]) -> bool:
-        """Whether some kept report's key starts with `prefix` (so a repeat is worth looking for)."""
-        return _knows(self._entries, self._lock, prefix)
+        """Whether some kept entry's key starts with `prefix` (so a repeat is worth looking for)."""
+        with self._lock:
+            return any(isinstance(key, tuple) and key[: len(prefix)] == prefix for key in self._entries)
 
-    def get(self, key: Hashable, names: Names) -> dict[str, Any] | None:
-        """A copy of the report kept under `key` when it was built with these very `names`."""
+    def clear(self) -> None:
+        """Forget every entry."""
+        with self._lock:
+            self._entries.clear()
+
+    def _take(self, key: Hashable) -> Any:
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None or entry[0] is not names:
-                return None
-            self._entries.move_to_end(key)
-        return dict(entry[1])  # callers add top-level fields (coverage); the rest is never mutated
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
 
-    def put(self, key: Hashable, names: Names, report: dict[str, Any]) -> None:
-        """Keep a copy of `report`."""
+    def _keep(self, key: Hashable, entry: Any) -> None:
         with self._lock:
-            self._entries[key] = (names, dict(report))
+            self._entries[key] = entry
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 
-    def clear(self) -> None:
-        """Forget every report."""
-        with self._lock:
-            self._entries.clear()
 
+class ReportMemo(_Lru):
+    """Reports by key, each remembered with the Names it was built with."""
 
-def _knows(entries: Mapping[Hashable, Any], lock: threading.Lock, prefix: tuple[Any, ...]) -> bool:
-    with lock:
-        return any(isinstance(key, tuple) and key[: len(prefix)] == prefix for key in entries)
+    def __init__(self, max_entries: int = MEMO_MAX_ENTRIES) -> None:
+        super().__init__(max_entries)
+
+    def get(self, key: Hashable, names: Names) -> dict[str, Any] | None:
+        """A copy of the report kept under `key` when it was built with these very `names`."""
+        entry: tuple[Names, dict[str, Any]] | None = self._take(key)
+        if entry is None or entry[0] is not names:
+            return None
+        return dict(entry[1])  # callers add top-level fields (coverage); the rest is never mutated
+
+    def put(self, key: Hashable, names: Names, report: dict[str, Any]) -> None:
+        """Keep a copy of `report`."""
+        self._keep(key, (names, dict(report)))
 
 
 REPORT_MEMO = ReportMemo()
 
 
-class ViewMemo:
+class ViewMemo(_Lru):
     """Finished answers by key (the key names everything the answer depends on)."""
 
     def __init__(self, max_entries: int = VIEW_MEMO_MAX_ENTRIES) -> None:
-        self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def knows(self, prefix: tuple[Any, ...]) -> bool:
-        """Whether some kept answer's key starts with `prefix` (so a repeat is worth looking for)."""
-        return _knows(self._entries, self._lock, prefix)
+        super().__init__(max_entries)
 
     def get(self, key: Hashable) -> dict[str, Any] | None:
         """A shallow copy of the answer kept under `key` (callers never mutate its parts)."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            self._entries.move_to_end(key)
-        return dict(entry)
+        entry: dict[str, Any] | None = self._take(key)
+        return None if entry is None else dict(entry)
 
     def put(self, key: Hashable, answer: dict[str, Any]) -> None:
         """Keep a shallow copy of `answer`."""
-        with self._lock:
-            self._entries[key] = dict(answer)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        """Forget every answer."""
-        with self._lock:
-            self._entries.clear()
+        self._keep(key, dict(answer))
 
 
 VIEW_MEMO = ViewMemo()
