@@ -105,6 +105,13 @@ def _decoded(items: list[Item], dim: Base, hourly: bool) -> Iterator[Record]:
             yield _aggregate_record(bucket, day, dim, name, usage)
 
 
+def _aggregate_span(selection: Selection, how: Base) -> tuple[Literal["AD", "AH"], Base, str, str]:
+    """The aggregate partition kind, base and inclusive label range a stored read of `selection` takes."""
+    if selection.bucket_width == "1d":
+        return "AD", how, day_label(selection.start), day_label(selection.end - 1)
+    return "AH", how, hour_label(selection.start), hour_label(selection.end - 1)
+
+
 def stored_fingerprint(selection: Selection, rollups: RollupStore) -> bytes | None:
     """The `fingerprint` `read_stored` would give, from the items' stamps (keys and content hashes,
     a few bytes each: `RollupStore.aggregate_stamps`) without reading the items; None for a detail
@@ -112,12 +119,7 @@ def stored_fingerprint(selection: Selection, rollups: RollupStore) -> bytes | No
     how = plan(selection)
     if how == "detail":
         return None
-    if selection.bucket_width == "1d":
-        first, last = day_label(selection.start), day_label(selection.end - 1)
-        stamps = rollups.aggregate_stamps("AD", how, first, last)
-    else:
-        first, last = hour_label(selection.start), hour_label(selection.end - 1)
-        stamps = rollups.aggregate_stamps("AH", how, first, last)
+    stamps = rollups.aggregate_stamps(*_aggregate_span(selection, how))
     return None if stamps is None else fingerprint(stamps)
 
 
@@ -126,12 +128,7 @@ def read_stored(selection: Selection, rollups: RollupStore) -> StoredRead:
     how = plan(selection)
     if how == "detail":
         return StoredRead(stored_records(selection, rollups), None)
-    if selection.bucket_width == "1d":
-        first, last = day_label(selection.start), day_label(selection.end - 1)
-        items = rollups.aggregate_items("AD", how, first, last)
-    else:
-        first, last = hour_label(selection.start), hour_label(selection.end - 1)
-        items = rollups.aggregate_items("AH", how, first, last)
+    items = rollups.aggregate_items(*_aggregate_span(selection, how))
     return StoredRead(_decoded(items, how, selection.bucket_width == "1h"), fingerprint(items))
 
 
