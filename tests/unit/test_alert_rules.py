@@ -55,10 +55,10 @@ def report(*pools: PoolStatus, **kwargs: object) -> PoolReport:
     )
 
 
-def identity(key_id: str, budget: Budget | None) -> KeyIdentity:
+def identity(key_id: str, budget: Budget | None, name: str = "") -> KeyIdentity:
     return KeyIdentity(
         key_id=key_id,
-        name=f"name of {key_id}",
+        name=name or f"name of {key_id}",
         owner="Owner",
         team="Team",
         project_id=None,

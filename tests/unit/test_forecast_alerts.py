@@ -9,26 +9,12 @@ from chalicelib.alerts.budget_forecast import on_track_alerts
 from chalicelib.alerts.messages import MessageContext, render
 from chalicelib.alerts.rules import plan
 from chalicelib.forecast import FLAT, Method, MonthClock, forecast_month
-from chalicelib.keys.model import Budget, KeyIdentity
+from chalicelib.keys.model import Budget
 from chalicelib.periods import HOUR, day_start
+from tests.unit.test_alert_rules import identity
 from tests.unit.test_forecast import days
 
 NOON = day_start("2026-11-20") + 12 * HOUR
-
-
-def identity(key_id: str, budget: Budget | None, name: str = "") -> KeyIdentity:
-    return KeyIdentity(
-        key_id=key_id,
-        name=name or f"name of {key_id}",
-        owner="Owner",
-        team="Team",
-        project_id=None,
-        description=None,
-        budget=budget,
-        active=True,
-        source="mapping",
-        mapped=True,
-    )
 
 
 def steady(amount: int):
