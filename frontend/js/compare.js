@@ -5,7 +5,7 @@ import { getJson } from "./api.js";
 import { $, fill, h, placeholder } from "./dom.js";
 import { state, view } from "./state.js";
 
-const PICKER_KEYS = 50;
+const PICKER_KEYS = 25;
 export const keysQuery = () => getJson("/api/keys", { sort: "cost", limit: PICKER_KEYS, search: $("compare-filter").value.trim() });
 
 export function showKeys(data) {
