@@ -29,6 +29,7 @@ export function loadPage(generation = view.generation, first = null) {
     return [data, ids.length ? (await getJson("/api/keys", { key_ids: ids }).catch(() => ({}))).data : []];
   };
   return section(generation, load, ([data, keys]) => {
+    if (data.offset !== state.offset || (data.search || "") !== state.filter) return; // a later ask is coming
     view.page = data;
     view.keysById = new Map((keys || []).map((k) => [k.key_id, k]));
     renderTable();
