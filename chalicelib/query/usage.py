@@ -52,6 +52,9 @@ NO_NAMES = Names()  # one object, so reports without names are found in the repo
 BUCKET_BYTES = 60
 BUCKET_ROW_BYTES = 170
 GROUP_ROW_BYTES = 330
+# A page is cut from the whole report, built (and kept) in memory: 10,000 keys by key fits with room;
+# key x model at thousands of keys is refused, as it was before paging, paged or not.
+MAX_PAGED_GROUPS = 25_000
 
 
 @dataclass(frozen=True)
@@ -192,12 +195,19 @@ def report_for(
     `group_rows` of its groups sent)."""
     agg, data_as_of, kept = _aggregate_or_memo(selection, now, stores, settings, always=always, memo=True)
     if kept is not None and kept[2] is not None:
-        return kept[2]  # a report passed max_bytes' prediction when it was kept, as it would now
+        # kept after passing max_bytes' prediction (for a page, maybe: then the rendered answer is
+        # measured, chalicelib.responses)
+        return kept[2]
     assert agg is not None
     if max_bytes is not None:
         size = predicted_bytes(agg, group_rows)
         if size > max_bytes:
             raise too_large(size, max_bytes)
+        if group_rows is not None and len(agg.groups) > MAX_PAGED_GROUPS:
+            raise ResponseTooLarge(
+                f"the report has {len(agg.groups):,} groups, over the {MAX_PAGED_GROUPS:,} a page is cut "
+                "from: use fewer groupings or a filter"
+            )
     report = report_of(agg, data_as_of=data_as_of)
     if kept is not None:
         REPORT_MEMO.put(kept[0], kept[1], report)

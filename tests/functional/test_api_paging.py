@@ -10,6 +10,7 @@ import pytest
 from chalicelib.cli import main as cli_main
 from chalicelib.periods import DAY, day_label
 from chalicelib.query import clock
+from chalicelib.query import usage as usage_query
 from chalicelib.store.table import reset_stats
 from simulator.pytest_plugin import SIM_NOW
 from tests.functional import api_helpers
@@ -81,6 +82,20 @@ def test_a_page_is_cut_from_the_kept_report_and_reads_no_more_than_a_repeat(api)
         api.json("/api/usage", {**BY_KEY, "limit": 2, "offset": offset, "search": "key"})
 
     assert reset_stats().requests == 3 * repeat
+
+
+def test_a_page_of_a_report_with_too_many_groups_to_keep_is_refused_naming_what_helps(api, monkeypatch):
+    monkeypatch.setattr(usage_query, "MAX_PAGED_GROUPS", 3)  # the sim's 12 keys stand for 25,000
+    by_key_model = {**PERIOD, "group_by": "api_key_id,model", "limit": 5}
+
+    response = api.get("/api/usage", by_key_model)
+    small = api.json("/api/usage", {**by_key_model, "group_by": "none"})  # one group: under the cap
+
+    assert response.status_code == 400, response.body
+    error = json.loads(response.body)["error"]
+    assert error["code"] == "response_too_large"
+    assert "fewer groupings or a filter" in error["message"]
+    assert small["group_count"] == 1
 
 
 @pytest.mark.parametrize(
