@@ -43,6 +43,11 @@ DASHBOARD_ROWS = 50  # state.js state.rows
 PICKER_KEYS = 25  # compare.js PICKER_KEYS
 GROUPINGS = ("api_key_id", "owner", "team", "model", "pool", "project_id")
 PAGE_KEYS_OF = "usage 30 days by api_key_id"  # the by-key table whose page's key info is measured
+PICKER_OF = "keys"  # the key picker's first page: the keys a comparison is made of
+# What a user compares by default: the top of the picker (largest 30-day spend first), 2 and 8 keys,
+# over the page's periods (comparison.js: `api_key_ids`, `start_time`, `end_time`, daily width).
+COMPARE_KEYS = (2, 8)
+PERIODS = (("today", 1, "1h"), ("7 days", 7, "1d"), ("30 days", 30, "1d"), ("90 days", 90, "1d"))
 
 
 @dataclass(frozen=True)
@@ -59,9 +64,8 @@ def routes(now: int) -> list[Route]:
     """The measured requests, periods as the dashboard computes them (whole UTC days up to now)."""
     today = floor_day(now)
     found: list[Route] = []
-    periods = (("today", 1, "1h"), ("7 days", 7, "1d"), ("30 days", 30, "1d"), ("90 days", 90, "1d"))
     page = {"top": DASHBOARD_TOP, "limit": DASHBOARD_ROWS}
-    for label, days, width in periods:
+    for label, days, width in PERIODS:
         for group in GROUPINGS:
             query = {"start_time": today - (days - 1) * DAY, "end_time": now, "bucket_width": width}
             path = f"/api/usage?{urlencode({**query, 'group_by': group, **page})}"
@@ -79,7 +83,35 @@ def routes(now: int) -> list[Route]:
             1,
             first_load="usage_models",
         ),
+        # refresh.js asks it first on every load (its `limits`); a 503 (degraded) body is an answer too
+        Route("health", "/api/health", first_load="health"),
     ]
+    # /api/export: the API's and CLI's CSV of a view (the dashboard's Download CSV buttons are
+    # client-side, from the table it shows): the default view, and 30 days by key (every key's line)
+    default = {**today_query, "bucket_width": "1h", "group_by": "owner"}
+    month = {"start_time": today - 29 * DAY, "end_time": now, "bucket_width": "1d", "group_by": "api_key_id"}
+    found += [
+        Route("export today by owner (default view)", f"/api/export?{urlencode(default)}", 1),
+        Route("export 30 days by api_key_id", f"/api/export?{urlencode(month)}", 30),
+    ]
+    return found
+
+
+def compare_routes(body: bytes, now: int) -> list[Route]:
+    """The comparisons of the picker's top keys (its first page's body), at every period."""
+    try:
+        ids = [str(row["key_id"]) for row in json.loads(body)["data"]]
+    except (ValueError, KeyError, TypeError):
+        return []
+    today = floor_day(now)
+    found: list[Route] = []
+    for count in COMPARE_KEYS:
+        if len(ids) < count:
+            continue
+        for label, days, _ in PERIODS:
+            start = today - (days - 1) * DAY
+            query = {"api_key_ids": ",".join(ids[:count]), "start_time": start, "end_time": now}
+            found.append(Route(f"compare {count} keys {label}", f"/api/compare?{urlencode(query)}", days))
     return found
 
 
@@ -133,9 +165,13 @@ def measure_queries(now: int, runs: int) -> tuple[dict[str, Any], dict[str, byte
             results.append(result)
             if route.first_load:
                 bodies[route.first_load] = body
-            follow = page_keys_route(body) if route.name == PAGE_KEYS_OF and result["status"] == 200 else None
-            if follow is not None:
-                results.append(_measure_route(client, meter, follow, runs)[0])
+            follow: list[Route] = []
+            if result["status"] == 200 and route.name == PAGE_KEYS_OF:
+                follow += [r for r in [page_keys_route(body)] if r is not None]
+            if result["status"] == 200 and route.name == PICKER_OF:
+                follow += compare_routes(body, now)
+            for extra in follow:
+                results.append(_measure_route(client, meter, extra, runs)[0])
     return {"now": now, "runs": runs, "routes": results}, bodies
 
 
