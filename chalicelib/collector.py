@@ -312,8 +312,12 @@ class Collector:
         for rollup in day_rollups(days, hourly, billed, by_key=self.cost_grouping != "project_id"):
             keep_hourly = day_start(rollup.day) + DAY + self._config.hourly_retention_days * DAY > now
             result.items_written += self._rollups.replace_day(
-                rollup, keep_hourly=keep_hourly, hourly_retention_days=self._config.hourly_retention_days
+                rollup,
+                keep_hourly=keep_hourly,
+                hourly_retention_days=self._config.hourly_retention_days,
+                closed=day_start(rollup.day) + DAY <= now,  # closed days also feed the key series
             )
+        self._rollups.write_series()  # not in items_written: that counts the days' own items
         result.days = days
         result.key_ids_seen = {cell.key for _, cell in hourly if cell.key != UNATTRIBUTED}
         return result

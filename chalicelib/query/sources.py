@@ -28,7 +28,8 @@ from chalicelib.periods import DAY, day_label, day_start, hour_label, hour_start
 from chalicelib.query.live import gated_records
 from chalicelib.query.report import Record
 from chalicelib.query.selection import Selection
-from chalicelib.store.rollups import Item, RollupStore, fingerprint, label_of, members
+from chalicelib.store.rollups import CONTENT_HASH, Item, RollupStore, fingerprint, label_of, members
+from chalicelib.store.series import MAX_READ_ITEMS, hash_text, usage_of
 from chalicelib.ttl_cache import TTLCache
 from chalicelib.usage import Usage
 
@@ -123,11 +124,53 @@ def stored_fingerprint(selection: Selection, rollups: RollupStore) -> bytes | No
     return None if stamps is None else fingerprint(stamps)
 
 
+def _series_read(selection: Selection, rollups: RollupStore) -> StoredRead | None:
+    """A daily by-key read filtered to a few keys, from the keys' series (chalicelib.store.series)
+    where the day's stamps vouch for them, else from the day's aggregate items; None when the
+    series cannot serve it (items without content hashes, too many keys x months)."""
+    first, last = day_label(selection.start), day_label(selection.end - 1)
+    stamps = rollups.aggregate_stamps("AD", "key", first, last)
+    if stamps is None:
+        return None
+    by_day: dict[str, dict[str, str]] = {}
+    for stamp in stamps:
+        by_day.setdefault(label_of(stamp), {})[str(stamp["sk"])] = hash_text(bytes(stamp[CONTENT_HASH]))
+    keys = list(dict.fromkeys(selection.api_key_ids))
+    months = sorted({day[:7] for day in by_day})
+    if len(keys) * len(months) > MAX_READ_ITEMS:
+        return None
+    entries = rollups.key_series(keys, months) if months else {}
+    records: list[Record] = []
+    unvouched: list[Item] = []
+    for day, hashes in by_day.items():
+        taken = [entries.get(key, {}).get(day) for key in keys]
+        mixed = day in hashes and len(hashes) > 1  # an unsharded item beside shards: read as stored
+        if not mixed and all(entry is not None and hashes.get(entry[0]) == entry[1] for entry in taken):
+            for key, entry in zip(keys, taken, strict=True):
+                assert entry is not None
+                records.append(_aggregate_record(day_start(day), day, "key", key, usage_of(entry)))
+        else:
+            unvouched += [stamp for stamp in stamps if label_of(stamp) == day]
+    read = rollups.stamped_items(unvouched) if unvouched else []
+    return StoredRead([*records, *_decoded(read, "key", False)], fingerprint(stamps))
+
+
+def _few_keys(selection: Selection, how: Plan) -> bool:
+    return (
+        how == "key" and selection.bucket_width == "1d" and 0 < len(selection.api_key_ids) <= MAX_READ_ITEMS
+    )
+
+
 def read_stored(selection: Selection, rollups: RollupStore) -> StoredRead:
-    """`stored_records` with the content fingerprint of an aggregate read (one Query, as there)."""
+    """`stored_records` with the content fingerprint of an aggregate read (one Query, as there); a
+    daily read filtered to a few keys reads their series instead where it can (`_series_read`)."""
     how = plan(selection)
     if how == "detail":
         return StoredRead(stored_records(selection, rollups), None)
+    if _few_keys(selection, how):
+        found = _series_read(selection, rollups)
+        if found is not None:
+            return found
     items = rollups.aggregate_items(*_aggregate_span(selection, how))
     return StoredRead(_decoded(items, how, selection.bucket_width == "1h"), fingerprint(items))
 

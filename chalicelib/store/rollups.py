@@ -31,17 +31,21 @@ import json
 import threading
 import zlib
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from boto3.dynamodb.conditions import Key
 
 from chalicelib.dimensions import BASES, Base
 from chalicelib.periods import DAY, HOUR, day_start, month_label
+from chalicelib.store import series
 from chalicelib.store.table import TableBacked, batch_get, batch_write, query_all
 from chalicelib.usage import Usage, canonical
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 
 @dataclass(frozen=True, order=True)
@@ -313,13 +317,20 @@ class RollupStore(TableBacked):
 
     trust_digests = False
 
+    def __init__(self, table: Table | None = None) -> None:
+        super().__init__(table)
+        self._series: series.Pending = defaultdict(dict)  # closed days' key series, until write_series
+
     # -- writes ------------------------------------------------------------------------------
-    def replace_day(self, rollup: DayRollup, *, keep_hourly: bool, hourly_retention_days: int) -> int:
+    def replace_day(
+        self, rollup: DayRollup, *, keep_hourly: bool, hourly_retention_days: int, closed: bool = False
+    ) -> int:
         """Make the stored items of `rollup.day` equal `rollup`; returns items written or deleted.
 
         Hourly items are written only when `keep_hourly` (the day is within retention); they expire
         `hourly_retention_days` after their hour ends. Detail items are written (and deleted) before
-        the aggregate items that carry their digest.
+        the aggregate items that carry their digest. A `closed` day (over in UTC) also queues its
+        keys' series entries (chalicelib.store.series), stored by `write_series`.
         """
         desired = self._desired(rollup, keep_hourly, hourly_retention_days)
         existing = self._existing(rollup.day, keep_hourly, desired, trust=self.trust_digests)
@@ -339,7 +350,18 @@ class RollupStore(TableBacked):
             [item for item in puts if _is_aggregate(item)],
             [key for key in deletes if _is_aggregate(key)],
         )
+        if closed:  # after the aggregates: an entry's hash names an item already stored
+            day_keys = [key for key in desired.items if key[0] == "AD#key"]
+            parts = [
+                (sk, bytes(desired.items[(pk, sk)][CONTENT_HASH]), desired.members[(pk, sk)])
+                for pk, sk in day_keys
+            ]
+            series.add_day(self._series, rollup.day, parts)
         return len(puts) + len(deletes)
+
+    def write_series(self) -> int:
+        """Store the series entries `replace_day` queued for closed days; returns items written."""
+        return series.write_series(self.table, self._series)
 
     def _desired(self, rollup: DayRollup, keep_hourly: bool, retention_days: int) -> _Desired:
         desired = _Desired()
@@ -454,6 +476,16 @@ class RollupStore(TableBacked):
         if any(item.get(CONTENT_HASH) is None for item in stamps):
             return None
         return stamps
+
+    def stamped_items(self, stamps: Iterable[Item]) -> list[Item]:
+        """The whole items of some of `aggregate_stamps`' stamps (BatchGetItem of their keys), in
+        the order a Query gives them."""
+        found = batch_get(self.table, [{"pk": str(s["pk"]), "sk": str(s["sk"])} for s in stamps])
+        return sorted(found, key=lambda item: (str(item["pk"]), str(item["sk"])))
+
+    def key_series(self, keys: Sequence[str], months: Sequence[str]) -> dict[str, dict[str, list[Any]]]:
+        """Per key, its series entries by day for the months (chalicelib.store.series)."""
+        return series.read_series(self.table, keys, months)
 
     def daily_aggregates(self, dim: Base, first_day: str, last_day: str) -> dict[str, dict[str, Usage]]:
         """Per day (inclusive range), the usage of every member of `dim`."""

@@ -1,0 +1,169 @@
+"""Per-key series (chalicelib.store.series) on DynamoDB Local with the simulator: written by the
+collector for closed days, equal to the aggregates, taken only where the day's stamps vouch for them,
+and a filtered daily read answers exactly what the aggregates answer, series or not."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from chalicelib.catalog import PriceTable
+from chalicelib.collector import Collector, CollectorConfig
+from chalicelib.periods import DAY, day_label, floor_day
+from chalicelib.query.selection import Selection
+from chalicelib.query.sources import read_stored, stored_records
+from chalicelib.store import table as table_module
+from chalicelib.store.rollups import DayRollup, Item, RollupStore
+from chalicelib.store.series import usage_of
+from chalicelib.usage import Usage
+from simulator.pytest_plugin import SIM_NOW
+from tests.functional.collector_helpers import make_client, make_collector
+
+pytestmark = pytest.mark.usefixtures("usage_table")
+
+TODAY = floor_day(SIM_NOW)
+FIRST = TODAY - 20 * DAY
+
+
+class CountingStore(RollupStore):
+    """A RollupStore that notes the days whose whole aggregate items a read took (a spy on real reads)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.whole_days: list[str] = []
+
+    def stamped_items(self, stamps: Any) -> list[Item]:
+        stamps = list(stamps)
+        self.whole_days += sorted({str(stamp["sk"])[:10] for stamp in stamps})
+        return super().stamped_items(stamps)
+
+
+def _collect(sim_server: Any) -> None:
+    make_collector(sim_server).backfill(FIRST, TODAY + DAY, SIM_NOW)
+
+
+def _selection(keys: list[str], days: int = 21) -> Selection:
+    return Selection(
+        start=TODAY - (days - 1) * DAY,
+        end=TODAY + DAY,
+        bucket_width="1d",
+        group_by=("api_key_id",),
+        api_key_ids=tuple(keys),
+    )
+
+
+def _sums(records: Any, keys: list[str]) -> dict[tuple[str, str], Usage]:
+    found: dict[tuple[str, str], Usage] = defaultdict(Usage)
+    for record in records:
+        if record.key in keys:
+            found[(record.day, record.key)] = found[(record.day, record.key)] + record.usage
+    return dict(found)
+
+
+def _busiest(store: RollupStore, count: int) -> list[str]:
+    totals: dict[str, Usage] = defaultdict(Usage)
+    for members in store.daily_aggregates("key", day_label(FIRST), day_label(TODAY)).values():
+        for key, usage in members.items():
+            totals[key] = totals[key] + usage
+    return sorted(totals, key=lambda key: -totals[key].total_tokens)[:count]
+
+
+def test_the_collector_writes_each_keys_closed_days_equal_to_the_aggregates(sim_server):
+    _collect(sim_server)
+    store = RollupStore()
+    aggregates = store.daily_aggregates("key", day_label(FIRST), day_label(TODAY))
+    keys = sorted({key for members in aggregates.values() for key in members})
+    months = sorted({day[:7] for day in aggregates})
+
+    series = store.key_series(keys, months)
+
+    assert len(keys) >= 10
+    for day, members in aggregates.items():
+        for key, usage in members.items():
+            if day == day_label(TODAY):  # the open day changes every run: never in a series
+                assert day not in series.get(key, {})
+            else:
+                assert usage_of(series[key][day]) == usage
+    assert sum(len(days) for days in series.values()) == sum(
+        len(members) for day, members in aggregates.items() if day != day_label(TODAY)
+    )
+
+
+def test_a_second_collection_of_unchanged_days_writes_no_series(sim_server):
+    _collect(sim_server)
+    store = RollupStore()
+    collector = Collector(make_client(sim_server), store, PriceTable.load(), CollectorConfig())
+    before = table_module.STATS.items_written
+
+    collector.collect_window(TODAY - 2 * DAY, TODAY + DAY, SIM_NOW)
+
+    assert table_module.STATS.items_written == before  # neither the days nor their series rewritten
+    assert store.write_series() == 0
+
+
+def test_a_filtered_read_takes_the_series_and_answers_what_the_aggregates_answer(sim_server):
+    _collect(sim_server)
+    store = CountingStore()
+    keys = _busiest(store, 2)
+    selection = _selection(keys)
+
+    read = read_stored(selection, store)
+    plain = stored_records(selection, store)  # every key's aggregate items
+
+    assert _sums(read.records, keys) == _sums(plain, keys)
+    assert len(_sums(read.records, keys)) > 20  # both keys on most days: the comparison can fail
+    assert store.whole_days == [day_label(TODAY)]  # only the open day's aggregate is read whole
+    unfiltered = read_stored(Selection(selection.start, selection.end, "1d", ("api_key_id",)), store)
+    assert read.fingerprint == unfiltered.fingerprint  # the report memo keys on the same content
+
+
+def test_a_day_rewritten_without_its_series_is_read_from_the_aggregate(sim_server):
+    _collect(sim_server)
+    store = CountingStore()
+    keys = _busiest(store, 2)
+    day = day_label(TODAY - 5 * DAY)
+    # A run that crashed after writing the day's aggregates, before its series: the day doubled.
+    stored = {(d, cell): usage for d, cell, usage in store.daily_detail(day, day)}
+    doubled = DayRollup(day, daily={cell: usage + usage for (_, cell), usage in stored.items()})
+    store.replace_day(doubled, keep_hourly=False, hourly_retention_days=35)
+
+    read = read_stored(_selection(keys), store)
+
+    sums = _sums(read.records, keys)
+    assert sums == _sums(stored_records(_selection(keys), store), keys)
+    aggregate = store.daily_aggregates("key", day, day)[day]
+    assert sums[(day, keys[0])] == aggregate[keys[0]]
+    assert sorted(store.whole_days) == sorted([day, day_label(TODAY)])
+
+
+def test_a_table_written_before_series_reads_the_aggregates(sim_server):
+    _collect(sim_server)
+    store = CountingStore()
+    keys = _busiest(store, 3)
+    for days in (1, 7, 21):
+        selection = _selection(keys, days)
+        expected = _sums(stored_records(selection, store), keys)
+        # every key's series gone, as in a table the collector wrote before series existed
+        for key in keys:
+            for month in sorted({day_label(ts)[:7] for ts in range(selection.start, selection.end, DAY)}):
+                store.table.delete_item(Key={"pk": f"KS#{key}", "sk": month})
+
+        assert _sums(read_stored(selection, store).records, keys) == expected
+        assert len(store.whole_days) >= len({record[0] for record in expected})
+        store.whole_days.clear()
+
+
+def test_compare_and_filtered_usage_agree_with_the_unfiltered_report(sim_server):
+    _collect(sim_server)
+    store = RollupStore()
+    keys = _busiest(store, 2)
+    selection = _selection(keys)
+    everything = Selection(selection.start, selection.end, "1d", ("api_key_id",))
+
+    filtered = _sums(read_stored(selection, store).records, keys)
+    whole = _sums(read_stored(everything, store).records, keys)
+
+    assert filtered == whole
+    assert len(filtered) > 20
