@@ -351,7 +351,14 @@ class RollupStore(TableBacked):
             [key for key in deletes if _is_aggregate(key)],
         )
         if closed:  # after the aggregates: an entry's hash names an item already stored
-            day_keys = [key for key in desired.items if key[0] == "AD#key"]
+            # Items rewritten now, or all when the run trusts no earlier write (a crashed run's
+            # series may be missing): an unchanged item's entries were queued when it was written.
+            written = {(str(item["pk"]), str(item["sk"])) for item in puts}
+            day_keys = [
+                key
+                for key in desired.items
+                if key[0] == "AD#key" and (key in written or not self.trust_digests)
+            ]
             parts = [
                 (sk, bytes(desired.items[(pk, sk)][CONTENT_HASH]), desired.members[(pk, sk)])
                 for pk, sk in day_keys

@@ -13,8 +13,11 @@ that day) is read from the aggregate, so the answer is always the aggregates'.
 
 Written for closed UTC days only (RollupStore.replace_day with `closed`, flushed once per collected
 window by `write_series`): today's aggregates change every run, and rewriting every key's month item
-each run would cost more write units than the rest of the collector. Writes are read-modify-write
-and skip a key whose month already holds the same entries.
+each run would cost more write units than the rest of the collector. Only the keys of `AD#key` items
+the run rewrote are queued (every item when the run trusts no earlier write: a backfill, a run after
+a failed one), so an incremental run over unchanged closed days reads and writes no series. Writes
+are read-modify-write (one month item per key) and skip a key whose month already holds the same
+entries.
 """
 
 from __future__ import annotations

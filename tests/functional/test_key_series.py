@@ -167,3 +167,26 @@ def test_compare_and_filtered_usage_agree_with_the_unfiltered_report(sim_server)
 
     assert filtered == whole
     assert len(filtered) > 20
+
+
+def test_the_next_run_rewrites_the_series_of_a_day_a_crashed_run_left_behind(sim_server):
+    _collect(sim_server)
+    store = CountingStore()
+    keys = _busiest(store, 2)
+    day = day_label(TODAY - 1 * DAY)
+    stored = {cell: usage for _, cell, usage in store.daily_detail(day, day)}
+    # a run that wrote the day's aggregates and crashed before its series
+    doubled = DayRollup(day, daily={cell: usage + usage for cell, usage in stored.items()})
+    store.replace_day(doubled, keep_hourly=False, hourly_retention_days=35)
+    read_stored(_selection(keys), store)
+    assert day in store.whole_days
+    store.whole_days.clear()
+    collector = Collector(make_client(sim_server), store, PriceTable.load(), CollectorConfig())
+    store.trust_digests = True  # even a run that trusts earlier writes: the day it rewrites is queued
+
+    collector.collect_window(TODAY - 2 * DAY, TODAY + DAY, SIM_NOW)
+    read = read_stored(_selection(keys), store)
+
+    assert store.whole_days == [day_label(TODAY)]
+    assert _sums(read.records, keys) == _sums(stored_records(_selection(keys), store), keys)
+    assert read_stored(_selection(keys), store).fingerprint == read.fingerprint
