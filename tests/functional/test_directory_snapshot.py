@@ -20,8 +20,14 @@ from chalicelib.store.directory import DirectoryStore
 from simulator.pytest_plugin import SIM_ADMIN_KEY
 
 NOW = 1_767_225_600  # 2026-01-01T00:00:00Z
-PROJECTS = [DirectoryProject("proj_a", "Alpha", "active"), DirectoryProject("proj_b", "Beta", "archived", NOW)]
-USERS = [DirectoryUser("user-1", "Ada Lovelace", "ada@example.com", "owner"), DirectoryUser("user-2", "Bob")]
+PROJECTS = [
+    DirectoryProject("proj_a", "Alpha", "active"),
+    DirectoryProject("proj_b", "Beta", "archived", NOW),
+]
+USERS = [
+    DirectoryUser("user-1", "Ada Lovelace", "ada@example.com", "owner"),
+    DirectoryUser("user-2", "Bob"),
+]
 
 
 def _key(key_id: str, name: str | None = None, **fields: Any) -> DirectoryKey:
@@ -84,7 +90,8 @@ def test_a_sync_writes_a_snapshot_that_reads_back_equal_to_the_items_in_one_quer
     snapshot = directory_snapshot.read(aws.dynamodb_table())
     assert snapshot is not None
     assert len(snapshot.keys) == report.keys > 0
-    assert len(snapshot.projects) == report.projects and len(snapshot.users) == report.users
+    assert len(snapshot.projects) == report.projects
+    assert len(snapshot.users) == report.users
     directory, requests = _requests_to_read()
     assert requests == 1
     assert directory == snapshot == _from_items()
@@ -94,8 +101,9 @@ def test_a_sync_writes_a_snapshot_that_reads_back_equal_to_the_items_in_one_quer
 def test_a_table_written_before_the_snapshot_reads_the_items_until_the_next_sync_writes_one(usage_table):
     keys = _keys(3)
     table = aws.dynamodb_table()
+    old_key = {"pk": "DIR", "sk": f"key#{keys[0].key_id}", "name": "old code", "redacted_value": ""}
     for item in (
-        {"pk": "DIR", "sk": f"key#{keys[0].key_id}", "name": "old code", "redacted_value": "", "project_id": "p"},
+        {**old_key, "project_id": "p"},
         {"pk": "DIR", "sk": "project#p", "name": "P", "status": "active"},
     ):
         table.put_item(Item=item)
@@ -235,7 +243,8 @@ def test_generations_move_with_every_write_and_only_then(usage_table):
     keys = _keys(2)
     store.replace_directory(keys, PROJECTS, USERS, now=NOW)
     dir_gen, map_gen = store.generations() or (0, 0)
-    assert dir_gen > 0 and map_gen == 3
+    assert dir_gen > 0
+    assert map_gen == 3
     store.replace_directory(keys, PROJECTS, USERS, now=NOW + 10)  # nothing changed
     assert store.generations() == (dir_gen, 3)
     store.replace_directory(keys[:1], PROJECTS, USERS, now=NOW + 20)  # a tombstone

@@ -56,7 +56,8 @@ def test_unchanged_names_are_confirmed_without_reading_them_again(usage_table, o
     clock = Clock()
     cache = NamesCache(clock)
     first, reads = _reads_of(cache, store)
-    assert reads == 2 and first.key(key_id).name == "synced"
+    assert reads == 2
+    assert first.key(key_id).name == "synced"
 
     clock.now += NAMES_CACHE_SECONDS + 1
     again, reads = _reads_of(cache, store)
@@ -73,7 +74,8 @@ def test_a_rename_by_another_process_shows_once_the_minute_is_over(usage_table, 
     assert cache.get(store).key(key_id).name == "synced"  # within the minute, as before
     clock.now += NAMES_CACHE_SECONDS + 1
     names, reads = _reads_of(cache, store)
-    assert reads == 2 and names.key(key_id).name == "renamed elsewhere"
+    assert reads == 2
+    assert names.key(key_id).name == "renamed elsewhere"
 
 
 def test_a_directory_sync_by_another_process_shows_once_the_minute_is_over(usage_table, other_process):
@@ -121,4 +123,5 @@ def test_a_table_without_generations_reads_names_again_every_minute(usage_table,
     table.put_item(Item={"pk": "DIR", "sk": f"key#{key_id}", "name": "old code, renamed", "project_id": "p"})
     clock.now += NAMES_CACHE_SECONDS + 1
     names, reads = _reads_of(cache, store)
-    assert reads >= 2 and names.key(key_id).name == "old code, renamed"
+    assert reads >= 2
+    assert names.key(key_id).name == "old code, renamed"
