@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from chalicelib.keys.resolve import build_identities
 from chalicelib.query.report import Names
 from chalicelib.store.directory import DirectoryStore, identity_writes
+from chalicelib.store.directory_snapshot import forget_decoded
 from chalicelib.ttl_cache import TTLCache
 
 NAMES_CACHE_SECONDS = 60.0
@@ -78,5 +79,7 @@ NAMES_CACHE = NamesCache()
 
 
 def forget_names() -> None:
-    """Empty this process's cache of names (after an edit made elsewhere; tests)."""
+    """Empty this process's cache of names and of the directory it decoded last (after an edit made
+    elsewhere; tests; the bench's first request of a container)."""
     NAMES_CACHE.clear()
+    forget_decoded()

@@ -227,6 +227,14 @@ def _directory_from_items(items: Iterable[Mapping[str, Any]]) -> Directory:
     return directory
 
 
+def _items_of(directory: Directory) -> dict[str, Item]:
+    """The DIR items of a directory, by sort key (as the codec writes them)."""
+    items: dict[str, Item] = {}
+    for part, codec in _DIRECTORY_PARTS:
+        items.update((item["sk"], item) for item in map(codec.item, getattr(directory, part).values()))
+    return items
+
+
 # -- the store -------------------------------------------------------------------------------
 class DirectoryStore(TableBacked):
     """MAP, DIR and UNMAPPED items of the usage table."""
@@ -321,20 +329,26 @@ class DirectoryStore(TableBacked):
     ) -> int:
         """Make the DIR partition equal to what OpenAI lists; returns the items written.
 
-        Reads every DIR item with one paginated Query, then writes only items that differ and deletes
-        projects and users that vanished. A key that vanished is kept as a tombstone (`deleted_at`,
-        written once, with `now`) because its usage history still needs its name; keys of the
-        projects in `keep_keys_of` (whose key list could not be read) are left as they are.
+        Reads every DIR item (from the snapshot when it is trusted, else with one paginated Query),
+        then writes only items that differ and deletes projects and users that vanished. A key that
+        vanished is kept as a tombstone (`deleted_at`, written once, with `now`) because its usage
+        history still needs its name; keys of the projects in `keep_keys_of` (whose key list could
+        not be read) are left as they are.
 
-        Then the snapshot readers read instead of the items is written (unless it is already true),
-        the items first and the snapshot last, each step guarded by the generation read before the
-        items (chalicelib.store.directory_snapshot); the snapshot's items are not counted.
+        Then the snapshot that readers read instead of the items is written (unless it was trusted
+        and nothing changed), the items first and the snapshot last, each step guarded by the
+        generation read before the items (chalicelib.store.directory_snapshot); the snapshot's items
+        are not counted.
         """
         written = chain(map(_KEY.item, keys), map(_PROJECT.item, projects), map(_USER.item, users))
         wanted: dict[str, Item] = {item["sk"]: item for item in written}
 
-        before = snapshot.head(self.table, consistent=True)  # before the items, whose read it guards
-        existing = {_str(item, "sk"): dict(item) for item in self._query(DIR_PK, consistent=True)}
+        # the head before the items, whose reading it guards; a trusted snapshot is the items
+        before, stored_snapshot = snapshot.read_with_head(self.table, consistent=True)
+        if stored_snapshot is not None:
+            existing = _items_of(stored_snapshot)
+        else:
+            existing = {_str(item, "sk"): dict(item) for item in self._query(DIR_PK, consistent=True)}
         puts: list[Item] = [item for sk, item in wanted.items() if existing.get(sk) != item]
         deletes: list[str] = []
         for sk, item in existing.items():
@@ -355,14 +369,13 @@ class DirectoryStore(TableBacked):
             batch_write(self.table, puts, [{"pk": DIR_PK, "sk": sk} for sk in deletes])
             _wrote()
             generation = snapshot.bump_dir(self.table, generation)
-        if generation is not None:  # None: another writer interleaved, and the items stay what is read
+        true_already = stored_snapshot is not None and not puts and not deletes
+        if generation is not None and not true_already:  # None: another writer interleaved
             gone = set(deletes)
             stored = {sk: item for sk, item in existing.items() if sk not in gone}
             stored.update((item["sk"], item) for item in puts)
             raw = snapshot.encode(_directory_from_items(stored.values()))
-            true_already = before.current and generation == before.dir_gen
-            if not (true_already and snapshot.digest_of(raw) == before.digest):
-                snapshot.write(self.table, raw, generation, before)
+            snapshot.write(self.table, raw, generation, before)
         return len(puts) + len(deletes)
 
     # -- unmapped keys -----------------------------------------------------------------------

@@ -5,6 +5,7 @@ items and the snapshot, a part missing or of another generation, two writers int
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -71,10 +72,29 @@ def _from_items() -> Directory:
             table.put_item(Item=item)
 
 
-def _requests_to_read() -> tuple[Directory, int]:
-    table_module.reset_stats()
-    directory = DirectoryStore().directory()
-    return directory, table_module.STATS.requests
+def _requests_to_read(*, cached: bool = False) -> tuple[Directory, dict[str, int]]:
+    """The directory and the DynamoDB requests reading it took, by operation (a container that has
+    decoded nothing yet unless `cached`)."""
+    if not cached:
+        directory_snapshot.forget_decoded()
+    calls: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    events = aws.dynamodb_table().meta.client.meta.events
+    events.register("before-call.dynamodb", count)
+    try:
+        directory = DirectoryStore().directory()
+    finally:
+        events.unregister("before-call.dynamodb", count)
+    return directory, dict(calls)
+
+
+def _read_uncached(table: Any) -> Directory | None:
+    """The snapshot as a container that decoded none reads it: the head and every part."""
+    directory_snapshot.forget_decoded()
+    return directory_snapshot.read(table)
 
 
 @pytest.fixture
@@ -93,8 +113,11 @@ def test_a_sync_writes_a_snapshot_that_reads_back_equal_to_the_items_in_one_quer
     assert len(snapshot.projects) == report.projects
     assert len(snapshot.users) == report.users
     directory, requests = _requests_to_read()
-    assert requests == 1
+    assert requests == {"Query": 1}
     assert directory == snapshot == _from_items()
+    again, requests = _requests_to_read(cached=True)  # a warm container: the head says it is the same
+    assert requests == {"GetItem": 1}
+    assert again == directory
     assert report.items_written == report.keys + report.projects + report.users  # the snapshot is not counted
 
 
@@ -109,7 +132,7 @@ def test_a_table_written_before_the_snapshot_reads_the_items_until_the_next_sync
         table.put_item(Item=item)
     assert directory_snapshot.read(table) is None
     directory, requests = _requests_to_read()
-    assert requests == 2  # the empty snapshot partition, then the items
+    assert requests == {"Query": 2}  # the empty snapshot partition, then the items
     assert directory.keys[keys[0].key_id].name == "old code"
     assert DirectoryStore().generations() is None
 
@@ -169,7 +192,7 @@ def test_a_large_snapshot_is_split_into_parts_read_whole_and_shrinks_without_lef
     assert len(parts) > 3
     assert all(len(bytes(item["z"])) <= 200 for sk, item in _snapshot_items().items() if sk != "head")
     directory, requests = _requests_to_read()
-    assert requests == 1
+    assert requests == {"Query": 1}
     assert directory == _from_items()
     assert set(directory.keys) == {key.key_id for key in keys}
 
@@ -189,17 +212,17 @@ def test_a_snapshot_with_a_part_missing_of_another_generation_or_altered_is_not_
     table = aws.dynamodb_table()
     items = _snapshot_items()
     part = dict(items["part#001"])
-    assert directory_snapshot.read(table) is not None
+    assert _read_uncached(table) is not None
 
     table.delete_item(Key={"pk": part["pk"], "sk": part["sk"]})
-    assert directory_snapshot.read(table) is None
+    assert _read_uncached(table) is None
     table.put_item(Item={**part, "gen": int(part["gen"]) + 1})
-    assert directory_snapshot.read(table) is None
+    assert _read_uncached(table) is None
     table.put_item(Item={**part, "z": bytes(reversed(bytes(part["z"])))})
-    assert directory_snapshot.read(table) is None
+    assert _read_uncached(table) is None
     assert store.directory() == _from_items()
     table.put_item(Item=part)
-    assert directory_snapshot.read(table) == _from_items()
+    assert _read_uncached(table) == _from_items()
 
 
 def test_a_writer_interleaved_with_another_leaves_no_snapshot_that_disagrees_with_the_items(
