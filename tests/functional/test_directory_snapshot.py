@@ -272,3 +272,13 @@ def test_generations_move_with_every_write_and_only_then(usage_table):
     assert store.generations() == (dir_gen, 3)
     store.replace_directory(keys[:1], PROJECTS, USERS, now=NOW + 20)  # a tombstone
     assert store.generations() not in {None, (dir_gen, 3)}
+
+
+def test_a_sync_after_a_trusted_snapshot_reads_it_instead_of_every_item(usage_table, sim_client):
+    store = DirectoryStore()
+    first = sync_directory(sim_client, store, NOW)
+    table_module.reset_stats()
+    again = sync_directory(sim_client, store, NOW + 900)
+    assert again.items_written == 0
+    assert table_module.STATS.items_read <= 2 < first.items_written  # the head and one part
+    assert directory_snapshot.read(aws.dynamodb_table()) == _from_items()
