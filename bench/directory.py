@@ -1,7 +1,7 @@
 """The directory read at one size, from its DIR items and from its snapshot: `python -m bench.directory`.
 
 Seeds a table on DynamoDB Local through the real path (the simulator's organization of the bench's
-shape, `chalicelib.keys.sync.sync_directory`), then measures `DirectoryStore.directory()` twice: with
+shape, `chalicelib.keys.sync.sync_directory`), then measures `DirectoryStore.directory()` three times: with
 the snapshot's items set aside (the read every container paid before the snapshot: the DIR items,
 plus one empty Query of the snapshot's partition), with them back in a container that has decoded
 none, and in one that has (its head's GetItem). Every read must give the same directory. Also the

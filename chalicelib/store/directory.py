@@ -418,7 +418,7 @@ class DirectoryStore(TableBacked):
 
     # -- identities --------------------------------------------------------------------------
     def identities(self) -> dict[str, KeyIdentity]:
-        """Every key with a mapping or a directory entry, resolved (two paginated Queries)."""
+        """Every key with a mapping or a directory entry, resolved (MAP and the directory: two Queries)."""
         return build_identities(self.list_mappings(), self.directory())
 
 
