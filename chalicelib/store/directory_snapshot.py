@@ -5,11 +5,13 @@
                             snap_gen, parts, digest: the snapshot, true of the DIR items at dir_gen
     DIRSNAP     part#<nnn>  gen, z: one slice (under PART_BYTES) of the snapshot's zlib(JSON) document
 
-Reading the directory as DIR items costs ~270 bytes and a deserialised item per record (2.7 MB and
-several paginated Query requests at 10,000 keys); the snapshot holds the same records as JSON rows
-(one row per record, the field names once per kind), compressed and cut into parts, so that the
-whole directory is one Query of a few hundred KB. chalicelib.store.directory writes it after the
-items and reads it first, falling back to the items whenever it cannot be trusted.
+Reading the directory as DIR items costs ~270 bytes and a deserialised item per record (2.8 MB,
+three paginated Queries and ~1.2 s of local CPU at 10,000 keys); the snapshot holds the same
+records as JSON columns (one per record field, repeated texts kept once: `encode`), compressed and
+cut into parts, so that the whole directory is one Query of ~380 KB and ~80 ms of decoding there.
+chalicelib.store.directory writes it after the items and reads it first, falling back to the items
+whenever it cannot be trusted. A process keeps the snapshot it decoded last (by digest), so a warm
+container reads only the head.
 
 When it is trusted: the writer of DIR items raises `dir_gen` before its item writes and again
 after them, each time only from the generation it read before reading the items (a conditional
