@@ -64,8 +64,7 @@ class NamesCache:
                 confirmed = _Entry(writes, entry.generations, entry.read_at, now, entry.names)
                 self._cache.put(table, confirmed, entry.read_at)  # still expires KEEP after the read
                 return entry.names
-        generations = directory.generations()  # before the read: a write racing it moves them
-        synced = directory.directory()
+        synced, generations = directory.directory_at()  # read first: a write racing MAP moves them
         names = Names(build_identities(directory.list_mappings(), synced), synced.projects)
         self._cache.put(table, _Entry(writes, generations, now, now, names), now)
         return names

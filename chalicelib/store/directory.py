@@ -235,6 +235,10 @@ def _items_of(directory: Directory) -> dict[str, Item]:
     return items
 
 
+def _generations(head: snapshot.SnapshotHead) -> tuple[int, int] | None:
+    return None if head == snapshot.SnapshotHead() else (head.dir_gen, head.map_gen)
+
+
 # -- the store -------------------------------------------------------------------------------
 class DirectoryStore(TableBacked):
     """MAP, DIR and UNMAPPED items of the usage table."""
@@ -308,15 +312,21 @@ class DirectoryStore(TableBacked):
         """The whole synced directory: its snapshot (one Query of a few compressed items), or the
         DIR items (one paginated Query) when there is no snapshot it can trust
         (chalicelib.store.directory_snapshot)."""
-        found = snapshot.read(self.table)
-        return found if found is not None else _directory_from_items(self._query(DIR_PK))
+        return self.directory_at()[0]
+
+    def directory_at(self) -> tuple[Directory, tuple[int, int] | None]:
+        """`directory()`, with the generations (`generations`) as read before it, in the same
+        requests: a token that MAP read after it is covered by as well."""
+        head, found = snapshot.read_at(self.table)
+        if found is None:
+            found = _directory_from_items(self._query(DIR_PK))
+        return found, _generations(head)
 
     def generations(self) -> tuple[int, int] | None:
         """(DIR generation, MAP generation): both move with every write made through this class, so
         names read after an unchanged pair are still true (one small GetItem); None before anything
         recorded them (a table written by older code), when only reading again tells."""
-        head = snapshot.head(self.table)
-        return None if head == snapshot.SnapshotHead() else (head.dir_gen, head.map_gen)
+        return _generations(snapshot.head(self.table))
 
     def replace_directory(
         self,

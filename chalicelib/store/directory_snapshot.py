@@ -225,12 +225,18 @@ def read(table: Table) -> Directory | None:
     """The snapshot, or None when there is none or it cannot be trusted: one Query of the head and
     the parts (a few hundred KB at 10,000 keys), or, when this process decoded the snapshot the head
     shows, one GetItem of the head."""
+    return read_at(table)[1]
+
+
+def read_at(table: Table) -> tuple[SnapshotHead, Directory | None]:
+    """`read`, with the head as read before anything else (its generations are a token of what was
+    read: chalicelib.query.names)."""
     if _DECODED.holds():  # this process decoded one: is it still the one the head shows?
         latest = head(table)
         found = _DECODED.get(latest.digest) if latest.current else None
         if found is not None:
-            return found
-    return read_with_head(table)[1]
+            return latest, found
+    return read_with_head(table)
 
 
 def read_with_head(table: Table, *, consistent: bool = False) -> tuple[SnapshotHead, Directory | None]:
@@ -344,6 +350,7 @@ __all__ = [
     "forget_decoded",
     "head",
     "read",
+    "read_at",
     "read_with_head",
     "write",
 ]
