@@ -54,7 +54,7 @@ SNAPSHOT_PK = "DIRSNAP"
 HEAD_SK = "head"
 PART_PREFIX = "part#"
 PART_BYTES = 64_000  # like chalicelib.store.rollups.SHARD_BYTES: items stay well under 100 KB
-FORMAT = 1
+FORMAT = 1  # raise when a field changes meaning or type: older snapshots then read as untrusted
 _NAMES = {"#parts": "parts", "#digest": "digest"}  # placeholders: never trip over a reserved word
 
 # which Directory field holds each kind of record, and the field that is its id
