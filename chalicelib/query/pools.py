@@ -11,7 +11,7 @@ from chalicelib.query.memo import VIEW_MEMO
 from chalicelib.query.usage import Stores
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store.directory import identity_writes
-from chalicelib.store.rollups import fingerprint, merged
+from chalicelib.store.rollups import CELLS_DIGEST, fingerprint, merged
 from chalicelib.validation import Params, normalize
 
 
@@ -26,8 +26,10 @@ def pools_today(
     `RollupStore.replace_day` writes together with the daily and hourly detail the report sums (a
     change of today's cells changes a key's, a model's or a project's total), the mappings and
     unmapped keys as read, and this process's identity write count (a directory sync also moves the
-    checkpoint's `directory_synced_at`). Today's daily detail (3,000 items at 1,000 keys) and DIR
-    are read on a miss only; what the key read is not read again."""
+    checkpoint's `directory_synced_at`). The `AD#key` items' detail digests are in it too: today's
+    cell-token documents (chalicelib.store.cell_tokens, what the contributors are summed from) are
+    written with the detail those digests describe. The documents (or, for a day stored before them,
+    the detail) and DIR are read on a miss only; what the key read is not read again."""
     normalize(params, ())
     stores = stores or Stores.default()
     settings = settings or get_settings()
@@ -45,6 +47,7 @@ def pools_today(
         report_as_of(now, checkpoint.usage_as_of),
         checkpoint,
         fingerprint(items + hours),
+        tuple(bytes(item[CELLS_DIGEST]) for item in items if item.get(CELLS_DIGEST) is not None),
         writes,
         repr(read.mappings),  # repr: Decimal("10") and ("10.0") print differently
         repr(read.unmapped),
