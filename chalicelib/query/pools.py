@@ -26,7 +26,8 @@ def pools_today(
     `RollupStore.replace_day` writes together with the daily and hourly detail the report sums (a
     change of today's cells changes a key's, a model's or a project's total), the mappings and
     unmapped keys as read, and this process's identity write count (a directory sync also moves the
-    checkpoint's `directory_synced_at`). The `AD#key` items' detail digests are in it too: today's
+    checkpoint's `directory_synced_at`). `AD#key` is read as stamps (`RollupStore.aggregate_stamps`,
+    ~150 KB fewer at 10,000 keys), and its detail digests are in the key too: today's
     cell-token documents (chalicelib.store.cell_tokens, what the contributors are summed from) are
     written with the detail those digests describe. The documents (or, for a day stored before them,
     the detail) and DIR are read on a miss only; what the key read is not read again."""
@@ -37,7 +38,9 @@ def pools_today(
     checkpoint = stores.meta.checkpoint()
     day = day_label(now)
     items = stores.rollups.day_items(day, ("model", "project"))
-    items += stores.rollups.aggregate_items("AD", "key", day, day)
+    # AD#key only for the key: its stamps (hashes and detail digests), whole items only if it has none
+    keys = stores.rollups.aggregate_stamps("AD", "key", day, day)
+    items += keys if keys is not None else stores.rollups.aggregate_items("AD", "key", day, day)
     hours = stores.rollups.aggregate_items("AH", "model", f"{day}T00", f"{day}T23")
     read = ReadAlready(merged(hours), stores.directory.list_mappings(), stores.directory.list_unmapped())
     key = (

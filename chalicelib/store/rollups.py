@@ -447,15 +447,15 @@ class RollupStore(TableBacked):
     def aggregate_stamps(
         self, kind: Literal["AD", "AH"], dim: Base, first: str, last: str
     ) -> list[Item] | None:
-        """`aggregate_items`' keys, expiry and content hashes only (a few bytes per item instead of
-        ~28 KB for an `AD#key` day at 1,000 keys); None when an item has no hash (written before
-        hashes were): then only the whole items tell their contents."""
+        """`aggregate_items`' keys, expiry, content hashes and detail digests only (a few bytes per
+        item instead of ~28 KB for an `AD#key` day at 1,000 keys); None when an item has no hash
+        (written before hashes were): then only the whole items tell their contents."""
         stamps = list(
             query_all(
                 self.table,
                 KeyConditionExpression=Key("pk").eq(f"{kind}#{dim}") & Key("sk").between(first, last + LAST),
-                ProjectionExpression="pk, sk, #h, expires_at",
-                ExpressionAttributeNames={"#h": CONTENT_HASH},
+                ProjectionExpression="pk, sk, #h, expires_at, #cd",
+                ExpressionAttributeNames={"#h": CONTENT_HASH, "#cd": CELLS_DIGEST},
             )
         )
         if any(item.get(CONTENT_HASH) is None for item in stamps):

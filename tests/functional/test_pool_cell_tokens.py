@@ -15,11 +15,13 @@ from boto3.dynamodb.conditions import Key
 from chalicelib import aws
 from chalicelib.periods import HOUR, day_label, floor_day, hour_label
 from chalicelib.pools import load_pool_inputs, pool_report
+from chalicelib.query.memo import VIEW_MEMO
+from chalicelib.query.pools import pools_today
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store import cell_tokens
 from chalicelib.store import table as store_table
 from chalicelib.store.directory import DirectoryStore
-from chalicelib.store.rollups import Cell, DayRollup, RollupStore
+from chalicelib.store.rollups import Cell, DayRollup, RollupStore, fingerprint
 from chalicelib.store.table import query_all
 from chalicelib.usage import Usage
 from simulator.pytest_plugin import SIM_NOW
@@ -183,3 +185,36 @@ def test_a_document_holds_each_cells_input_plus_output_tokens() -> None:
     assert stored is not None
     assert stored.daily == {CELLS[0]: 13}
     assert stored.hourly == [(HOURS[0], CELLS[0], 13)]
+
+
+def _swap_day(large_a: int, large_b: int) -> DayRollup:
+    """Keys A and B, each in both pools; a large/mini swap keeps every key's, model's and project's
+    total (so every aggregate) as it was and changes who used which pool."""
+    tokens = {
+        Cell("key_swapA", LARGE, "proj_a"): large_a,
+        Cell("key_swapA", MINI, "proj_a"): 300 - large_a,
+        Cell("key_swapB", LARGE, "proj_a"): large_b,
+        Cell("key_swapB", MINI, "proj_a"): 300 - large_b,
+    }
+    daily = {cell: Usage(input_tokens=n, requests=1) for cell, n in tokens.items()}
+    return DayRollup(TODAY, hourly={(HOURS[0], cell): usage for cell, usage in daily.items()}, daily=daily)
+
+
+def test_pools_from_the_memo_change_when_the_cells_change_behind_unchanged_aggregates() -> None:
+    VIEW_MEMO.clear()
+    store = RollupStore()
+    store.replace_day(_swap_day(100, 200), keep_hourly=True, hourly_retention_days=35)
+    before = pools_today({}, SIM_NOW)
+    aggregates = store.aggregate_items("AD", "key", TODAY, TODAY) + store.aggregate_items(
+        "AD", "model", TODAY, TODAY
+    )
+
+    store.replace_day(_swap_day(200, 100), keep_hourly=True, hourly_retention_days=35)
+    after = pools_today({}, SIM_NOW)
+
+    assert fingerprint(aggregates) == fingerprint(
+        store.aggregate_items("AD", "key", TODAY, TODAY) + store.aggregate_items("AD", "model", TODAY, TODAY)
+    )
+    large = next(pool for pool in after["pools"] if pool["pool"] == "large")
+    assert {key["api_key_id"]: key["tokens"] for key in large["keys"]} == {"key_swapA": 200, "key_swapB": 100}
+    assert after != before
