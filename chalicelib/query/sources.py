@@ -29,7 +29,7 @@ from chalicelib.query.live import gated_records
 from chalicelib.query.report import Record
 from chalicelib.query.selection import Selection
 from chalicelib.store.rollups import CONTENT_HASH, Item, RollupStore, fingerprint, label_of, members
-from chalicelib.store.series import MAX_READ_ITEMS, hash_text, usage_of
+from chalicelib.store.series import MAX_READ_ITEMS, aggregate_sk, hash_text, parts_of, usage_of
 from chalicelib.ttl_cache import TTLCache
 from chalicelib.usage import Usage
 
@@ -127,7 +127,7 @@ def stored_fingerprint(selection: Selection, rollups: RollupStore) -> bytes | No
 def _series_read(selection: Selection, rollups: RollupStore) -> StoredRead | None:
     """A daily by-key read filtered to a few keys, from the keys' series (chalicelib.store.series)
     where the day's stamps vouch for them, else from the day's aggregate items; None when the
-    series cannot serve it (items without content hashes, too many keys x months)."""
+    series cannot serve it (items without content hashes, too many series items to read)."""
     first, last = day_label(selection.start), day_label(selection.end - 1)
     stamps = rollups.aggregate_stamps("AD", "key", first, last)
     if stamps is None:
@@ -136,16 +136,17 @@ def _series_read(selection: Selection, rollups: RollupStore) -> StoredRead | Non
     for stamp in stamps:
         by_day.setdefault(label_of(stamp), {})[str(stamp["sk"])] = hash_text(bytes(stamp[CONTENT_HASH]))
     keys = list(dict.fromkeys(selection.api_key_ids))
-    months = sorted({day[:7] for day in by_day})
-    if len(keys) * len(months) > MAX_READ_ITEMS:
+    if len(keys) * len(parts_of(by_day)) > MAX_READ_ITEMS:
         return None
-    entries = rollups.key_series(keys, months) if months else {}
+    entries = rollups.key_series(keys, by_day) if by_day else {}
     records: list[Record] = []
     unvouched: list[Item] = []
     for day, hashes in by_day.items():
         taken = [entries.get(key, {}).get(day) for key in keys]
         mixed = day in hashes and len(hashes) > 1  # an unsharded item beside shards: read as stored
-        if not mixed and all(entry is not None and hashes.get(entry[0]) == entry[1] for entry in taken):
+        if not mixed and all(
+            entry is not None and hashes.get(aggregate_sk(day, entry[0])) == entry[1] for entry in taken
+        ):
             for key, entry in zip(keys, taken, strict=True):
                 assert entry is not None
                 records.append(_aggregate_record(day_start(day), day, "key", key, usage_of(entry)))

@@ -496,9 +496,10 @@ class RollupStore(TableBacked):
         found = batch_get(self.table, [{"pk": str(s["pk"]), "sk": str(s["sk"])} for s in stamps])
         return sorted(found, key=lambda item: (str(item["pk"]), str(item["sk"])))
 
-    def key_series(self, keys: Sequence[str], months: Sequence[str]) -> dict[str, dict[str, list[Any]]]:
-        """Per key, its series entries by day for the months (chalicelib.store.series)."""
-        return series.read_series(self.table, keys, months)
+    def key_series(self, keys: Sequence[str], days: Iterable[str]) -> dict[str, dict[str, list[Any]]]:
+        """Per key, its series entries by day, of the series items holding `days` (at least those
+        days: chalicelib.store.series)."""
+        return series.read_series(self.table, keys, days)
 
     def daily_aggregates(self, dim: Base, first_day: str, last_day: str) -> dict[str, dict[str, Usage]]:
         """Per day (inclusive range), the usage of every member of `dim`."""

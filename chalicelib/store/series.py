@@ -1,10 +1,16 @@
 """Per-key daily series: what a few-key read (`/api/compare`, an `api_key_ids` filter) takes instead
 of every key's `AD#key` day items (~28 KB a day at 1,000 keys, ~300 KB at 10,000).
 
-    pk KS#<key_id>   sk <month>   z: zlib(JSON {day: [sk, h, usage]})
+    pk KS#<key_id>   sk <month>-<d>   z: zlib(JSON {day: [shard, h, usage]})
 
-Each day of a key's series is that key's member of one `AD#key` item of the day (`sk`: the day, or a
-shard `<day>#<nn>`), with that item's content hash (`h`, base64 of rollups' CONTENT_HASH). A day is
+`d` is the day's third of the month (0: days 1-9, 1: 10-19, 2: 20-31): at most 12 days of ~75
+bytes compressed, so an item stays under 1 KB and each write costs one write unit (a month item
+would grow to ~2.3 KB, three units), while a 90-day read of 20 keys is still 220 items (three
+BatchGetItems).
+
+Each day of a key's series is that key's member of one `AD#key` item of the day (`shard`: "" for
+the item `<day>`, `nn` for the shard `<day>#<nn>`), with the first 8 bytes of that item's content
+hash (`h`, base64 of rollups' CONTENT_HASH: 2^-64 that a rewritten item keeps them). A day is
 only ever taken from the series when the day's stamps (`RollupStore.aggregate_stamps`, a few bytes
 per item) still show an item with that sk and hash, and no mix of sharded and unsharded items: then
 the key's usage that day is exactly what the aggregate holds (shards hold disjoint members). Any
@@ -16,8 +22,8 @@ window by `write_series`): today's aggregates change every run, and rewriting ev
 each run would cost more write units than the rest of the collector. Only the keys of `AD#key` items
 the run rewrote are queued (every item when the run trusts no earlier write: a backfill, a run after
 a failed one), so an incremental run over unchanged closed days reads and writes no series. Writes
-are read-modify-write (one month item per key) and skip a key whose month already holds the same
-entries.
+are read-modify-write (one item per key and third of a month) and skip an item that already holds
+the same entries.
 """
 
 from __future__ import annotations
@@ -37,15 +43,38 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 PREFIX = "KS#"
-MAX_READ_ITEMS = 200  # keys x months a series read takes (two BatchGetItems); more: read aggregates
+MAX_READ_ITEMS = 300  # key x part items a series read takes (three BatchGetItems); more: aggregates
 
-Entry = tuple[str, str, dict[str, Any]]  # (aggregate sk, content hash as base64, stored usage)
-Pending = dict[tuple[str, str], dict[str, Entry]]  # (key, month) -> day -> entry
+Entry = tuple[str, str, dict[str, Any]]  # (shard, content hash as base64, stored usage)
+Pending = dict[tuple[str, str], dict[str, Entry]]  # (key, part) -> day -> entry
+
+
+def part_of(day: str) -> str:
+    """The sort key of the item holding `day` (a `YYYY-MM-DD` label) in a key's series."""
+    return f"{day[:7]}-{min(int(day[8:10]) // 10, 2)}"
+
+
+def parts_of(days: Iterable[str]) -> list[str]:
+    """The items' sort keys holding `days`."""
+    return sorted({part_of(day) for day in days})
+
+
+HASH_BYTES = 8
 
 
 def hash_text(raw: bytes) -> str:
     """An aggregate item's content hash as the series keeps it."""
-    return base64.b64encode(raw).decode()
+    return base64.b64encode(raw[:HASH_BYTES]).decode()
+
+
+def shard_of(day: str, sk: str) -> str:
+    """How an entry names the aggregate item `sk` of `day`."""
+    return sk[len(day) + 1 :] if sk != day else ""
+
+
+def aggregate_sk(day: str, shard: str) -> str:
+    """The sort key of the aggregate item an entry names."""
+    return f"{day}#{shard}" if shard else day
 
 
 def _text(value: object) -> str:
@@ -60,7 +89,7 @@ def add_day(pending: Pending, day: str, items: Iterable[tuple[str, bytes, Mappin
     for sk, content_hash, members in items:
         stamp = hash_text(content_hash)
         for key, usage in members.items():
-            pending[(key, day[:7])][day] = (sk, stamp, canonical(usage).to_stored())
+            pending[(key, part_of(day))][day] = (shard_of(day, sk), stamp, canonical(usage).to_stored())
 
 
 def _encode(days: Mapping[str, Any]) -> bytes:
@@ -83,34 +112,34 @@ def _stored_form(entry: Entry) -> list[Any]:
 
 
 def write_series(table: Table, pending: Pending) -> int:
-    """Merge `pending` into the stored month items (read, then written only when they change);
+    """Merge `pending` into the stored items (read, then written only when they change);
     returns the items written."""
     if not pending:
         return 0
-    keys = [{"pk": f"{PREFIX}{key}", "sk": month} for key, month in sorted(pending)]
+    keys = [item_key(key, part) for key, part in sorted(pending)]
     stored = {
         (str(item["pk"])[len(PREFIX) :], str(item["sk"])): _decode(item) for item in batch_get(table, keys)
     }
     puts: list[dict[str, Any]] = []
-    for (key, month), days in sorted(pending.items()):
-        current = stored.get((key, month), {})
+    for (key, part), days in sorted(pending.items()):
+        current = stored.get((key, part), {})
         updated = {**current, **{day: _stored_form(entry) for day, entry in days.items()}}
         if updated != current:
-            puts.append({"pk": f"{PREFIX}{key}", "sk": month, "z": _encode(updated)})
+            puts.append({**item_key(key, part), "z": _encode(updated)})
     batch_write(table, puts, [])
     pending.clear()
     return len(puts)
 
 
-def months_of(first_day: str, last_day: str, days: Iterable[str]) -> list[str]:
-    """The months of the days in the inclusive range."""
-    return sorted({day[:7] for day in days if first_day <= day <= last_day})
+def item_key(key: str, part: str) -> dict[str, str]:
+    """The table key of one series item."""
+    return {"pk": f"{PREFIX}{key}", "sk": part}
 
 
-def read_series(table: Table, keys: Sequence[str], months: Sequence[str]) -> dict[str, dict[str, list[Any]]]:
-    """Per key, its stored entries by day (`[sk, hash, usage]`) for the months (one BatchGetItem per
-    100 key-months)."""
-    wanted = [{"pk": f"{PREFIX}{key}", "sk": month} for key in keys for month in months]
+def read_series(table: Table, keys: Sequence[str], days: Iterable[str]) -> dict[str, dict[str, list[Any]]]:
+    """Per key, its stored entries by day (`[shard, hash, usage]`) for the items holding `days` (one
+    BatchGetItem per 100 items)."""
+    wanted = [item_key(key, part) for key in keys for part in parts_of(days)]
     found: dict[str, dict[str, list[Any]]] = defaultdict(dict)
     for item in batch_get(table, wanted):
         found[str(item["pk"])[len(PREFIX) :]].update(_decode(item))
@@ -122,4 +151,16 @@ def usage_of(entry: Sequence[Any]) -> Usage:
     return Usage.from_stored(entry[2])
 
 
-__all__ = ["MAX_READ_ITEMS", "Pending", "add_day", "hash_text", "read_series", "usage_of", "write_series"]
+__all__ = [
+    "MAX_READ_ITEMS",
+    "Pending",
+    "add_day",
+    "aggregate_sk",
+    "hash_text",
+    "item_key",
+    "part_of",
+    "parts_of",
+    "read_series",
+    "usage_of",
+    "write_series",
+]

@@ -5,18 +5,21 @@ and a filtered daily read answers exactly what the aggregates answer, series or 
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from boto3.dynamodb.conditions import Key
 
 from chalicelib.catalog import PriceTable
 from chalicelib.collector import Collector, CollectorConfig
-from chalicelib.periods import DAY, day_label, floor_day
+from chalicelib.periods import DAY, day_label, day_start, floor_day
 from chalicelib.query.selection import Selection
 from chalicelib.query.sources import read_stored, stored_records
+from chalicelib.store import rollups
 from chalicelib.store import table as table_module
-from chalicelib.store.rollups import DayRollup, Item, RollupStore
-from chalicelib.store.series import usage_of
+from chalicelib.store.rollups import Cell, DayRollup, Item, RollupStore
+from chalicelib.store.series import item_key, parts_of, usage_of
 from chalicelib.usage import Usage
 from simulator.pytest_plugin import SIM_NOW
 from tests.functional.collector_helpers import make_client, make_collector
@@ -75,9 +78,7 @@ def test_the_collector_writes_each_keys_closed_days_equal_to_the_aggregates(sim_
     store = RollupStore()
     aggregates = store.daily_aggregates("key", day_label(FIRST), day_label(TODAY))
     keys = sorted({key for members in aggregates.values() for key in members})
-    months = sorted({day[:7] for day in aggregates})
-
-    series = store.key_series(keys, months)
+    series = store.key_series(keys, aggregates)
 
     assert len(keys) >= 10
     for day, members in aggregates.items():
@@ -89,6 +90,11 @@ def test_the_collector_writes_each_keys_closed_days_equal_to_the_aggregates(sim_
     assert sum(len(days) for days in series.values()) == sum(
         len(members) for day, members in aggregates.items() if day != day_label(TODAY)
     )
+    for key in keys:  # each item under 1 KB: one write unit per write
+        items = store.table.query(KeyConditionExpression=Key("pk").eq(item_key(key, "")["pk"]))["Items"]
+        assert items
+        sizes = [len(bytes(item["z"])) + len(str(item["pk"])) + len(str(item["sk"])) for item in items]
+        assert max(sizes) < 1000, sizes
 
 
 def test_a_second_collection_of_unchanged_days_writes_no_series(sim_server):
@@ -147,8 +153,8 @@ def test_a_table_written_before_series_reads_the_aggregates(sim_server):
         expected = _sums(stored_records(selection, store), keys)
         # every key's series gone, as in a table the collector wrote before series existed
         for key in keys:
-            for month in sorted({day_label(ts)[:7] for ts in range(selection.start, selection.end, DAY)}):
-                store.table.delete_item(Key={"pk": f"KS#{key}", "sk": month})
+            for part in parts_of(day_label(ts) for ts in range(selection.start, selection.end, DAY)):
+                store.table.delete_item(Key=item_key(key, part))
 
         assert _sums(read_stored(selection, store).records, keys) == expected
         assert len(store.whole_days) >= len({record[0] for record in expected})
@@ -190,3 +196,26 @@ def test_the_next_run_rewrites_the_series_of_a_day_a_crashed_run_left_behind(sim
     assert store.whole_days == [day_label(TODAY)]
     assert _sums(read.records, keys) == _sums(stored_records(_selection(keys), store), keys)
     assert read_stored(_selection(keys), store).fingerprint == read.fingerprint
+
+
+def test_the_series_of_a_sharded_day_names_each_keys_shard(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(rollups, "SHARD_BYTES", 2_000)  # 400 keys make several shards
+    store = CountingStore()
+    day = day_label(TODAY - 3 * DAY)
+    cells = {
+        Cell(f"key_{i:05d}", "gpt-4o-2024-08-06", f"proj_{i % 5}"): Usage(
+            input_tokens=1_000 + i * 7, requests=1 + i % 13, estimated_usd=Decimal(i) / 1000
+        )
+        for i in range(400)
+    }
+    store.replace_day(DayRollup(day, daily=cells), keep_hourly=False, hourly_retention_days=35, closed=True)
+    store.write_series()
+    keys = ["key_00003", "key_00397"]
+    selection = Selection(day_start(day), day_start(day) + DAY, "1d", ("api_key_id",), tuple(keys))
+
+    read = read_stored(selection, store)
+
+    assert len(store.aggregate_items("AD", "key", day, day)) > 1  # the keys sit in different shards
+    assert store.whole_days == []
+    by_key = rollups.aggregate(cells.items(), "key")
+    assert _sums(read.records, keys) == {(day, key): by_key[key] for key in keys}
