@@ -14,6 +14,13 @@ then the other measures (MEASURE_COLUMNS: cache writes, audio/image and batch/fl
 web and file searches, code interpreter sessions, vector storage GB-days).
 Text cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) are prefixed
 with `'`: key and project names are user input.
+
+A stored (1h, 1d) aggregate read's CSV is kept per API container (`EXPORT_MEMO`) under what it is
+written from, as the report memo keeps reports (chalicelib.query.memo): the selection, the content
+fingerprint of the aggregate items from their stamps (a few bytes each), the checkpoint fields that
+decide billed vs estimated and the `Names` it was labelled with. A repeat within the collector's
+interval costs those reads instead of writing every line again (30,000 lines at 1,000 keys for 30
+days by key: ~700 ms of CPU). Detail reads and live 1m reads are written every time.
 """
 
 from __future__ import annotations
@@ -28,9 +35,11 @@ from chalicelib.dimensions import Dimension
 from chalicelib.kinds import MEASURES
 from chalicelib.money import basis_of
 from chalicelib.periods import day_label
+from chalicelib.query.memo import ReportMemo
 from chalicelib.query.report import Aggregate, flag_list
 from chalicelib.query.selection import Selection, parse_selection
-from chalicelib.query.usage import Stores, aggregate_for, too_large
+from chalicelib.query.sources import stored_fingerprint
+from chalicelib.query.usage import Stores, aggregate_for, load_names, too_large
 from chalicelib.settings import Settings, get_settings
 from chalicelib.validation import Params
 
@@ -58,6 +67,7 @@ GROUP_COLUMNS: dict[Dimension, tuple[str, ...]] = {
     "project_id": ("project_id", "project_name"),
 }
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_MEMO = ReportMemo(max_entries=4)  # a 30-day by-key CSV at 1,000 keys is ~3 MB of text
 LINE_BYTES = 60  # a CSV line is at least this long: two dates, ids, eight numbers, source, flags
 
 
@@ -152,7 +162,13 @@ def export_csv(
     exceeds `max_bytes`."""
     settings = settings or get_settings()
     selection = parse_selection(params, now, settings.hourly_retention_days)
-    agg, _ = aggregate_for(selection, now, stores or Stores.default(), settings)
+    stores = stores or Stores.default()
+    memo_key = _memo_key(selection, stores)
+    names = load_names(selection, stores.directory)
+    kept = EXPORT_MEMO.get(memo_key, names) if memo_key is not None else None
+    if kept is not None:
+        return str(kept["filename"]), str(kept["csv"])
+    agg, _ = aggregate_for(selection, now, stores, settings)
     if max_bytes is not None:
         size = LINE_BYTES * sum(len(cells) for cells in agg.cells.values())
         if size > max_bytes:
@@ -160,4 +176,26 @@ def export_csv(
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerows(csv_lines(selection, agg))
-    return filename(selection), out.getvalue()
+    text = out.getvalue()
+    if memo_key is not None:
+        EXPORT_MEMO.put(memo_key, names, {"filename": filename(selection), "csv": text})
+    return filename(selection), text
+
+
+def _memo_key(selection: Selection, stores: Stores) -> tuple[object, ...] | None:
+    """What a stored read's CSV is written from, read before the items; None when not kept (1m
+    live, detail reads, items without content hashes)."""
+    if selection.bucket_width == "1m":
+        return None
+    stamped = stored_fingerprint(selection, stores.rollups)
+    if stamped is None:
+        return None
+    checkpoint = stores.meta.checkpoint()
+    return (
+        stores.rollups.table.name,
+        selection,
+        stamped,
+        checkpoint.costs_as_of,
+        checkpoint.cost_grouping,
+        checkpoint.usage_as_of,
+    )
