@@ -202,11 +202,15 @@ def hourly_cells(buckets: Iterable[KindBucket], prices: Prices) -> dict[tuple[st
             usage = usage_of_row(row, kind)
             raw[key] = raw[key] + usage if key in raw else usage
     cells: dict[tuple[str, Cell], Usage] = {}
-    for (hour, cell, _tool, batch, tier), usage in raw.items():
+    for key in list(raw):  # in order, each raw sum let go once priced (peak memory)
+        hour, cell, _tool, batch, tier = key
+        usage = raw.pop(key)
         value = priced(cell.model, usage, _date(hour[:10]), prices, batch=batch, service_tier=tier)
         cells[(hour, cell)] = cells[(hour, cell)] + value if (hour, cell) in cells else value
     # Rounded as stored before days and aggregates sum them, so every sum equals its stored parts.
-    return {key: canonical(usage) for key, usage in cells.items()}
+    for place, usage in cells.items():
+        cells[place] = canonical(usage)  # in place: the order stays, no second dict
+    return cells
 
 
 def billed_cells(buckets: Iterable[Json]) -> dict[tuple[str, Cell], Decimal]:
@@ -234,24 +238,42 @@ def day_rollups(
     """One DayRollup per day: hourly cells with the day's bill apportioned over them
     (chalicelib.money.apportion_day), and daily cells as the sums of their hours, so that the hours
     of a day always add up to the day, dollars included."""
-    rollups = {day: DayRollup(day=day) for day in days}
-    hours_of: dict[str, dict[tuple[str, Cell], Usage]] = {day: {} for day in rollups}
-    bills_of: dict[str, dict[Cell, Decimal]] = {day: {} for day in rollups}
+    return list(each_day_rollup(days, hourly, billed, by_key=by_key))
+
+
+def each_day_rollup(
+    days: Iterable[str],
+    hourly: dict[tuple[str, Cell], Usage],
+    billed: dict[tuple[str, Cell], Decimal],
+    *,
+    by_key: bool = True,
+) -> Iterator[DayRollup]:
+    """`day_rollups` one day at a time, in day order. `hourly` and `billed` are split by day at the
+    call; a caller that drops them then holds one day's rollup at a time (at 10,000 keys a day's
+    cells are ~80 MB in Python objects)."""
+    hours_of: dict[str, dict[tuple[str, Cell], Usage]] = {day: {} for day in days}
+    bills_of: dict[str, dict[Cell, Decimal]] = {day: {} for day in hours_of}
     for (hour, cell), usage in hourly.items():
         if hour[:10] in hours_of:
             hours_of[hour[:10]][(hour, cell)] = usage
     for (day, cell), amount in billed.items():
         if day in bills_of:
             bills_of[day][cell] = bills_of[day].get(cell, Decimal(0)) + amount
-    for day, rollup in rollups.items():
-        cells = hours_of[day]
-        for (hour, cell), amount in apportion_day(day, cells, bills_of[day], by_key=by_key).items():
+    return _rollups_of(hours_of, bills_of, by_key)
+
+
+def _rollups_of(
+    hours_of: dict[str, dict[tuple[str, Cell], Usage]], bills_of: dict[str, dict[Cell, Decimal]], by_key: bool
+) -> Iterator[DayRollup]:
+    for day in sorted(hours_of):
+        cells = hours_of.pop(day)  # let go of each day once its rollup is taken
+        for (hour, cell), amount in apportion_day(day, cells, bills_of.pop(day), by_key=by_key).items():
             known = cells.get((hour, cell))
             cells[(hour, cell)] = with_fields(known, billed_usd=amount) if known else Usage(billed_usd=amount)
-        for (hour, cell), usage in cells.items():
-            rollup.hourly[(hour, cell)] = usage
+        rollup = DayRollup(day=day, hourly=cells)
+        for (_hour, cell), usage in cells.items():
             rollup.daily[cell] = rollup.daily[cell] + usage if cell in rollup.daily else usage
-    return [rollups[day] for day in sorted(rollups)]
+        yield rollup
 
 
 @lru_cache(maxsize=512)
@@ -294,6 +316,8 @@ class Collector:
                 result.buckets_read += 1
                 result.rows_read += len(bucket.get("results") or [])
                 yield kind.name, bucket
+                # consumed (hourly_cells keeps its sums): the rows go now, not with their whole page
+                bucket.pop("results", None)
 
     def _cost_buckets(self, start: int, end: int) -> list[Json]:
         if self.cost_grouping == "api_key_id":
@@ -312,13 +336,16 @@ class Collector:
         hourly = hourly_cells(self._usage_buckets(start, end, result), self._prices)
         billed = billed_cells(self._cost_buckets(start, end))
         result.cost_grouping = self.cost_grouping
-        for rollup in day_rollups(days, hourly, billed, by_key=self.cost_grouping != "project_id"):
+        result.key_ids_seen = {cell.key for _, cell in hourly if cell.key != UNATTRIBUTED}
+        rollups = each_day_rollup(days, hourly, billed, by_key=self.cost_grouping != "project_id")
+        del hourly, billed  # from here on, one day's cells at a time (peak memory at 10,000 keys)
+        for rollup in rollups:
             keep_hourly = day_start(rollup.day) + DAY + self._config.hourly_retention_days * DAY > now
             result.items_written += self._rollups.replace_day(
                 rollup, keep_hourly=keep_hourly, hourly_retention_days=self._config.hourly_retention_days
             )
+            del rollup
         result.days = days
-        result.key_ids_seen = {cell.key for _, cell in hourly if cell.key != UNATTRIBUTED}
         return result
 
     def backfill(
