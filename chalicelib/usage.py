@@ -203,4 +203,7 @@ def canonical(usage: Usage) -> Usage:
     estimated, billed = usage.estimated_usd, usage.billed_usd
     if estimated is ZERO and billed is ZERO:
         return usage
-    return with_fields(usage, estimated_usd=_canonical_money(estimated), billed_usd=_canonical_money(billed))
+    rounded, settled = _canonical_money(estimated), _canonical_money(billed)
+    if str(rounded) == str(estimated) and str(settled) == str(billed):
+        return usage  # already stored-form (the same digits, not just an equal value): no copy
+    return with_fields(usage, estimated_usd=rounded, billed_usd=settled)

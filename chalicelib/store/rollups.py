@@ -253,12 +253,15 @@ class _Desired:
         """Build the deferred aggregates, except a certified group's: its stored aggregate items stand
         (the run that stored its digest wrote them from the same detail, after it; `trust_digests`),
         so at 10,000 keys the unchanged days and hours cost no summing, encoding or compressing."""
+        stored: dict[str, list[tuple[str, str]]] = defaultdict(list)  # aggregate keys by label
+        for key, item in existing.items():
+            if key[0].startswith(("AD#", "AH#")):
+                stored[label_of(item)].append(key)
         for group, (label, cells, expires_at) in self.deferred.items():
             kind = "AD#" if group == DAILY_GROUP else "AH#"
             if group in certified:
-                for key, item in existing.items():
-                    if key[0].startswith(kind) and label_of(item) == label:
-                        self.items[key] = item
+                for key in stored.get(label, []):
+                    self.items[key] = existing[key]
                 continue
             cells_digest = self.digest(group)
             for dim in BASES:
