@@ -85,6 +85,15 @@ def test_a_routes_first_request_loads_nothing_only_the_collector_or_the_cli_need
     assert _under(at_import | for_route, NOT_FOR_REQUESTS) == []
 
 
+def test_the_health_check_loads_no_usage_report():
+    # uptime checks and the dashboard's first request: a verdict and the limits, not the report
+    _, for_health = _loaded_after("chalicelib.query.health")
+
+    assert "chalicelib.store.meta" in for_health
+    report = ("chalicelib.query.usage", "chalicelib.query.report", "chalicelib.catalog")
+    assert _under(for_health, (*report, "chalicelib.store.rollups")) == []
+
+
 def test_the_query_package_names_are_their_modules_objects():
     # `import app` imports the package and none of these modules (the first test): each name loads
     # its module on first use
