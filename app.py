@@ -61,7 +61,7 @@ def _body() -> dict[str, Any]:
 @handled
 def health() -> Response:
     """Public: reachable, fresh, version."""
-    from chalicelib.query.health import health as health_of  # noqa: PLC0415 - lazy, see above
+    from chalicelib.query.health import health as health_of  # noqa: PLC0415 - lazy: the module docstring
 
     status, body = health_of(clock.now())
     return json_response(body, status, {"Cache-Control": "no-store"})
@@ -71,7 +71,7 @@ def health() -> Response:
 @handled
 def usage() -> Response:
     """Usage buckets, groups and totals for a period."""
-    from chalicelib.query.usage import usage_report  # noqa: PLC0415 - lazy, see above
+    from chalicelib.query.usage import usage_report  # noqa: PLC0415 - lazy: the module docstring
 
     report = usage_report(_params(), clock.now(), max_bytes=responses.MAX_RESPONSE_BYTES)
     return json_response(report)
@@ -81,7 +81,7 @@ def usage() -> Response:
 @handled
 def pools() -> Response:
     """Today's complimentary pools against their caps."""
-    from chalicelib.query.pools import pools_today  # noqa: PLC0415 - lazy, see above
+    from chalicelib.query.pools import pools_today  # noqa: PLC0415 - lazy: the module docstring
 
     return json_response(pools_today(_params(), clock.now()))
 
@@ -90,7 +90,7 @@ def pools() -> Response:
 @handled
 def list_keys() -> Response:
     """Key mappings with 30-day usage and budget status."""
-    from chalicelib.query.keys import list_keys as keys_report  # noqa: PLC0415 - lazy, see above
+    from chalicelib.query.keys import list_keys as keys_report  # noqa: PLC0415 - lazy: the module docstring
 
     return json_response(keys_report(_params(), clock.now()))
 
@@ -99,7 +99,7 @@ def list_keys() -> Response:
 @handled
 def create_key() -> Response:
     """Map a key (admin)."""
-    from chalicelib.query.keys import create_key as create  # noqa: PLC0415 - lazy, see above
+    from chalicelib.query.keys import create_key as create  # noqa: PLC0415 - lazy: the module docstring
 
     return json_response(create(_body(), clock.now()), 201)
 
@@ -108,7 +108,7 @@ def create_key() -> Response:
 @handled
 def update_key(key_id: str) -> Response:
     """Change a key's mapping (admin)."""
-    from chalicelib.query.keys import update_key as update  # noqa: PLC0415 - lazy, see above
+    from chalicelib.query.keys import update_key as update  # noqa: PLC0415 - lazy: the module docstring
 
     return json_response(update(key_id, _body(), clock.now()))
 
@@ -117,7 +117,7 @@ def update_key(key_id: str) -> Response:
 @handled
 def delete_key(key_id: str) -> Response:
     """Remove a key's mapping; its usage stays (admin)."""
-    from chalicelib.query.keys import delete_key as delete  # noqa: PLC0415 - lazy, see above
+    from chalicelib.query.keys import delete_key as delete  # noqa: PLC0415 - lazy: the module docstring
 
     return json_response(delete(key_id))
 
@@ -126,7 +126,7 @@ def delete_key(key_id: str) -> Response:
 @handled
 def compare() -> Response:
     """Keys side by side over a period."""
-    from chalicelib.query.compare import compare_keys  # noqa: PLC0415 - lazy, see above
+    from chalicelib.query.compare import compare_keys  # noqa: PLC0415 - lazy: the module docstring
 
     return json_response(compare_keys(_params(), clock.now()))
 
@@ -135,7 +135,7 @@ def compare() -> Response:
 @handled
 def reconciliation() -> Response:
     """Per billed day, the estimate against the bill, overall and per model."""
-    from chalicelib.query.reconciliation import reconciliation as reconcile  # noqa: PLC0415 - lazy, see above
+    from chalicelib.query.reconciliation import reconciliation as reconcile  # noqa: PLC0415 - lazy: the module docstring
 
     return json_response(reconcile(_params(), clock.now()))
 
@@ -144,7 +144,7 @@ def reconciliation() -> Response:
 @handled
 def export() -> Response:
     """The /api/usage selection as CSV."""
-    from chalicelib.query.export import export_csv  # noqa: PLC0415 - lazy, see above
+    from chalicelib.query.export import export_csv  # noqa: PLC0415 - lazy: the module docstring
 
     filename, text = export_csv(_params(), clock.now(), max_bytes=responses.MAX_RESPONSE_BYTES)
     return csv_response(filename, text)
@@ -154,7 +154,7 @@ def export() -> Response:
 @handled
 def alerts() -> Response:
     """What is firing now and the alert history."""
-    from chalicelib.query.alerts import alerts_report  # noqa: PLC0415 - lazy, see above
+    from chalicelib.query.alerts import alerts_report  # noqa: PLC0415 - lazy: the module docstring
 
     return json_response(alerts_report(_params(), clock.now()))
 
@@ -163,7 +163,7 @@ def alerts() -> Response:
 @handled
 def forecast() -> Response:
     """Month-end spend forecasts with their range, per group and for the organization."""
-    from chalicelib.query.forecast import forecast_report  # noqa: PLC0415 - lazy, see above
+    from chalicelib.query.forecast import forecast_report  # noqa: PLC0415 - lazy: the module docstring
 
     return json_response(forecast_report(_params(), clock.now()))
 
@@ -172,7 +172,7 @@ def forecast() -> Response:
 @handled
 def key_hygiene() -> Response:
     """Keys unused, due for rotation, orphaned or unowned, with their 30-day spend."""
-    from chalicelib.query.hygiene import hygiene_report  # noqa: PLC0415 - lazy, see above
+    from chalicelib.query.hygiene import hygiene_report  # noqa: PLC0415 - lazy: the module docstring
 
     return json_response(hygiene_report(_params(), clock.now()))
 
@@ -181,7 +181,7 @@ def key_hygiene() -> Response:
 @handled
 def whoami() -> Response:
     """The caller's role (the dashboard shows its admin controls from this)."""
-    from chalicelib.query import admin  # noqa: PLC0415 - lazy, see above
+    from chalicelib.query import admin  # noqa: PLC0415 - lazy: the module docstring
 
     request = app.current_request
     header = request.headers.get("authorization") if request is not None else None
@@ -192,7 +192,7 @@ def whoami() -> Response:
 @handled
 def list_tokens() -> Response:
     """Every dashboard/API token, never the tokens themselves (admin)."""
-    from chalicelib.query import admin  # noqa: PLC0415 - lazy, see above
+    from chalicelib.query import admin  # noqa: PLC0415 - lazy: the module docstring
 
     return json_response(admin.list_tokens())
 
@@ -201,7 +201,7 @@ def list_tokens() -> Response:
 @handled
 def create_token() -> Response:
     """Create a viewer token, shown in this answer only (admin)."""
-    from chalicelib.query import admin  # noqa: PLC0415 - lazy, see above
+    from chalicelib.query import admin  # noqa: PLC0415 - lazy: the module docstring
 
     return json_response(admin.create_viewer_token(_body(), clock.now()), 201)
 
@@ -210,7 +210,7 @@ def create_token() -> Response:
 @handled
 def revoke_token(token_id: str) -> Response:
     """Revoke a token by its id (admin)."""
-    from chalicelib.query import admin  # noqa: PLC0415 - lazy, see above
+    from chalicelib.query import admin  # noqa: PLC0415 - lazy: the module docstring
 
     return json_response(admin.revoke_token(token_id, clock.now()))
 
@@ -219,7 +219,7 @@ def revoke_token(token_id: str) -> Response:
 @handled
 def import_mappings() -> Response:
     """Import a `{"key_...": "Name"}` mappings file (or a full export), all or nothing (admin)."""
-    from chalicelib.query import admin  # noqa: PLC0415 - lazy, see above
+    from chalicelib.query import admin  # noqa: PLC0415 - lazy: the module docstring
 
     return json_response(admin.import_mappings(_body(), clock.now()))
 
