@@ -1,4 +1,6 @@
-"""Dashboard queries through `chalice.test.Client`: DynamoDB work and handler time per route.
+"""Dashboard queries through `chalice.test.Client`: DynamoDB work and handler time per route. The
+routes are the dashboard's actual requests (a chart's `top`, a page of the table, the key picker's
+first page, the key info of a by-key page), at every period and grouping issue 14 lists.
 
 Each route is called once with byte counting on (the cold pass: first call of this process for that
 route, with the names cache emptied first, so no in-process cache helps it), then `runs` more times
@@ -11,6 +13,7 @@ includes Chalice's local gateway.
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Iterator, Mapping
@@ -32,6 +35,16 @@ MAX_SECONDS_PER_ROUTE = 15.0  # a slow request gets fewer timed runs (at least M
 MIN_RUNS = 3
 
 
+# The dashboard's own requests (frontend/js/refresh.js, compare.js): the chart's `top` series and one
+# page of the table (`limit`); the key picker's first page by 30-day spend; by key, the key info of
+# the table's page (`key_ids`). Kept in step with the frontend by hand: they are what users meet.
+DASHBOARD_TOP = 8  # refresh.js CHART_SERIES
+DASHBOARD_ROWS = 50  # state.js state.rows
+PICKER_KEYS = 25  # compare.js PICKER_KEYS
+GROUPINGS = ("api_key_id", "owner", "team", "model", "pool", "project_id")
+PAGE_KEYS_OF = "usage 30 days by api_key_id"  # the by-key table whose page's key info is measured
+
+
 @dataclass(frozen=True)
 class Route:
     """One dashboard request: a name for the table and the path with its query string."""
@@ -47,24 +60,19 @@ def routes(now: int) -> list[Route]:
     today = floor_day(now)
     found: list[Route] = []
     periods = (("today", 1, "1h"), ("7 days", 7, "1d"), ("30 days", 30, "1d"), ("90 days", 90, "1d"))
+    page = {"top": DASHBOARD_TOP, "limit": DASHBOARD_ROWS}
     for label, days, width in periods:
-        for group in ("api_key_id", "model", "pool"):
+        for group in GROUPINGS:
             query = {"start_time": today - (days - 1) * DAY, "end_time": now, "bucket_width": width}
-            found.append(
-                Route(
-                    f"usage {label} by {group}", f"/api/usage?{urlencode({**query, 'group_by': group})}", days
-                )
-            )
+            path = f"/api/usage?{urlencode({**query, 'group_by': group, **page})}"
+            if (label, group) == ("today", "owner"):  # the page's default view
+                found.append(Route("usage today by owner (dashboard default)", path, 1, "usage_default"))
+            else:
+                found.append(Route(f"usage {label} by {group}", path, days))
     today_query = {"start_time": today, "end_time": now}
     found += [
         Route("pools", "/api/pools", first_load="pools"),
-        Route("keys", "/api/keys", first_load="keys"),
-        Route(
-            "usage today by owner (dashboard default)",
-            f"/api/usage?{urlencode({**today_query, 'bucket_width': '1h', 'group_by': 'owner'})}",
-            1,
-            first_load="usage_default",
-        ),
+        Route("keys", f"/api/keys?{urlencode({'sort': 'cost', 'limit': PICKER_KEYS})}", first_load="keys"),
         Route(
             "usage today by model,pool (dashboard models table)",
             f"/api/usage?{urlencode({**today_query, 'bucket_width': '1d', 'group_by': 'model,pool'})}",
@@ -73,6 +81,18 @@ def routes(now: int) -> list[Route]:
         ),
     ]
     return found
+
+
+def page_keys_route(body: bytes) -> Route | None:
+    """The by-key table's follow-up request: the key info (budgets) of the keys on its page."""
+    try:
+        groups = json.loads(body)["groups"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    ids = [row["group"]["api_key_id"] for row in groups]
+    if not ids:
+        return None
+    return Route("keys of a by-key page (30 days)", f"/api/keys?{urlencode({'key_ids': ','.join(ids)})}", 30)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -113,6 +133,9 @@ def measure_queries(now: int, runs: int) -> tuple[dict[str, Any], dict[str, byte
             results.append(result)
             if route.first_load:
                 bodies[route.first_load] = body
+            follow = page_keys_route(body) if route.name == PAGE_KEYS_OF and result["status"] == 200 else None
+            if follow is not None:
+                results.append(_measure_route(client, meter, follow, runs)[0])
     return {"now": now, "runs": runs, "routes": results}, bodies
 
 

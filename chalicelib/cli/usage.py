@@ -2,13 +2,16 @@
 
     python -m chalicelib.cli usage (--start 2026-11-01 [--end 2026-12-01] | --since 6h) \
         --group-by api_key_id,model --bucket 1d [--top N] [--api-key-ids ...] [--models ...]
-        [--project-ids ...] [--teams ...] [--json]
+        [--project-ids ...] [--teams ...] [--search TEXT] [--limit N [--offset N]] [--json]
 
 `--start` is the first UTC day, `--end` the UTC day after the last one (exclusive), as for `collect`
 and the API's `end_time`: one meaning of `--end` across the CLI (docs/money.md). `--since` is a
 window up to now (90m, 6h, 7d), for the 1m and 1h buckets. With `--json` the output is the JSON
 `/api/usage` returns for the same selection with `top=--top` (default 0: every group in every
 bucket, so a script loses nothing); without it, a table of the period's groups and the total.
+`--search`/`--limit`/`--offset` are the API's paging of the groups (chalicelib.query.paging): the
+groups whose label, ids, owner, team or project contain the text, a page of them; the total stays
+that of every group.
 Errors name the flags and dates typed.
 """
 
@@ -39,6 +42,9 @@ OPTIONS = {
     "end_time": "--end",
     "api_key_ids": "--api-key-ids",
     "top": "--top",
+    "limit": "--limit",
+    "offset": "--offset",
+    "search": "--search",
 }
 
 
@@ -54,7 +60,8 @@ def register(subparsers: Subparsers) -> None:
     parser.usage = (
         "%(prog)s (--start YYYY-MM-DD [--end YYYY-MM-DD, exclusive] | --since N{m,h,d}) "
         "[--group-by DIM[,DIM...]] [--bucket {1d,1h,1m}] [--top N] "
-        "[--api-key-ids|--models|--project-ids|--teams A[,B...]] [--json]"
+        "[--api-key-ids|--models|--project-ids|--teams A[,B...]] "
+        "[--search TEXT] [--limit N [--offset N]] [--json]"
     )
     when = parser.add_mutually_exclusive_group(required=True)
     when.add_argument("--start", metavar="YYYY-MM-DD", help="first UTC day")
@@ -80,6 +87,12 @@ def register(subparsers: Subparsers) -> None:
     )
     for name in ("api-key-ids", "models", "project-ids", "teams"):
         parser.add_argument(f"--{name}", metavar="A[,B...]", help=f"only these {name.replace('-', ' ')}")
+    parser.add_argument(
+        "--search", metavar="TEXT", help="only groups whose label, ids, owner, team or project contain TEXT"
+    )
+    # checked by the query layer (one rule for the API and the CLI), its errors named as these flags
+    parser.add_argument("--limit", metavar="N", help="at most N groups (1 to 1000), in rank order")
+    parser.add_argument("--offset", metavar="N", help="skip the first N groups (with --limit)")
 
 
 def params_from_args(args: argparse.Namespace, now: int) -> dict[str, list[str]]:
@@ -94,7 +107,7 @@ def params_from_args(args: argparse.Namespace, now: int) -> dict[str, list[str]]
         "group_by": [args.group_by],
         "top": [str(top)],
     }
-    for name in ("api_key_ids", "models", "project_ids", "teams"):
+    for name in ("api_key_ids", "models", "project_ids", "teams", "search", "limit", "offset"):
         value = getattr(args, name)
         if value:
             params[name] = [value]
@@ -119,6 +132,10 @@ def _lines(report: dict[str, Any]) -> list[str]:
     lines = text_table(headers, rows)
     if len(report["groups"]) > MAX_TEXT_ROWS:
         lines.append(f"... {len(report['groups']) - MAX_TEXT_ROWS} more groups (use --json)")
+    if "group_count" in report:
+        first = report["offset"] + 1 if report["groups"] else report["offset"]
+        last = report["offset"] + len(report["groups"])
+        lines.append(f"groups {first:,}-{last:,} of {report['group_count']:,} matching")
     lines.append(
         f"total {total['total_tokens']:,} tokens, {total['requests']:,} requests, "
         f"{cost_text(total['cost_usd'], total['unpriced_tokens'])} "

@@ -5,6 +5,11 @@ id seen in the period's usage (source `unmapped` when nobody names it). Usage co
 key aggregates (one Query covering the 30 days and the budget's month), costs per chalicelib.money
 (billed when settled, else estimated).
 
+`limit`/`offset`/`search` (chalicelib.query.paging), `sort` (`name`, the default order, or `cost`: the
+largest 30-day spend first) and `key_ids` (just these keys: the rows a page shows) send part of the
+list, with `count` (the keys matching), cut from the whole list kept in VIEW_MEMO. Without them the
+answer is the whole list.
+
 Edits go through chalicelib.keys.validate. POST refuses an existing mapping (409); PATCH
 changes only the fields given and, when the body carries the `updated_at` the client read, refuses a
 mapping changed since (409); DELETE removes the mapping only: usage history is never touched.
@@ -24,6 +29,7 @@ from chalicelib.keys.resolve import build_identities, resolve
 from chalicelib.keys.validate import (
     budget_from,
     key_id_param,
+    key_id_value,
     new_mapping,
     validate_active,
     validate_description,
@@ -33,17 +39,20 @@ from chalicelib.keys.validate import (
 from chalicelib.money import Settlement, cost_of
 from chalicelib.periods import DAY, day_label, day_start, floor_day, iso
 from chalicelib.query.memo import VIEW_MEMO
+from chalicelib.query.paging import PAGE_PARAMS, cut, parse_page
 from chalicelib.query.report import FLAG_BITS, Totals
 from chalicelib.query.usage import Stores
 from chalicelib.store.directory import identity_writes
 from chalicelib.store.meta import Checkpoint
 from chalicelib.store.rollups import Item, fingerprint, label_of, members
 from chalicelib.usage import Usage
-from chalicelib.validation import Params, known_fields, normalize
+from chalicelib.validation import Params, choice, known_fields, listed, normalize
 
 USAGE_DAYS = 30
 CREATE_FIELDS = ("key_id", "name", "owner", "team", "description", "budget", "active")
 PATCH_FIELDS = ("name", "owner", "team", "description", "budget", "active", "updated_at")
+KEYS_PARAMS = (*PAGE_PARAMS, "sort", "key_ids")
+KEYS_SORTS = ("name", "cost")
 
 
 # -- views --------------------------------------------------------------------------------------
@@ -139,7 +148,8 @@ def _order(entry: dict[str, Any]) -> tuple[int, str, str]:
 def list_keys(
     params: Params, now: int, *, stores: Stores | None = None, only: str | None = None
 ) -> dict[str, Any]:
-    """`GET /api/keys` (no parameters): `{"data": [Key]}` (with `only`, just that key's entry).
+    """`GET /api/keys`: `{"data": [Key]}` (with `only`, just that key's entry; with paging
+    parameters, part of it: `keys_page`).
 
     The whole list is kept in VIEW_MEMO (chalicelib.query.memo) under what it is computed from: the
     day of `now` (the 30-day window and the budget periods), the checkpoint (settlement; its
@@ -148,7 +158,8 @@ def list_keys(
     mappings and unmapped keys as read (small partitions, read every time so that an edit made by
     any container shows at once) and this process's identity write count. So a warm container
     skips reading the window's items and the DIR partition and building 1,000 entries."""
-    normalize(params, ())
+    if params:
+        return keys_page(params, now, stores=stores)
     stores = stores or Stores.default()
     writes = identity_writes()  # before the reads: a write racing them moves it for the next request
     checkpoint = stores.meta.checkpoint()
@@ -200,6 +211,30 @@ def list_keys(
     if memo_key is not None:
         VIEW_MEMO.put(memo_key, answer)
     return answer
+
+
+def _texts(entry: dict[str, Any]) -> list[str | None]:
+    return [entry.get(name) for name in ("name", "key_id", "owner", "team", "project_id", "project_name")]
+
+
+def _by_cost(entry: dict[str, Any]) -> tuple[Decimal, tuple[int, str, str]]:
+    return -Decimal(entry["usage_30d"]["cost_usd"]), _order(entry)
+
+
+def keys_page(params: Params, now: int, *, stores: Stores | None = None) -> dict[str, Any]:
+    """`GET /api/keys` with `limit`/`offset`/`search`/`sort`/`key_ids`: the part of the whole list
+    (`list_keys`, memoized) they ask for, with `count` (keys matching `key_ids` and `search`)."""
+    params = normalize(params, KEYS_PARAMS, ("key_ids",))
+    page = parse_page(params)
+    sort = choice(params, "sort", KEYS_SORTS, "name")
+    wanted = set(listed(params, "key_ids", check=key_id_value))
+    entries: list[dict[str, Any]] = list_keys({}, now, stores=stores)["data"]
+    if wanted:
+        entries = [entry for entry in entries if entry["key_id"] in wanted]
+    if sort == "cost":
+        entries = sorted(entries, key=_by_cost)
+    rows, count = cut(entries, page, _texts)
+    return {"data": rows, **page.fields("count", count), "sort": sort}
 
 
 def _one(key_id: str, now: int, stores: Stores) -> dict[str, Any]:

@@ -6,7 +6,12 @@ minute: chalicelib.query.names).
 `max_bytes` (the API passes its response limit; the CLI none) refuses a report whose size is
 predictable from its row counts before its rows and JSON are built (ResponseTooLarge). With `top`
 capping the bucket rows, only `top=0` (every group in every bucket) or very long hourly periods get
-near the limit."""
+near the limit.
+
+`limit`/`offset`/`search` (chalicelib.query.paging) send a page of `groups`, in rank order, with
+`group_count` (the groups matching `search`); the page is cut from the whole report (kept in the
+report memo, so paging through a view reads no more than a repeat), and `total`, `buckets`, `top`
+and `other_groups` stay those of every group."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from chalicelib.money import Settlement
 from chalicelib.query.coverage import coverage
 from chalicelib.query.memo import REPORT_MEMO
 from chalicelib.query.names import NAMES_CACHE
+from chalicelib.query.paging import PAGE_PARAMS, Page, cut, parse_page
 from chalicelib.query.report import (
     KEY_DIMENSIONS,
     Aggregate,
@@ -29,13 +35,13 @@ from chalicelib.query.report import (
     aggregate,
     report_of,
 )
-from chalicelib.query.selection import Selection, parse_selection
+from chalicelib.query.selection import LIST_PARAMS, USAGE_PARAMS, Selection, parse_selection
 from chalicelib.query.sources import live_records, read_stored, stored_fingerprint
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import RollupStore
-from chalicelib.validation import Params
+from chalicelib.validation import Params, normalize
 
 if TYPE_CHECKING:
     from chalicelib.openai_api import OpenAIAdminClient
@@ -48,6 +54,9 @@ NO_NAMES = Names()  # one object, so reports without names are found in the repo
 BUCKET_BYTES = 60
 BUCKET_ROW_BYTES = 170
 GROUP_ROW_BYTES = 330
+# A page is cut from the whole report, built (and kept) in memory: 10,000 keys by key fits with room;
+# key x model at thousands of keys is refused, as it was before paging, paged or not.
+MAX_PAGED_GROUPS = 25_000
 
 
 @dataclass(frozen=True)
@@ -82,14 +91,12 @@ def too_large(size: int, max_bytes: int, what: str = "answer") -> ResponseTooLar
     )
 
 
-def predicted_bytes(agg: Aggregate) -> int:
-    """A lower bound of the report's JSON size, from its row counts."""
+def predicted_bytes(agg: Aggregate, group_rows: int | None = None) -> int:
+    """A lower bound of the report's JSON size, from its row counts (`group_rows`: at most so many
+    of `groups` are sent, a page)."""
     top = agg.selection.top
-    return (
-        len(agg.cells) * BUCKET_BYTES
-        + agg.bucket_rows(top) * BUCKET_ROW_BYTES
-        + len(agg.groups) * GROUP_ROW_BYTES
-    )
+    groups = len(agg.groups) if group_rows is None else min(group_rows, len(agg.groups))
+    return len(agg.cells) * BUCKET_BYTES + agg.bucket_rows(top) * BUCKET_ROW_BYTES + groups * GROUP_ROW_BYTES
 
 
 def _live_client(settings: Settings) -> OpenAIAdminClient:
@@ -185,17 +192,26 @@ def report_for(
     *,
     always: Iterable[GroupKey] = (),
     max_bytes: int | None = None,
+    group_rows: int | None = None,
 ) -> dict[str, Any]:
     """The report of a parsed selection (`always`: groups listed even without usage); refused with
-    ResponseTooLarge before it is built when it surely exceeds `max_bytes`."""
+    ResponseTooLarge before it is built when it surely exceeds `max_bytes` (with at most
+    `group_rows` of its groups sent)."""
     agg, data_as_of, kept = _aggregate_or_memo(selection, now, stores, settings, always=always, memo=True)
     if kept is not None and kept[2] is not None:
-        return kept[2]  # a report passed max_bytes' prediction when it was kept, as it would now
+        # kept after passing max_bytes' prediction (for a page, maybe: then the rendered answer is
+        # measured, chalicelib.responses)
+        return kept[2]
     assert agg is not None
     if max_bytes is not None:
-        size = predicted_bytes(agg)
+        size = predicted_bytes(agg, group_rows)
         if size > max_bytes:
             raise too_large(size, max_bytes)
+        if group_rows is not None and len(agg.groups) > MAX_PAGED_GROUPS:
+            raise ResponseTooLarge(
+                f"the report has {len(agg.groups):,} groups, over the {MAX_PAGED_GROUPS:,} a page is cut "
+                "from: use fewer groupings or a filter"
+            )
     report = report_of(agg, data_as_of=data_as_of)
     if kept is not None:
         REPORT_MEMO.put(kept[0], kept[1], report)
@@ -210,10 +226,42 @@ def usage_report(
     settings: Settings | None = None,
     max_bytes: int | None = None,
 ) -> dict[str, Any]:
-    """`GET /api/usage`: parse the query string, answer from DynamoDB (or OpenAI for 1m)."""
+    """`GET /api/usage`: parse the query string, answer from DynamoDB (or OpenAI for 1m); with
+    `limit`/`offset`/`search`, a page of its groups (`paged`)."""
     settings = settings or get_settings()
-    selection = parse_selection(params, now, settings.hourly_retention_days)
+    params = normalize(params, (*USAGE_PARAMS, *PAGE_PARAMS), LIST_PARAMS)
+    page = parse_page(params)
+    selection = parse_selection(
+        {name: values for name, values in params.items() if name not in PAGE_PARAMS},
+        now,
+        settings.hourly_retention_days,
+    )
     stores = stores or Stores.default()
-    report = report_for(selection, now, stores, settings, max_bytes=max_bytes)
+    report = report_for(
+        selection, now, stores, settings, max_bytes=max_bytes, group_rows=page.limit if page.asked else None
+    )
+    if page.asked:
+        report = paged(report, page)
     report["coverage"] = coverage(selection.start, selection.end, stores.meta)
     return report
+
+
+def row_texts(row: dict[str, Any]) -> list[str | None]:
+    """What a group row shows, for `search`: its label, each dimension's label and id, and a key's
+    name, owner, team and project."""
+    texts: list[str | None] = [
+        row.get("label"),
+        *row.get("labels", {}).values(),
+        *row.get("group", {}).values(),
+    ]
+    key = row.get("key")
+    if key:
+        texts.extend(key.get(name) for name in ("name", "owner", "team", "project_id", "project_name"))
+    return texts
+
+
+def paged(report: dict[str, Any], page: Page) -> dict[str, Any]:
+    """A copy of `report` whose `groups` is the page (the rest, totals included, unchanged), with
+    `group_count` and the page asked for."""
+    rows, count = cut(report["groups"], page, row_texts)
+    return {**report, "groups": rows, **page.fields("group_count", count)}

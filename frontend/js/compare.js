@@ -1,8 +1,19 @@
-// The key picker: largest 30-day spend first, as many keys as the API's `limits` allow.
+// The key picker: largest 30-day spend first, as many keys as the API's `limits` allow, searched by
+// the API, PICKER_KEYS at a time (the admin's key form lists the same).
 
+import { getJson } from "./api.js";
 import { $, fill, h, placeholder } from "./dom.js";
-import { dec } from "./format.js";
 import { state, view } from "./state.js";
+
+const PICKER_KEYS = 25;
+export const keysQuery = () => getJson("/api/keys", { sort: "cost", limit: PICKER_KEYS, search: $("compare-filter").value.trim() });
+
+export function showKeys(data) {
+  view.keys = data.data;
+  view.keyCount = data.count;
+  if (view.admin) view.admin.setKeys(view.keys);
+  renderKeyPicker();
+}
 
 function keyLabel(k) {
   return k.name || k.key_id;
@@ -10,17 +21,14 @@ function keyLabel(k) {
 
 export function renderKeyPicker() {
   const list = $("compare-list");
-  const text = $("compare-filter").value.trim().toLowerCase();
-  const keys = [...view.keys].sort((a, b) => Number(dec(b.usage_30d && b.usage_30d.cost_usd) - dec(a.usage_30d && a.usage_30d.cost_usd)) || keyLabel(a).localeCompare(keyLabel(b)));
-  const visible = text ? keys.filter((k) => [k.name, k.owner, k.team, k.key_id, k.project_name].some((v) => v && String(v).toLowerCase().includes(text))) : keys;
+  const keys = view.keys;
+  const more = view.keyCount - keys.length;
   if (!keys.length) {
-    fill(list, placeholder("No keys yet."));
-  } else if (!visible.length) {
-    fill(list, placeholder("No keys match."));
+    fill(list, placeholder($("compare-filter").value.trim() ? "No keys match." : "No keys yet."));
   } else {
     fill(
       list,
-      visible.map((k) => {
+      keys.map((k) => {
         const box = h("input", { type: "checkbox", value: k.key_id, checked: state.compare.has(k.key_id) });
         box.addEventListener("change", () => {
           if (box.checked) state.compare.add(k.key_id);
@@ -29,6 +37,7 @@ export function renderKeyPicker() {
         });
         return h("label", {}, box, h("span", {}, keyLabel(k), h("span", { class: "sub" }, [k.owner, k.project_name].filter(Boolean).join(" · ") || k.key_id)));
       }),
+      more > 0 ? h("p", { class: "sub" }, `${more} more: search to find them`) : null,
     );
   }
   updateCompareButton();
@@ -53,5 +62,9 @@ export function bindCompare() {
     state.compare.clear();
     renderKeyPicker();
   });
-  $("compare-filter").addEventListener("input", () => renderKeyPicker());
+  let typing;
+  $("compare-filter").addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => keysQuery().then(showKeys, (e) => fill($("compare-list"), placeholder(e.message, { error: true }))), 300);
+  });
 }

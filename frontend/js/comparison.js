@@ -1,13 +1,70 @@
 // The chosen keys side by side over the page's period (/api/compare), loaded at the first Compare.
 
 import { getJson } from "./api.js";
-import { compareModel } from "./columns.js";
 import { bounds } from "./compare.js";
-import { $, fill, placeholder } from "./dom.js";
+import { $, fill, h, placeholder } from "./dom.js";
+import { dec, decString, int, pct, pctNumber, usd } from "./format.js";
 import { rangeText } from "./periods.js";
 import { section } from "./refresh.js";
 import { state, view } from "./state.js";
 import { DataTable } from "./table.js";
+
+// The comparison: one row per measure, one column per key, then the selection's total.
+const COMPARE_ROWS = [
+  ["Input tokens", "input_tokens", "int"],
+  ["Output tokens", "output_tokens", "int"],
+  ["Cached tokens", "cached_tokens", "int"],
+  ["Total tokens", "total_tokens", "int"],
+  ["Requests", "requests", "int"],
+  ["Billed $", "billed_usd", "usd"],
+  ["Estimated $", "estimated_usd", "usd"],
+  ["Cost $ (billed, else est.)", "cost_usd", "usd"],
+  ["Share of tokens", "share_tokens", "pct"],
+  ["Share of $", "share_cost", "pct"],
+];
+
+function compareValue(kind, raw) {
+  if (kind === "usd") return { sort: dec(raw), render: usd(dec(raw)), csv: decString(dec(raw)) };
+  if (kind === "pct") {
+    const n = Number(raw || 0);
+    return { sort: n, render: pct(n), csv: pctNumber(n) };
+  }
+  const n = Number(raw || 0);
+  return { sort: n, render: int(n), csv: n };
+}
+
+function compareModel(data) {
+  const keys = data.keys || [];
+  const rows = COMPARE_ROWS.map(([label, field, kind]) => {
+    const values = keys.map((k) => compareValue(kind, k[field]));
+    const total = kind === "pct" ? null : compareValue(kind, data.total ? data.total[field] : 0);
+    let best = -1;
+    if (keys.length > 1) {
+      values.forEach((v, i) => {
+        if (v.sort > 0 && (best < 0 || v.sort > values[best].sort)) best = i;
+      });
+    }
+    return { label, values, total, best };
+  });
+  const columns = [
+    { id: "metric", label: "Measure", render: (row) => row.label, csv: (row) => row.label },
+    ...keys.map((k, i) => ({
+      id: `key-${i}`,
+      label: k.label || (k.group && k.group.api_key_id) || "key",
+      num: true,
+      render: (row) => (row.best === i ? h("strong", {}, row.values[i].render) : row.values[i].render),
+      csv: (row) => row.values[i].csv,
+    })),
+    {
+      id: "total",
+      label: "All selected",
+      num: true,
+      render: (row) => (row.total ? row.total.render : "—"),
+      csv: (row) => (row.total ? row.total.csv : ""),
+    },
+  ];
+  return { rows, columns };
+}
 
 export const compareTable = new DataTable($("compare-table"), { empty: "Pick keys, then Compare." });
 

@@ -1,9 +1,10 @@
 // The controls (period, grouping, buckets, measure, filter, theme) and the hash they live in. Hourly
 // buckets only where the API's `limits` allow them.
 
-import { GROUPS, rowMatches } from "./columns.js";
+import { GROUPS } from "./columns.js";
 import { $ } from "./dom.js";
 import { DAY, defaultBucket, isoDay, range, widthAllowed } from "./periods.js";
+import { loadPage } from "./refresh.js";
 import { REFRESH_SECONDS, nowSeconds, page, readHash, state, view, writeHash } from "./state.js";
 import { groupsTable, modelsTable, renderChart, renderModels, renderUsage } from "./usage-view.js";
 
@@ -27,6 +28,7 @@ export function syncControls() {
 }
 
 function changed() {
+  state.offset = 0;
   syncControls();
   writeHash();
   page.refresh();
@@ -72,9 +74,14 @@ export function bindControls() {
       renderModels();
     });
   }
+  let typing; // the API searches once typing pauses
   $("filter").addEventListener("input", () => {
-    state.filter = $("filter").value;
-    groupsTable.setFilter(state.filter, rowMatches);
+    clearTimeout(typing);
+    typing = setTimeout(() => {
+      state.filter = $("filter").value.trim();
+      state.offset = 0;
+      loadPage();
+    }, 300);
   });
   $("refresh").addEventListener("click", () => page.refresh());
   window.addEventListener("hashchange", () => {

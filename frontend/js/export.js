@@ -11,7 +11,7 @@ export function csvRows(table) {
   const columns = table.allColumns;
   const out = [columns.map((c) => c.label)];
   for (const row of rows) out.push(columns.map((c) => c.csv(row)));
-  if (rows.length && columns.some((c) => c.total)) out.push(columns.map((c) => (c.total ? c.total(rows).csv : "")));
+  if (rows.length && columns.some((c) => c.total)) out.push(columns.map((c) => (c.total ? c.total(table.whole || rows).csv : "")));
   return out;
 }
 

@@ -3,17 +3,38 @@
 
 import { AlertsView } from "./alerts.js";
 import { ApiError, getJson, token } from "./api.js";
-import { renderKeyPicker } from "./compare.js";
+import { keysQuery, showKeys } from "./compare.js";
 import { syncControls } from "./controls.js";
 import { $, fill, h, placeholder } from "./dom.js";
 import { range, rangeText, widthAllowed } from "./periods.js";
 import { renderNotices, renderPools } from "./pools.js";
 import { REFRESH_SECONDS, nowSeconds, state, view, writeHash } from "./state.js";
-import { clearUsage, renderAsOf, renderModels, renderUsage, usageFailed } from "./usage-view.js";
+import { clearUsage, renderAsOf, renderModels, renderTable, renderUsage, usageFailed } from "./usage-view.js";
 
 // The chart stacks the period's largest groups and one "Other": the API ranks them (by cost, then
-// tokens) and sums the rest per bucket (`top`), so a 1,000-key period stays a small answer.
+// tokens) and sums the rest per bucket (`top`), so a 1,000-key period stays a small answer; the table
+// a page of `state.rows` groups.
 const CHART_SERIES = 8;
+const usageQuery = (offset, search) => {
+  const r = view.range;
+  return { start_time: r.start, end_time: r.end, bucket_width: state.bucket, group_by: state.group, top: CHART_SERIES, limit: state.rows, offset, search };
+};
+const paged = () => state.offset || state.filter;
+
+/** The table's page (`first`: the chart's answer, page 1); by key, with its keys' info (budgets). */
+export function loadPage(generation = view.generation, first = null) {
+  const load = async () => {
+    const data = await (first || getJson("/api/usage", usageQuery(state.offset, state.filter)));
+    const ids = state.group === "api_key_id" ? data.groups.map((g) => g.group.api_key_id) : [];
+    return [data, ids.length ? (await getJson("/api/keys", { key_ids: ids }).catch(() => ({}))).data : []];
+  };
+  return section(generation, load, ([data, keys]) => {
+    if (data.offset !== state.offset || (data.search || "") !== state.filter) return; // a later ask is coming
+    view.page = data;
+    view.keysById = new Map((keys || []).map((k) => [k.key_id, k]));
+    renderTable();
+  }, failed("groups-table", "the table"));
+}
 const auth = () => import("./auth.js");
 
 const alertsView = new AlertsView({ banner: $("alerts-banner"), table: $("alerts-table"), filters: $("alert-filters"), meta: $("alerts-meta") });
@@ -72,6 +93,8 @@ export async function refresh() {
   if (!token.get()) await (await auth()).askToken();
   if (generation !== view.generation) return;
   const common = { start_time: r.start, end_time: r.end };
+  const chart = getJson("/api/usage", usageQuery(0, ""));
+  chart.catch(() => {});
   const tasks = [
     section(generation, () => health, showHealth, () => {}),
     section(generation, () => alertsView.load(), () => {}, () => {}),
@@ -85,22 +108,19 @@ export async function refresh() {
       renderPools($("pools"), $("pools-meta"), data, nowSeconds());
       renderNotices($("notices"), data, nowSeconds());
     }, failed("pools", "the pools")),
-    section(generation, () => getJson("/api/usage", { ...common, bucket_width: state.bucket, group_by: state.group, top: CHART_SERIES }), (data) => {
+    section(generation, () => chart, (data) => {
       view.usage = data;
+      if (!paged()) view.page = data;
       renderUsage();
       renderAsOf(data);
     }, (err) => usageFailed(err)),
+    loadPage(generation, paged() ? null : chart),
     section(generation, () => getJson("/api/usage", { ...common, bucket_width: "1d", group_by: ["model", "pool"] }), (data) => {
       view.models = data;
       renderModels();
     }, failed("models-table", "usage by model")),
     ...[...view.shown].map((id) => loadPanel(id, generation)),
-    section(generation, () => getJson("/api/keys"), (data) => {
-      view.keys = data.data || [];
-      view.keysById = new Map(view.keys.map((k) => [k.key_id, k]));
-      renderKeyPicker();
-      if (view.usage && state.group === "api_key_id") renderUsage();
-    }, failed("compare-list", "the keys")),
+    section(generation, keysQuery, showKeys, failed("compare-list", "the keys")),
   ];
   if (view.compareData) tasks.push(later("./comparison.js", (m) => m.loadCompare(generation)));
   const outcomes = await Promise.all(tasks);

@@ -15,6 +15,8 @@ export const state = {
   group: "owner",
   measure: "tokens",
   filter: "",
+  offset: 0,
+  rows: 50,
   compare: new Set(),
 };
 
@@ -22,6 +24,7 @@ export const view = {
   generation: 0, // answers of an older refresh are dropped
   range: null,
   usage: null,
+  page: null, // the table's page of groups
   models: null,
   keys: [],
   keysById: new Map(),
@@ -48,6 +51,8 @@ export function readHash() {
   if (["1h", "1d"].includes(params.get("bucket"))) state.bucket = params.get("bucket");
   else state.bucket = defaultBucket(state.period, range(state.period, nowSeconds()).days || 1);
   if (["tokens", "cost"].includes(params.get("measure"))) state.measure = params.get("measure");
+  const rows = +params.get("rows"); // >= the chart's series (from page 1)
+  if (rows >= 10 && rows <= 999) state.rows = rows;
   state.from = params.get("from") || "";
   state.to = params.get("to") || "";
 }

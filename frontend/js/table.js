@@ -1,4 +1,4 @@
-// A sortable, filterable table whose rows, totals and CSV (js/export.js) come from one model, so the
+// A sortable table whose rows, totals and CSV (js/export.js) come from one model, so the
 // download is what the screen shows. Headers are buttons (Enter and Space sort); aria-sort marks the sorted one.
 // Every cell carries its column's label (data-label): on a phone the CSS stacks each row as a card.
 
@@ -16,16 +16,16 @@ export class DataTable {
     this.columns = [];
     this.allColumns = [];
     this.rows = [];
-    this.filterText = "";
-    this.filterFn = null;
     this.sortState = sort; // {id, dir: "asc"|"desc"}
     this.onChange = onChange;
     this.table = null;
   }
 
-  /** New data (and columns). Keeps the sort when its column still exists. */
-  setData(rows, columns, { caption = this.caption } = {}) {
+  /** New data (and columns). Keeps the sort when its column still exists. `whole`: the rows the totals
+   * are of when `rows` is a page (the report's total), so "Total" is the figure every view shows. */
+  setData(rows, columns, { caption = this.caption, whole = null } = {}) {
     this.rows = rows;
+    this.whole = whole;
     this.allColumns = columns;
     this.columns = columns.filter((c) => !c.csvOnly);
     this.caption = caption;
@@ -42,12 +42,6 @@ export class DataTable {
     this.sortState = null;
   }
 
-  setFilter(text, matches) {
-    this.filterText = text.trim().toLowerCase();
-    this.filterFn = matches;
-    if (this.table) this.renderBody();
-  }
-
   sortBy(id) {
     const column = this.columns.find((c) => c.id === id);
     if (!column) return;
@@ -61,7 +55,6 @@ export class DataTable {
 
   visibleRows() {
     let rows = this.rows;
-    if (this.filterText && this.filterFn) rows = rows.filter((row) => this.filterFn(row, this.filterText));
     if (this.sortState) {
       const column = this.columns.find((c) => c.id === this.sortState.id);
       if (column && column.sort) {
@@ -74,7 +67,7 @@ export class DataTable {
 
   totals(rows) {
     if (!this.columns.some((c) => c.total)) return null;
-    return this.columns.map((c) => (c.total ? c.total(rows) : null));
+    return this.columns.map((c) => (c.total ? c.total(this.whole || rows) : null));
   }
 
   render() {
@@ -111,10 +104,7 @@ export class DataTable {
   renderBody() {
     const rows = this.visibleRows();
     this.tbody.replaceChildren();
-    if (!rows.length) {
-      const text = this.rows.length ? `No rows match “${this.filterText}”.` : this.empty;
-      this.tbody.append(h("tr", { class: "empty-row" }, h("td", { colspan: this.columns.length }, text)));
-    }
+    if (!rows.length) this.tbody.append(h("tr", { class: "empty-row" }, h("td", { colspan: this.columns.length }, this.empty)));
     for (const row of rows) {
       const tr = h("tr");
       for (const [i, column] of this.columns.entries()) {
@@ -137,8 +127,7 @@ export class DataTable {
       });
       this.tfoot.append(tr);
     }
-    const shown = rows.length === this.rows.length ? "" : ` (${rows.length} of ${this.rows.length} rows)`;
-    this.captionEl.textContent = this.caption + shown;
+    this.captionEl.textContent = this.caption;
   }
 }
 

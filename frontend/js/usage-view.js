@@ -2,7 +2,7 @@
 // by model.
 
 import { UsageChart, seriesStyle } from "./chart.js";
-import { GROUPS, groupColumns, modelColumns, rowMatches } from "./columns.js";
+import { GROUPS, groupColumns, modelColumns } from "./columns.js";
 import { $, fill, h, placeholder } from "./dom.js";
 import { date, day, dec, int, parseTime, relative, usd, usdNumber, when } from "./format.js";
 import { DAY, isoDay, rangeText } from "./periods.js";
@@ -46,12 +46,23 @@ export function renderUsage() {
   if (!data) return;
   renderKpis(data);
   renderChart();
+  renderTable();
+}
+
+/** A page of the groups (js/pager.js moves it), totalled with the report's total: the KPIs' figure. */
+export function renderTable() {
+  const data = view.page;
+  if (!data) return;
   const rows = data.groups || [];
+  const count = data.group_count ?? rows.length;
   const subject = GROUPS[state.group];
+  const search = data.search ? ` matching “${data.search}”` : "";
+  groupsTable.empty = search ? `No ${subject.plural}${search}.` : "No usage in this period.";
   groupsTable.setData(rows, groupColumns(state.group, state.measure, rows, view.keysById, data.measures), {
-    caption: `${rows.length} ${rows.length === 1 ? subject.noun : subject.plural} · ${rangeText(view.range)}`,
+    caption: `${int(count)} ${count === 1 ? subject.noun : subject.plural}${search} · ${rangeText(view.range)}`,
+    whole: [{ ...data.total, share_tokens: 1, share_cost: 1 }],
   });
-  groupsTable.setFilter(state.filter, rowMatches);
+  if (count > rows.length || data.offset || document.getElementById("groups-pager")) import("./pager.js").then((m) => m.renderPager(data));
 }
 
 function renderKpis(data) {
@@ -154,7 +165,7 @@ export function renderModels() {
 }
 
 export function usageFailed(err) {
-  view.usage = null;
+  view.usage = view.page = null;
   chart.destroy();
   fill($("kpis"));
   fill($("legend"));
@@ -167,7 +178,7 @@ export function usageFailed(err) {
 
 /** An invalid range: take down every figure of the previous range and say why (`why`). */
 export function clearUsage(why) {
-  view.usage = null;
+  view.usage = view.page = null;
   view.models = null;
   chart.destroy();
   fill($("kpis"));

@@ -12,6 +12,8 @@ from chalicelib.query.alerts import ALERT_PARAMS, KINDS, STATES
 from chalicelib.query.compare import COMPARE_PARAMS
 from chalicelib.query.forecast import GROUPINGS as FORECAST_GROUPINGS
 from chalicelib.query.forecast import PARAMS as FORECAST_PARAMS
+from chalicelib.query.keys import KEYS_PARAMS
+from chalicelib.query.paging import PAGE_PARAMS
 from chalicelib.query.reconciliation import RECONCILE_PARAMS
 from chalicelib.query.selection import USAGE_PARAMS
 from chalicelib.responses import ERRORS
@@ -51,12 +53,12 @@ def test_the_spec_documents_exactly_the_routes_of_the_app():
 
 
 def test_the_query_parameters_of_the_spec_are_those_the_code_accepts():
-    assert _params("/api/usage", "GET") == set(USAGE_PARAMS)
+    assert _params("/api/usage", "GET") == set(USAGE_PARAMS) | set(PAGE_PARAMS)  # issue 14: paging
     assert _params("/api/export", "GET") == set(USAGE_PARAMS)
     assert _params("/api/compare", "GET") == set(COMPARE_PARAMS)
     assert _params("/api/pools", "GET") == set()
     assert _params("/api/reconciliation", "GET") == set(RECONCILE_PARAMS)
-    assert _params("/api/keys", "GET") == set()
+    assert _params("/api/keys", "GET") == set(KEYS_PARAMS)  # issue 14: paging, search, key_ids
     assert _params("/api/alerts", "GET") == set(ALERT_PARAMS)
     assert _params("/api/whoami", "GET") == set()
     assert _params("/api/forecast", "GET") == set(FORECAST_PARAMS)
