@@ -45,7 +45,7 @@ SCAN_TARGET = "DynamoDB_20120810.Scan"
 SCAN_SEGMENTS = 4  # DynamoDB Local serves the segments of a parallel Scan on several threads
 CHILD_TIMEOUT_SECONDS = 1800  # per 1,000 keys: a 10,000-key backfill takes over an hour here
 BOOKKEEPING_KINDS = frozenset({"META", "MAP", "DIR", "UNMAPPED", "TOKEN", "ALERT"})
-ROLLUP_KINDS = ("HD", "DD", "AH", "AD")
+ROLLUP_KINDS = ("HD", "DD", "AH", "AD", "CT")  # CT: store/cell_tokens.py
 DAILY_KINDS = frozenset({"DD", "AD"})  # kept forever; HD and AH expire after the hourly retention
 
 # 20 of the simulator's models, every usage kind represented: 12 chat models of the two pools, two

@@ -29,7 +29,7 @@ MAX_PACKAGE_BYTES = 3 * 1024 * 1024
 MAX_MONTHLY_USD = 3.0  # up to 1,000 keys (issue 14)
 MAX_MONTHLY_USD_10K = 10.0  # at 10,000 keys
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024  # synchronous invocation payload (API Gateway's own is 10 MB)
-ROLLUP_KINDS = ("HD", "DD", "AH", "AD")
+ROLLUP_KINDS = ("HD", "DD", "AH", "AD", "CT")  # CT: store/cell_tokens.py
 
 
 @dataclass(frozen=True)

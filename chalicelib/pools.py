@@ -27,9 +27,11 @@ Rules
 - Forecast: with that rate, when the remaining tokens run out, if that is before the reset and the
   rate was measured over at least 15 minutes; otherwise null.
 
-Reads per report: the checkpoint (data as-of), today's daily detail (one Query), today's hourly model
-aggregates (one Query), plus today's hourly detail (one Query) only when projects are filtered or a
-pool has run out (the over-cap split needs per-key hours). Identities: MAP + DIR; UNMAPPED.
+Reads per report: the checkpoint (data as-of), today's hourly model aggregates (one Query; not when
+projects are filtered), today's cell-token documents (chalicelib.store.cell_tokens: one Query, with
+the hours when projects are filtered or a pool has run out, since the over-cap split needs per-key
+hours; `read_cells`). A day stored before those documents is read from its daily detail, plus its
+hourly detail in those cases, as before them. Identities: MAP + DIR; UNMAPPED.
 """
 
 from __future__ import annotations
@@ -301,9 +303,10 @@ def report_as_of(now: int, data_as_of: int | None) -> int:
 class PoolInputs:
     """What one report is computed from; `load_pool_inputs` reads it, tests build it.
 
-    `daily_cells`: today's tokens per cell, every project. `pool_hours`: per pool, hour start -> tokens
-    of counted projects. `cell_hours`: (hour start, cell, tokens) of every project, or None when not
-    read (then no over-cap split is possible and the report assumes none was needed).
+    `daily_cells`: today's tokens per cell, every project (a cell without tokens may be left out).
+    `pool_hours`: per pool, hour start -> tokens of counted projects. `cell_hours`: (hour start, cell,
+    tokens) of every project, or None when not read (then no over-cap split is possible and the report
+    assumes none was needed).
     """
 
     now: int
@@ -464,6 +467,53 @@ class ReadAlready:
     unmapped: Sequence[UnmappedKey]
 
 
+def needs_hours(daily: Mapping[Cell, int], day: str, settings: Settings) -> bool:
+    """Whether the report needs today's tokens per hour and cell: projects are filtered (the pool
+    series counts some projects only) or a pool has run out (the over-cap split)."""
+    sharing = settings.sharing_projects
+    if sharing:
+        return True
+    used: dict[str, int] = defaultdict(int)
+    for cell, tokens in daily.items():
+        used[classify(cell.model, day)] += tokens
+    caps = pool_caps(settings)
+    return any(used[pool] >= caps[pool] for pool in POOL_NAMES)
+
+
+CellHours = list[tuple[int, Cell, int]]
+
+
+def _detail_hours(rollups: RollupStore, day: str) -> CellHours:
+    return [
+        (hour_start(label), cell, usage.total_tokens)
+        for label, cell, usage in rollups.hourly_detail(day)
+        if usage.total_tokens
+    ]
+
+
+def read_cells(
+    rollups: RollupStore, day: str, settings: Settings, *, likely_hours: bool
+) -> tuple[dict[Cell, int], CellHours | None]:
+    """Today's tokens per cell, and per hour and cell when `needs_hours` (else None).
+
+    From the day's cell-token documents (`RollupStore.cell_tokens`): one Query, with the hours when
+    `likely_hours` (the caller's guess, so that one Query usually suffices; a wrong guess costs a
+    second Query, never a wrong answer). A day written before those documents is read from its daily
+    and hourly detail, as before them."""
+    stored = rollups.cell_tokens(day, hours=likely_hours)
+    if stored is None:
+        daily: dict[Cell, int] = defaultdict(int)
+        for _, cell, usage in rollups.daily_detail(day, day):
+            daily[cell] += usage.total_tokens
+        return dict(daily), _detail_hours(rollups, day) if needs_hours(daily, day, settings) else None
+    if not needs_hours(stored.daily, day, settings):
+        return stored.daily, None
+    again = stored if stored.hourly is not None else rollups.cell_tokens(day, hours=True)
+    if again is None or again.hourly is None:  # the documents went between two Queries: the detail
+        return stored.daily, _detail_hours(rollups, day)
+    return stored.daily, [(hour_start(label), cell, tokens) for label, cell, tokens in again.hourly]
+
+
 def load_pool_inputs(
     now: int,
     settings: Settings,
@@ -480,36 +530,28 @@ def load_pool_inputs(
     day = day_label(now)
     if data_as_of is None and meta is not None:
         data_as_of = meta.checkpoint().usage_as_of
-    daily: dict[Cell, int] = defaultdict(int)
-    for _, cell, usage in rollups.daily_detail(day, day):
-        daily[cell] += usage.total_tokens
     sharing = settings.sharing_projects
-    caps = pool_caps(settings)
-    used: dict[str, int] = defaultdict(int)
-    for cell, tokens in daily.items():
-        if counts(cell.project, sharing):
-            used[classify(cell.model, day)] += tokens
-    cell_hours: list[tuple[int, Cell, int]] | None = None
-    if sharing or any(used[pool] >= caps[pool] for pool in POOL_NAMES):
-        cell_hours = [
-            (hour_start(label), cell, usage.total_tokens)
-            for label, cell, usage in rollups.hourly_detail(day)
-            if usage.total_tokens
-        ]
-    if sharing and cell_hours is not None:
-        pool_hours = _pool_series_from_cells(cell_hours, day, sharing)
-    else:
+    model_series: dict[PoolName, dict[int, int]] | None = None
+    if not sharing:
         model_hours = (
             read.model_hours
             if read is not None
             else rollups.hourly_aggregates("model", f"{day}T00", f"{day}T23")
         )
-        pool_hours = _pool_series_from_models(model_hours, day)
+        model_series = _pool_series_from_models(model_hours, day)
+    caps = pool_caps(settings)
+    # Hours by the model aggregates' count of the pools (the cells decide: `read_cells`).
+    likely = model_series is None or any(sum(model_series[p].values()) >= caps[p] for p in POOL_NAMES)
+    daily, cell_hours = read_cells(rollups, day, settings, likely_hours=likely)
+    if model_series is None and cell_hours is not None:
+        pool_hours = _pool_series_from_cells(cell_hours, day, sharing)
+    else:
+        pool_hours = model_series or {}
     mappings = read.mappings if read is not None else directory.list_mappings()
     return PoolInputs(
         now=now,
         data_as_of=data_as_of,
-        daily_cells=dict(daily),
+        daily_cells=daily,
         pool_hours=pool_hours,
         cell_hours=cell_hours,
         identities=build_identities(mappings, directory.directory()),
@@ -551,9 +593,11 @@ __all__ = [
     "forecast_exhaustion",
     "hourly_rate",
     "load_pool_inputs",
+    "needs_hours",
     "pool_caps",
     "pool_name",
     "pool_report",
+    "read_cells",
     "report_as_of",
     "split_over_cap",
 ]

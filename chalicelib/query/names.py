@@ -1,44 +1,72 @@
 """The display names a report shows (key identities and project names), cached per process.
 
-Reading them costs two paginated Queries (MAP and DIR: 275 KB at 1,000 keys), which a dashboard
-would otherwise pay on every request. They are kept `NAMES_CACHE_SECONDS` per table. A mapping or
-directory write made by this process (`PATCH /api/keys`, the CLI, a directory sync) moves
+Reading them costs two Queries (MAP and the directory's snapshot: a few hundred KB at 10,000 keys),
+which a dashboard would otherwise pay on every request. They are kept per table and trusted for
+`NAMES_CACHE_SECONDS`; after that, one small GetItem of the identity generations
+(`DirectoryStore.generations`, moved by every mapping or directory write) tells whether they are
+still true: unchanged, the same names are trusted for another `NAMES_CACHE_SECONDS`, up to
+`NAMES_KEEP_SECONDS` after they were read (a bound for edits made by hand, outside the code, which
+move no generation); changed, or on a table written before the generations existed, they are read
+again. So names are never staler than before (another Lambda container shows a rename within
+`NAMES_CACHE_SECONDS`), and a quiet directory is read once an hour instead of once a minute.
+
+A write made by this process (`PATCH /api/keys`, the CLI, a directory sync) moves
 `chalicelib.store.directory.identity_writes()`, which drops the cached names at once, so a rename
-shows on the next request of the same process; other processes (other Lambda containers) show it
-within `NAMES_CACHE_SECONDS`. `forget_names()` empties the cache (tests).
+shows on the next request of the same process. `forget_names()` empties the cache (tests).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from chalicelib.keys.resolve import build_identities
 from chalicelib.query.report import Names
 from chalicelib.store.directory import DirectoryStore, identity_writes
+from chalicelib.store.directory_snapshot import forget_decoded
 from chalicelib.ttl_cache import TTLCache
 
 NAMES_CACHE_SECONDS = 60.0
+NAMES_KEEP_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """Names as read, with what they were read at: this process's write count, the table's
+    generations (None: the table has none), and when they were read and last confirmed."""
+
+    writes: int
+    generations: tuple[int, int] | None
+    read_at: float
+    checked_at: float
+    names: Names
 
 
 class NamesCache:
-    """Names by table name, each kept with the write count it was read at."""
+    """Names by table name, each kept with the write count and generations it was read at."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._cache: TTLCache[str, tuple[int, Names]] = TTLCache(NAMES_CACHE_SECONDS, 64, clock)
+        self._cache: TTLCache[str, _Entry] = TTLCache(NAMES_KEEP_SECONDS, 64, clock)
 
     def get(self, directory: DirectoryStore) -> Names:
-        """The names of `directory`'s table: cached when fresh, else read (MAP + DIR) and kept."""
+        """The names of `directory`'s table: cached when fresh or confirmed unchanged, else read
+        (MAP + the directory) and kept."""
         table = directory.table.name
         now = self._clock()  # before the read: names are as fresh as the moment they were asked for
         writes = identity_writes()
         entry = self._cache.get(table, now)
-        if entry is not None and entry[0] == writes:
-            return entry[1]
-        synced = directory.directory()
+        if entry is not None and entry.writes == writes:
+            if now - entry.checked_at < NAMES_CACHE_SECONDS:
+                return entry.names
+            if entry.generations is not None and directory.generations() == entry.generations:
+                confirmed = _Entry(writes, entry.generations, entry.read_at, now, entry.names)
+                self._cache.put(table, confirmed, entry.read_at)  # still expires KEEP after the read
+                return entry.names
+        synced, generations = directory.directory_at()  # read first: a write racing MAP moves them
         names = Names(build_identities(directory.list_mappings(), synced), synced.projects)
-        self._cache.put(table, (writes, names), now)
+        self._cache.put(table, _Entry(writes, generations, now, now, names), now)
         return names
 
     def clear(self) -> None:
@@ -50,5 +78,7 @@ NAMES_CACHE = NamesCache()
 
 
 def forget_names() -> None:
-    """Empty this process's cache of names (after an edit made elsewhere; tests)."""
+    """Empty this process's cache of names and of the directory it decoded last (after an edit made
+    elsewhere; tests; the bench's first request of a container)."""
     NAMES_CACHE.clear()
+    forget_decoded()

@@ -4,6 +4,7 @@ table      table creation, TTL, paginated queries, batch writes and the I/O coun
 rollups    hourly/daily usage detail and aggregates (HD#, DD#, AH#, AD#)
 meta       checkpoint, collector lease, backfill progress (META)
 directory  manual key mappings (MAP), synced directory (DIR), unmapped keys (UNMAPPED)
+directory_snapshot  the DIR items as one compressed snapshot, identity generations (DIRSNAP)
 tokens     dashboard/API tokens (TOKEN)
 alerts     the alert ledger (ALERT#)
 """

@@ -7,6 +7,7 @@ hold positional lists, which `Usage.from_stored` still reads; hourly items carry
     pk DD#<month>    sk <day>#<key>#<project>#<model>   daily detail, one item per cell
     pk AH#<dim>      sk <day>T<hh>   z: zlib(JSON {member: dict})  hourly aggregate of one dimension
     pk AD#<dim>      sk <day>        z: zlib(JSON {member: dict})  daily aggregate of one dimension
+    pk CT#<day>      sk day | <hh>   z: zlib(JSON {cell: tokens})  tokens per cell (store.cell_tokens)
 
 `dim` is key, model or project. A 30-day view by one dimension is one Query of 30 items; the
 detail partitions serve filtered and combined groupings. Aggregate members are one compressed JSON
@@ -40,6 +41,7 @@ from boto3.dynamodb.conditions import Key
 
 from chalicelib.dimensions import BASES, Base
 from chalicelib.periods import DAY, HOUR, day_start, month_label
+from chalicelib.store import cell_tokens
 from chalicelib.store.table import TableBacked, batch_get, batch_write, query_all
 from chalicelib.usage import Usage, canonical
 
@@ -295,6 +297,8 @@ def _already_stored(
     """True when the stored item already holds the desired values (`members` for aggregates)."""
     if existing is None or existing.get("expires_at") != desired.get("expires_at"):
         return False
+    if cell_tokens.is_cell_tokens(str(desired["pk"])):
+        return cell_tokens.same(existing, desired)
     if members is None:
         return _values(existing) == Usage.from_stored(desired["v"])
     if existing.get(CELLS_DIGEST) is not None and _digest_of([existing]) != _digest_of([desired]):
@@ -353,6 +357,8 @@ class RollupStore(TableBacked):
             desired.aggregate(f"AD#{dim}", day, members, None, daily_cells if dim == "key" else None)
         if not keep_hourly:
             return desired
+        for item in _cell_token_items(rollup, retention_days):
+            desired.items[(str(item["pk"]), str(item["sk"]))] = item
         by_hour: dict[str, list[tuple[Cell, Usage]]] = defaultdict(list)
         for (hour, cell), usage in rollup.hourly.items():
             if not usage.is_zero():
@@ -378,6 +384,7 @@ class RollupStore(TableBacked):
         if include_hourly:
             for dim in BASES:
                 found += self.aggregate_items("AH", dim, f"{day}T00", f"{day}T23")
+            found += cell_tokens.stamps(self.table, day)
         existing = {(str(item["pk"]), str(item["sk"])): item for item in found}
         by_label: dict[str, list[Item]] = defaultdict(list)
         for item in found:
@@ -440,15 +447,15 @@ class RollupStore(TableBacked):
     def aggregate_stamps(
         self, kind: Literal["AD", "AH"], dim: Base, first: str, last: str
     ) -> list[Item] | None:
-        """`aggregate_items`' keys, expiry and content hashes only (a few bytes per item instead of
-        ~28 KB for an `AD#key` day at 1,000 keys); None when an item has no hash (written before
-        hashes were): then only the whole items tell their contents."""
+        """`aggregate_items`' keys, expiry, content hashes and detail digests only (a few bytes per
+        item instead of ~28 KB for an `AD#key` day at 1,000 keys); None when an item has no hash
+        (written before hashes were): then only the whole items tell their contents."""
         stamps = list(
             query_all(
                 self.table,
                 KeyConditionExpression=Key("pk").eq(f"{kind}#{dim}") & Key("sk").between(first, last + LAST),
-                ProjectionExpression="pk, sk, #h, expires_at",
-                ExpressionAttributeNames={"#h": CONTENT_HASH},
+                ProjectionExpression="pk, sk, #h, expires_at, #cd",
+                ExpressionAttributeNames={"#h": CONTENT_HASH, "#cd": CELLS_DIGEST},
             )
         )
         if any(item.get(CONTENT_HASH) is None for item in stamps):
@@ -481,11 +488,46 @@ class RollupStore(TableBacked):
             hh, rest = str(item["sk"]).split("#", 1)
             yield f"{day}T{hh}", _parse_cell(rest), _values(item)
 
+    def cell_tokens(self, day: str, *, hours: bool) -> CellTokens | None:
+        """One day's tokens per cell (and per hour and cell when `hours`) from its cell-token
+        documents (chalicelib.store.cell_tokens), one Query; None for a day written before them."""
+        found = cell_tokens.read(self.table, day, hours=hours)
+        if found is None:
+            return None
+        daily, hourly = found
+        return CellTokens(
+            daily={_parse_cell(text): tokens for text, tokens in daily.items()},
+            hourly=None
+            if hourly is None
+            else [
+                (f"{day}T{hh}", _parse_cell(text), tokens)
+                for hh, cells in sorted(hourly.items())
+                for text, tokens in cells.items()
+            ],
+        )
+
     def stored_day(self, day: str) -> dict[tuple[str, str], Item]:
         """Every stored rollup item of one UTC day (detail and aggregates, daily and hourly) by
         (pk, sk): what recomputing the day may rewrite or delete. The bench reads it before and after
         a run, so that only this module knows where a day's items are kept."""
         return self._existing(day, True, _Desired(), trust=False)
+
+
+@dataclass(frozen=True)
+class CellTokens:
+    """`RollupStore.cell_tokens`: today's tokens per cell; (hour label, cell, tokens) when read."""
+
+    daily: dict[Cell, int]
+    hourly: list[tuple[str, Cell, int]] | None
+
+
+def _cell_token_items(rollup: DayRollup, retention_days: int) -> list[Item]:
+    """The day's cell-token items (chalicelib.store.cell_tokens), from the same cells as its detail."""
+    hourly: dict[str, dict[str, int]] = defaultdict(dict)
+    for (hour, cell), usage in rollup.hourly.items():
+        hourly[hour[-2:]][_cell_sk(cell)] = usage.total_tokens
+    daily = {_cell_sk(cell): usage.total_tokens for cell, usage in rollup.daily.items()}
+    return cell_tokens.desired_items(rollup.day, daily, hourly, retention_days)
 
 
 def _months(first_day: str, last_day: str) -> list[str]:

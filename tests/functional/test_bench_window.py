@@ -49,11 +49,12 @@ def test_the_window_reading_holds_every_rollup_item_of_its_days_and_no_other(usa
     scanned = _scanned()
     expected = {key for key in scanned if any(_of_day(key, day) for day in DAYS)}
     assert expected  # detail and aggregates, daily and hourly, of both days
-    assert {key[0].split("#")[0] for key in expected} == {"DD", "HD", "AD", "AH"}
+    # CT: the cell-token documents (chalicelib.store.cell_tokens), rollup items since they came
+    assert {key[0].split("#")[0] for key in expected} == {"DD", "HD", "AD", "AH", "CT"}
     assert {key for key in before if key[0] != "META"} == expected
     assert any(pk == "META" for pk, _ in before)  # the bookkeeping partitions are read too
     assert not any(_of_day(key, OUTSIDE) for key in before)
 
     store.replace_day(_day(DAYS[1], 200), keep_hourly=True, hourly_retention_days=35)
     after = window_items(aws.dynamodb_client(), target, DAYS)
-    assert changed_items(before, after) == {"AD": 3, "AH": 6, "DD": 2, "HD": 4}
+    assert changed_items(before, after) == {"AD": 3, "AH": 6, "DD": 2, "HD": 4, "CT": 3}

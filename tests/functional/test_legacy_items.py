@@ -82,6 +82,9 @@ def test_rewriting_an_unchanged_legacy_day_writes_nothing_and_a_changed_one_move
         for cell, usage in expected.items()
     }
 
+    # A legacy day has no cell-token documents (chalicelib.store.cell_tokens): the first rewrite adds
+    # the day's and its two hours' and writes nothing else (since those came); the next writes nothing.
+    assert store.replace_day(rollup, keep_hourly=True, hourly_retention_days=36500) == 3
     assert store.replace_day(rollup, keep_hourly=True, hourly_retention_days=36500) == 0
 
     changed = Cell("key_legacyA", "gpt-4o-mini-2024-07-18", "proj_one")
