@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -179,11 +179,31 @@ def sum_usage(items: Any) -> Usage:
 MONEY_QUANTUM = Decimal("1e-10")
 
 
+_FIELD_INDEX: dict[str, int] = {name: index for index, name in enumerate(FIELD_NAMES)}
+
+
+def with_fields(usage: Usage, **changes: Any) -> Usage:
+    """`dataclasses.replace(usage, **changes)`, positionally: the collector makes ~450,000 of these a
+    run at 10,000 keys, where `replace`'s per-field checks cost ~10 s of CPU."""
+    values = list(_values(usage))
+    for name, value in changes.items():
+        values[_FIELD_INDEX[name]] = value
+    return Usage(*values)
+
+
+def _canonical_money(value: Decimal) -> Decimal:
+    if value is ZERO:  # the default, already canonical: most counters' dollars of a row
+        return ZERO
+    return value.quantize(MONEY_QUANTUM).normalize() + ZERO
+
+
 def canonical(usage: Usage) -> Usage:
     """The form a Usage is stored in: money rounded to 1e-10 USD, so that values read back compare
     equal to values recomputed from OpenAI (DynamoDB keeps 38 significant digits)."""
-    return replace(
-        usage,
-        estimated_usd=usage.estimated_usd.quantize(MONEY_QUANTUM).normalize() + ZERO,
-        billed_usd=usage.billed_usd.quantize(MONEY_QUANTUM).normalize() + ZERO,
-    )
+    estimated, billed = usage.estimated_usd, usage.billed_usd
+    if estimated is ZERO and billed is ZERO:
+        return usage
+    rounded, settled = _canonical_money(estimated), _canonical_money(billed)
+    if str(rounded) == str(estimated) and str(settled) == str(billed):
+        return usage  # already stored-form (the same digits, not just an equal value): no copy
+    return with_fields(usage, estimated_usd=rounded, billed_usd=settled)

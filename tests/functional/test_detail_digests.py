@@ -114,3 +114,19 @@ def test_the_runner_trusts_digests_only_after_a_clean_run(sim_server: SimulatorS
     trusting = clean.incremental(SIM_NOW + 2700)
     assert clean.rollups.trust_digests is True
     assert trusting.dynamodb_requests < full.dynamodb_requests  # the unchanged hours were not read
+
+
+def test_a_trusting_run_keeps_a_certified_hours_stored_aggregates_and_an_untrusting_one_rebuilds_them() -> (
+    None
+):
+    store = RollupStore()
+    store.replace_day(_day(), keep_hourly=True, hourly_retention_days=36500)
+    # a crashed writer's leftover behind the digest: hour 03's model aggregate is gone
+    aws.dynamodb_table().delete_item(Key={"pk": "AH#model", "sk": f"{DAY}T03"})
+    store.trust_digests = True  # a clean run before: hour 03's digest certifies its aggregates too
+    assert _items_read(store, _day())[0] == 0
+    assert f"{DAY}T03" not in store.hourly_aggregates("model", f"{DAY}T00", f"{DAY}T23")
+    store.trust_digests = False  # after a failed or cut-off run: everything is rebuilt and compared
+    assert _items_read(store, _day())[0] == 1
+    rebuilt = store.hourly_aggregates("model", f"{DAY}T03", f"{DAY}T03")[f"{DAY}T03"]
+    assert rebuilt == {"gpt-4o-2024-08-06": sum((_day().hourly[(f"{DAY}T03", c)] for c in CELLS), Usage())}

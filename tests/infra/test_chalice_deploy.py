@@ -33,7 +33,7 @@ def test_deploy_runs_chalice_with_the_stage_settings_and_destroy_removes_it(
     lam = local_target.session.client("lambda", endpoint_url=local_target.endpoint)
     function = lam.get_function(FunctionName="openai-usage-tracker-dev-collect")
     config = function["Configuration"]
-    assert (config["MemorySize"], config["Timeout"]) == (256, 300)
+    assert (config["MemorySize"], config["Timeout"]) == (1024, 300)
     assert config["Environment"]["Variables"]["USAGE_TABLE"] == table_name("dev")
     assert function["Concurrency"]["ReservedConcurrentExecutions"] == 1
     iam = local_target.session.client("iam", endpoint_url=local_target.endpoint)

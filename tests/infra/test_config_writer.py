@@ -126,7 +126,7 @@ def test_committed_config_sets_every_stage_and_function_setting() -> None:
     assert config["app_name"] == "openai-usage-tracker"
     assert config["autogen_policy"] is False
     assert config["lambda_functions"]["collect"] == {
-        "lambda_memory_size": 256,
+        "lambda_memory_size": 1024,
         "lambda_timeout": 300,
         "reserved_concurrency": 1,
     }

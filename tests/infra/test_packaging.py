@@ -69,7 +69,7 @@ def test_plain_merge_with_the_infra_template_passes_cfn_lint(tmp_path: Path, off
     assert set(infra) <= set(resources)
     collect = resources["Collect"]["Properties"]
     assert (collect["MemorySize"], collect["Timeout"], collect["ReservedConcurrentExecutions"]) == (
-        256,
+        1024,
         300,
         1,
     )

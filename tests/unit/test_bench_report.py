@@ -44,3 +44,35 @@ def test_the_bill_is_judged_against_its_size_target() -> None:
     assert report.monthly_target_usd(1000) == 3.0
     assert report.monthly_target_usd(10_000) == 10.0
     assert report.monthly_target_usd(100) == 3.0
+
+
+def _collector_size(wall_s: float, cpu_s: float, rss_mb: float) -> dict[str, Any]:
+    run = {
+        "wall_s": wall_s,
+        "cpu_s": cpu_s,
+        "peak_rss_mb": rss_mb,
+        "openai": {"collection": 12, "directory": 0},
+        "dynamodb": {"items_written": 4, "write_units": 4.0, "written_by_kind": {"HD": 1, "META": 3}},
+        "changed_items": {"HD": 1},
+    }
+    chunk_writes = {**run["dynamodb"], "written_by_kind": {"META": 1}}  # the progress item
+    chunk = {**run, "first_day": "2026-11-19", "dynamodb": chunk_writes}
+    return {
+        "keys": 10_000,
+        "collector": {"incremental": run, "backfill": {**run, "chunks": [chunk]}},
+    }
+
+
+def test_the_collector_is_judged_at_the_collect_lambdas_configured_memory() -> None:
+    memory = report.collect_memory_mb()
+    # CPU that takes 59 s at the configured size, and a peak just under / over it
+    cpu = 59.0 * min(1.0, memory / 1769)
+    fits = {c.measure: c for c in report.size_checks(_collector_size(cpu, cpu, memory - 1))}
+    over = {c.measure: c for c in report.size_checks(_collector_size(cpu * 1.05, cpu * 1.05, memory + 1))}
+    time_measure = f"Incremental run: time at {memory} MB (the collect Lambda's size)"
+    assert fits[time_measure].met is True
+    assert over[time_measure].met is False
+    assert fits["Incremental run: peak memory (subprocess VmHWM)"].target == f"< {memory} MB"
+    assert fits["Incremental run: peak memory (subprocess VmHWM)"].met is True
+    assert over["Incremental run: peak memory (subprocess VmHWM)"].met is False
+    assert round(report.at_collector(10.0, 4.0), 6) == round(4.0 * 1769 / min(memory, 1769) + 6.0, 6)
