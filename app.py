@@ -4,6 +4,12 @@ Access (chalicelib.auth): `/api/health` is public, GET routes need a viewer toke
 admin token; `api_middleware` checks it before any handler runs. Every route is wrapped by `handled`,
 which maps exceptions to JSON errors by type (chalicelib.responses). CORS (`CORS`) admits only the
 stage's DASHBOARD_ORIGIN; API Gateway's preflight answer is rendered from it at deploy time.
+
+Cold start: importing this file loads only what every request needs (Chalice, the logger, the
+middleware: auth, errors, settings, boto3). Each handler imports its own chalicelib.query module when
+it is first called, so a container's INIT does not load every route's modules (nor the collector's,
+the CLI's or the digest's), and a route's first request loads only its own; later calls find them in
+`sys.modules`. tests/functional/test_cold_start.py keeps that import graph honest.
 """
 
 from __future__ import annotations
@@ -14,12 +20,9 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from chalice.app import Chalice, CloudWatchEvent, ConvertToMiddleware, Cron, Rate, Response
 
-from chalicelib import query, responses
+from chalicelib import responses
 from chalicelib.observability import logger
-from chalicelib.query import admin, clock
-from chalicelib.query.alerts import alerts_report
-from chalicelib.query.forecast import forecast_report
-from chalicelib.query.hygiene import hygiene_report
+from chalicelib.query import clock
 from chalicelib.responses import (
     CORS,
     api_middleware,
@@ -58,7 +61,9 @@ def _body() -> dict[str, Any]:
 @handled
 def health() -> Response:
     """Public: reachable, fresh, version."""
-    status, body = query.health(clock.now())
+    from chalicelib.query.health import health as health_of  # noqa: PLC0415 - lazy: the module docstring
+
+    status, body = health_of(clock.now())
     return json_response(body, status, {"Cache-Control": "no-store"})
 
 
@@ -66,7 +71,9 @@ def health() -> Response:
 @handled
 def usage() -> Response:
     """Usage buckets, groups and totals for a period."""
-    report = query.usage_report(_params(), clock.now(), max_bytes=responses.MAX_RESPONSE_BYTES)
+    from chalicelib.query.usage import usage_report  # noqa: PLC0415 - lazy: the module docstring
+
+    report = usage_report(_params(), clock.now(), max_bytes=responses.MAX_RESPONSE_BYTES)
     return json_response(report)
 
 
@@ -74,56 +81,72 @@ def usage() -> Response:
 @handled
 def pools() -> Response:
     """Today's complimentary pools against their caps."""
-    return json_response(query.pools_today(_params(), clock.now()))
+    from chalicelib.query.pools import pools_today  # noqa: PLC0415 - lazy: the module docstring
+
+    return json_response(pools_today(_params(), clock.now()))
 
 
 @app.route("/api/keys", methods=["GET"], cors=CORS, content_types=NO_BODY)
 @handled
 def list_keys() -> Response:
     """Key mappings with 30-day usage and budget status."""
-    return json_response(query.list_keys(_params(), clock.now()))
+    from chalicelib.query.keys import list_keys as keys_report  # noqa: PLC0415 - lazy: the module docstring
+
+    return json_response(keys_report(_params(), clock.now()))
 
 
 @app.route("/api/keys", methods=["POST"], cors=CORS)
 @handled
 def create_key() -> Response:
     """Map a key (admin)."""
-    return json_response(query.create_key(_body(), clock.now()), 201)
+    from chalicelib.query.keys import create_key as create  # noqa: PLC0415 - lazy: the module docstring
+
+    return json_response(create(_body(), clock.now()), 201)
 
 
 @app.route("/api/keys/{key_id}", methods=["PATCH"], cors=CORS)
 @handled
 def update_key(key_id: str) -> Response:
     """Change a key's mapping (admin)."""
-    return json_response(query.update_key(key_id, _body(), clock.now()))
+    from chalicelib.query.keys import update_key as update  # noqa: PLC0415 - lazy: the module docstring
+
+    return json_response(update(key_id, _body(), clock.now()))
 
 
 @app.route("/api/keys/{key_id}", methods=["DELETE"], cors=CORS, content_types=NO_BODY)
 @handled
 def delete_key(key_id: str) -> Response:
     """Remove a key's mapping; its usage stays (admin)."""
-    return json_response(query.delete_key(key_id))
+    from chalicelib.query.keys import delete_key as delete  # noqa: PLC0415 - lazy: the module docstring
+
+    return json_response(delete(key_id))
 
 
 @app.route("/api/compare", methods=["GET"], cors=CORS, content_types=NO_BODY)
 @handled
 def compare() -> Response:
     """Keys side by side over a period."""
-    return json_response(query.compare_keys(_params(), clock.now()))
+    from chalicelib.query.compare import compare_keys  # noqa: PLC0415 - lazy: the module docstring
+
+    return json_response(compare_keys(_params(), clock.now()))
 
 
 @app.route("/api/reconciliation", methods=["GET"], cors=CORS, content_types=NO_BODY)
 @handled
 def reconciliation() -> Response:
     """Per billed day, the estimate against the bill, overall and per model."""
-    return json_response(query.reconciliation(_params(), clock.now()))
+    from chalicelib.query.reconciliation import reconciliation as reconcile  # noqa: PLC0415 - lazy: the module docstring
+
+    return json_response(reconcile(_params(), clock.now()))
 
 
 @app.route("/api/export", methods=["GET"], cors=CORS, content_types=NO_BODY)
 @handled
 def export() -> Response:
     """The /api/usage selection as CSV."""
-    filename, text = query.export_csv(_params(), clock.now(), max_bytes=responses.MAX_RESPONSE_BYTES)
+    from chalicelib.query.export import export_csv  # noqa: PLC0415 - lazy: the module docstring
+
+    filename, text = export_csv(_params(), clock.now(), max_bytes=responses.MAX_RESPONSE_BYTES)
     return csv_response(filename, text)
 
 
@@ -131,6 +154,8 @@ def export() -> Response:
 @handled
 def alerts() -> Response:
     """What is firing now and the alert history."""
+    from chalicelib.query.alerts import alerts_report  # noqa: PLC0415 - lazy: the module docstring
+
     return json_response(alerts_report(_params(), clock.now()))
 
 
@@ -138,6 +163,8 @@ def alerts() -> Response:
 @handled
 def forecast() -> Response:
     """Month-end spend forecasts with their range, per group and for the organization."""
+    from chalicelib.query.forecast import forecast_report  # noqa: PLC0415 - lazy: the module docstring
+
     return json_response(forecast_report(_params(), clock.now()))
 
 
@@ -145,6 +172,8 @@ def forecast() -> Response:
 @handled
 def key_hygiene() -> Response:
     """Keys unused, due for rotation, orphaned or unowned, with their 30-day spend."""
+    from chalicelib.query.hygiene import hygiene_report  # noqa: PLC0415 - lazy: the module docstring
+
     return json_response(hygiene_report(_params(), clock.now()))
 
 
@@ -152,6 +181,8 @@ def key_hygiene() -> Response:
 @handled
 def whoami() -> Response:
     """The caller's role (the dashboard shows its admin controls from this)."""
+    from chalicelib.query import admin  # noqa: PLC0415 - lazy: the module docstring
+
     request = app.current_request
     header = request.headers.get("authorization") if request is not None else None
     return json_response(admin.whoami(header, open_reads=get_settings().open_read_routes))
@@ -161,6 +192,8 @@ def whoami() -> Response:
 @handled
 def list_tokens() -> Response:
     """Every dashboard/API token, never the tokens themselves (admin)."""
+    from chalicelib.query import admin  # noqa: PLC0415 - lazy: the module docstring
+
     return json_response(admin.list_tokens())
 
 
@@ -168,6 +201,8 @@ def list_tokens() -> Response:
 @handled
 def create_token() -> Response:
     """Create a viewer token, shown in this answer only (admin)."""
+    from chalicelib.query import admin  # noqa: PLC0415 - lazy: the module docstring
+
     return json_response(admin.create_viewer_token(_body(), clock.now()), 201)
 
 
@@ -175,6 +210,8 @@ def create_token() -> Response:
 @handled
 def revoke_token(token_id: str) -> Response:
     """Revoke a token by its id (admin)."""
+    from chalicelib.query import admin  # noqa: PLC0415 - lazy: the module docstring
+
     return json_response(admin.revoke_token(token_id, clock.now()))
 
 
@@ -182,6 +219,8 @@ def revoke_token(token_id: str) -> Response:
 @handled
 def import_mappings() -> Response:
     """Import a `{"key_...": "Name"}` mappings file (or a full export), all or nothing (admin)."""
+    from chalicelib.query import admin  # noqa: PLC0415 - lazy: the module docstring
+
     return json_response(admin.import_mappings(_body(), clock.now()))
 
 

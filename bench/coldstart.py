@@ -3,12 +3,17 @@
 Each import is timed inside a new `python -c` (interpreter start-up excluded), the two alternating so
 that a busy moment of this shared machine hits both alike; one untimed round first writes the
 bytecode caches, as a deployed package ships them compiled or compiles them once. `python -X
-importtime` names the heaviest top-level imports of `app`. The package is what `chalice package`
+importtime` names the heaviest top-level imports of `app`. Beside them, `import app` followed by
+every route's module (`ROUTE_MODULES`): app.py's handlers import their module on a route's first
+request, so that is what a container that has served every route has imported, for comparison.
+`python -m bench.coldstart [--runs N]` prints these figures alone. The package is what `chalice package`
 builds (AWS_DEFAULT_REGION=us-east-1), measured as the size of its deployment.zip.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import re
 import statistics
@@ -26,6 +31,24 @@ _TIMER = (
     "print(time.perf_counter() - t, time.process_time() - c)"
 )
 _IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+# The modules app.py's handlers import when first called, one per route family.
+ROUTE_MODULES = tuple(
+    f"chalicelib.query.{name}"
+    for name in (
+        "health",
+        "usage",
+        "keys",
+        "pools",
+        "compare",
+        "export",
+        "reconciliation",
+        "alerts",
+        "forecast",
+        "hygiene",
+        "admin",
+    )
+)
+APP_WITH_ROUTES = ", ".join(("app", *ROUTE_MODULES))  # one `import a, b, ...` statement
 
 
 def _clean_env() -> dict[str, str]:
@@ -75,12 +98,14 @@ def measure_imports(runs: int = 15) -> dict[str, Any]:
     """Median `import app` and `import boto3` over `runs` alternating fresh interpreters: wall time,
     and CPU time (steadier on a shared machine: waiting for a core is not counted)."""
     time_import("boto3")
-    time_import("app")
+    time_import(APP_WITH_ROUTES)
     boto3_s: list[tuple[float, float]] = []
     app_s: list[tuple[float, float]] = []
+    routes_s: list[tuple[float, float]] = []
     for _ in range(runs):
         boto3_s.append(time_import("boto3"))
         app_s.append(time_import("app"))
+        routes_s.append(time_import(APP_WITH_ROUTES))
 
     def median_ms(values: list[tuple[float, float]], index: int) -> float:
         return round(statistics.median(v[index] for v in values) * 1000, 1)
@@ -93,6 +118,8 @@ def measure_imports(runs: int = 15) -> dict[str, Any]:
         "app_median_ms": median_ms(app_s, 0),
         "boto3_cpu_median_ms": median_ms(boto3_s, 1),
         "app_cpu_median_ms": median_ms(app_s, 1),
+        "app_with_routes_median_ms": median_ms(routes_s, 0),
+        "app_with_routes_cpu_median_ms": median_ms(routes_s, 1),
     }
     result["wall_ratio"] = round(result["app_median_ms"] / result["boto3_median_ms"], 2)
     result["cpu_ratio"] = round(result["app_cpu_median_ms"] / result["boto3_cpu_median_ms"], 2)
@@ -126,3 +153,22 @@ def measure_package() -> dict[str, Any]:
         "files": files,
         "largest": [{"entry": name, "kb": round(n / 1024, 1)} for name, n in compressed.most_common(6)],
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.coldstart`: the import figures as JSON, and the verdict's line last."""
+    parser = argparse.ArgumentParser(prog="python -m bench.coldstart", description=__doc__)
+    parser.add_argument("--runs", type=int, default=15, help="fresh interpreters per import")
+    args = parser.parse_args(argv)
+    result = measure_imports(args.runs)
+    print(json.dumps(result, indent=2))
+    print(
+        f"import app / import boto3: {result['cpu_ratio']:.2f}x CPU ({result['app_cpu_median_ms']:.0f} / "
+        f"{result['boto3_cpu_median_ms']:.0f} ms), {result['wall_ratio']:.2f}x wall; with every route's "
+        f"module: {result['app_with_routes_cpu_median_ms']:.0f} ms CPU"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

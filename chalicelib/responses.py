@@ -57,7 +57,7 @@ from chalicelib.errors import (
     UnsupportedMediaType,
 )
 from chalicelib.observability import logger
-from chalicelib.query import live
+from chalicelib.query.caller import caller
 from chalicelib.settings import get_settings
 from chalicelib.validation import MAX_BODY_BYTES
 
@@ -277,7 +277,7 @@ def api_middleware(request: Request, get_response: Callable[[Request], Response]
         if body and len(body) > MAX_BODY_BYTES:
             raise BodyTooLarge("body", f"must be at most {MAX_BODY_BYTES} bytes, got {len(body)}")
         # live 1m reads are budgeted per token: by its hash, never the token itself
-        with live.caller(hash_token(bearer_token(header)) if role else "anonymous"):
+        with caller(hash_token(bearer_token(header)) if role else "anonymous"):
             response = _reshape(get_response(request))
         response = _conditional(request, response)
     except Exception as exc:

@@ -17,7 +17,6 @@ sets them only for the duration of each call, which is why nothing here reads `o
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -397,6 +396,9 @@ def with_table(readme: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m chalicelib.settings`: print or rewrite README.md's settings table."""
+    import argparse  # noqa: PLC0415 - every Lambda imports this module; only this command parses argv
+
     parser = argparse.ArgumentParser(
         prog="python -m chalicelib.settings", description="The tracker's settings registry."
     )

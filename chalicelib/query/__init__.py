@@ -11,15 +11,55 @@ health     `/api/health`: reachable, fresh, version
 pools      `/api/pools`: chalicelib.pools' report of today
 reconciliation  `/api/reconciliation`: the estimate against the bill per billed day
 clock      the API's notion of now
+caller     who is asking (the live reads' budgets); the API middleware sets it
+
+The package imports none of its modules: `from chalicelib.query import usage_report` (or
+`query.usage_report`) imports chalicelib.query.usage on first use (a module `__getattr__`, PEP 562),
+so that `import app` loads no route's modules and a route's first request loads only its own (the
+cold start, docs/design.md). `health` and `reconciliation` are not re-exported: a function named
+like its module would be shadowed by the module once anything imports it; import them from their
+modules.
 """
 
-from chalicelib.query.compare import compare_keys
-from chalicelib.query.export import export_csv
-from chalicelib.query.health import health
-from chalicelib.query.keys import create_key, delete_key, list_keys, update_key
-from chalicelib.query.pools import pools_today
-from chalicelib.query.reconciliation import reconciliation
-from chalicelib.query.usage import Stores, usage_report
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chalicelib.query.compare import compare_keys
+    from chalicelib.query.export import export_csv
+    from chalicelib.query.keys import create_key, delete_key, list_keys, update_key
+    from chalicelib.query.pools import pools_today
+    from chalicelib.query.usage import Stores, usage_report
+
+# exported name -> the module of this package that defines it
+_EXPORTS = {
+    "Stores": "usage",
+    "compare_keys": "compare",
+    "create_key": "keys",
+    "delete_key": "keys",
+    "export_csv": "export",
+    "list_keys": "keys",
+    "pools_today": "pools",
+    "update_key": "keys",
+    "usage_report": "usage",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """An exported name, importing its module on first use."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later uses are a plain attribute lookup
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
 
 __all__ = [
     "Stores",
@@ -27,10 +67,8 @@ __all__ = [
     "create_key",
     "delete_key",
     "export_csv",
-    "health",
     "list_keys",
     "pools_today",
-    "reconciliation",
     "update_key",
     "usage_report",
 ]

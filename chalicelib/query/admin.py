@@ -9,6 +9,9 @@ tokens            `GET/POST /api/tokens`, `DELETE /api/tokens/{id}` (admin): lis
 mappings import   `POST /api/mappings/import` (admin): the body is the file, `{"key_...": "Name"}` or
                   an `export-mappings --full` document, validated whole before anything is written
                   (chalicelib.cli.mappings owns the format; this is its HTTP door).
+
+The CLI modules these borrow (the token's JSON, the mappings file's format) are imported by the
+functions that use them: `whoami`, on every dashboard load, loads none of the CLI.
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import auth
-from chalicelib.cli.mappings import parse_document, plan_import
-from chalicelib.cli.tokens import token_json
 from chalicelib.errors import InvalidInput
 from chalicelib.keys.validate import validate_name
 from chalicelib.store.directory import DirectoryStore
@@ -38,11 +39,15 @@ def whoami(authorization: str | None, *, open_reads: bool) -> dict[str, Any]:
 
 def list_tokens(store: TokenStore | None = None) -> dict[str, Any]:
     """Every token, oldest first (ids, roles, names, dates; never a token or hash)."""
+    from chalicelib.cli.tokens import token_json  # noqa: PLC0415 - see the module docstring
+
     return {"data": [token_json(token) for token in (store or TokenStore()).all()]}
 
 
 def create_viewer_token(body: dict[str, Any], now: int, store: TokenStore | None = None) -> dict[str, Any]:
     """A new viewer token for `name`; the answer is the only place the token ever appears."""
+    from chalicelib.cli.tokens import token_json  # noqa: PLC0415 - see the module docstring
+
     known_fields(body, TOKEN_FIELDS)
     role = body.get("role", "viewer")
     if role != "viewer":
@@ -54,6 +59,8 @@ def create_viewer_token(body: dict[str, Any], now: int, store: TokenStore | None
 
 def revoke_token(token_id: str, now: int, store: TokenStore | None = None) -> dict[str, Any]:
     """Revoke a token by its id; this process forgets it at once, others within auth.CACHE_SECONDS."""
+    from chalicelib.cli.tokens import token_json  # noqa: PLC0415 - see the module docstring
+
     revoked = (store or TokenStore()).revoke(token_id, now)
     auth.forget()
     return {"revoked": token_json(revoked)}
@@ -63,6 +70,8 @@ def import_mappings(
     document: dict[str, Any], now: int, store: DirectoryStore | None = None
 ) -> dict[str, Any]:
     """Validate the whole file, then write only what differs from the store."""
+    from chalicelib.cli.mappings import parse_document, plan_import  # noqa: PLC0415 - see the module docstring
+
     try:
         full, incoming = parse_document(document, now)
     except InvalidInput as exc:

@@ -8,14 +8,13 @@ from dataclasses import replace
 from typing import Any
 
 from chalicelib.errors import InvalidInput
+from chalicelib.query.limits import MAX_KEYS, MIN_KEYS
 from chalicelib.query.selection import parse_selection
 from chalicelib.query.usage import Stores, report_for
 from chalicelib.settings import Settings, get_settings
 from chalicelib.validation import Params
 
 COMPARE_PARAMS = ("api_key_ids", "start_time", "end_time")
-MIN_KEYS = 2
-MAX_KEYS = 20
 
 
 def compare_keys(

@@ -5,7 +5,7 @@ A window (base URL, start, end) is answered once a minute: from this instance's 
 API instance fetched; Lambda instances share no memory), else from OpenAI. Only the last costs
 OpenAI calls (one round: a call per usage kind), and only it is counted, per UTC minute, first
 against the caller's budget (`Settings.live_rounds_per_token`, the caller being the SHA-256 of its
-API token, set by the API middleware through `caller`), then against the stage's
+API token, set by the API middleware through `caller`, chalicelib.query.caller), then against the stage's
 (`live_rounds_total`). Over either it raises RateLimited before any call: HTTP 429 for the
 caller's own budget, 503 for the stage's, both with Retry-After (seconds to the next minute).
 Concurrent misses of one window in one instance wait for a single fetch (a per-window lock).
@@ -21,15 +21,14 @@ import json
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import fields
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import RateLimited
 from chalicelib.observability import logger
+from chalicelib.query.caller import CALLER, caller
 from chalicelib.query.report import Record
 from chalicelib.settings import get_settings
 from chalicelib.store.live import LiveStore
@@ -39,23 +38,12 @@ if TYPE_CHECKING:
     from chalicelib.query.sources import LiveCache
 
 WINDOW_SECONDS = 60  # how long one window's answer is shared (as LIVE_CACHE_SECONDS)
-CALLER: ContextVar[str] = ContextVar("live_caller", default="local")
 # Wall time for the minute counters and the shared answers' freshness (tests pin it).
 wall_clock: Callable[[], float] = time.time
 
 _USAGE_FIELDS = tuple((f.name, f.type == "Decimal") for f in fields(Usage))
 _locks: dict[tuple[str, int, int], threading.Lock] = {}
 _locks_guard = threading.Lock()
-
-
-@contextmanager
-def caller(identity: str) -> Iterator[None]:
-    """Within the block, live reads count against `identity`'s budget (a token's hash)."""
-    token = CALLER.set(identity)
-    try:
-        yield
-    finally:
-        CALLER.reset(token)
 
 
 # -- the shared form of a window's records -------------------------------------------------------

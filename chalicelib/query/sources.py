@@ -17,21 +17,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from chalicelib.catalog import PriceTable
-from chalicelib.collector import priced_row
 from chalicelib.dimensions import BASE_OF, Base
 from chalicelib.kinds import KINDS
-from chalicelib.openai_api import OpenAIAdminClient
 from chalicelib.periods import DAY, day_label, day_start, hour_label, hour_start
-from chalicelib.query.live import gated_records
 from chalicelib.query.report import Record
 from chalicelib.query.selection import Selection
 from chalicelib.store.rollups import CONTENT_HASH, Item, RollupStore, fingerprint, label_of, members
 from chalicelib.store.series import MAX_READ_ITEMS, aggregate_sk, hash_text, parts_of, usage_of
 from chalicelib.ttl_cache import TTLCache
 from chalicelib.usage import Usage
+
+if TYPE_CHECKING:
+    from chalicelib.openai_api import OpenAIAdminClient
 
 LIVE_CACHE_SECONDS = 60
 LIVE_CACHE_MAX_ENTRIES = 32
@@ -192,6 +192,9 @@ LIVE_KINDS = tuple(kind.name for kind in KINDS if kind.live)  # vector storage i
 
 def fetch_live(client: OpenAIAdminClient, start: int, end: int, prices: PriceTable) -> tuple[Record, ...]:
     """Every usage kind at 1m width in [start, end), grouped by key, model and project, priced."""
+    # the collector's row arithmetic, loaded by the live path only (not by a stored report's request)
+    from chalicelib.collector import priced_row  # noqa: PLC0415
+
     records: list[Record] = []
     for kind in LIVE_KINDS:
         for bucket in client.usage_buckets(kind, start, end, bucket_width="1m"):
@@ -221,5 +224,8 @@ def live_records(
     if end <= selection.start:
         return ()
     key = (base_url, selection.start, selection.end)
-    # shared across instances and rate-limited per token and in total (chalicelib.query.live)
+    # shared across instances and rate-limited per token and in total (chalicelib.query.live, loaded
+    # by the live path only)
+    from chalicelib.query.live import gated_records  # noqa: PLC0415
+
     return gated_records(cache, key, lambda: fetch_live(client_factory(), selection.start, end, prices))

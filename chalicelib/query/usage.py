@@ -17,12 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.catalog import PriceTable
 from chalicelib.errors import ResponseTooLarge
 from chalicelib.money import Settlement
-from chalicelib.openai_api import OpenAIAdminClient
 from chalicelib.query.coverage import coverage
 from chalicelib.query.memo import REPORT_MEMO
 from chalicelib.query.names import NAMES_CACHE
@@ -43,6 +42,9 @@ from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import RollupStore
 from chalicelib.validation import Params, normalize
+
+if TYPE_CHECKING:
+    from chalicelib.openai_api import OpenAIAdminClient
 
 LIVE_TIMEOUT_SECONDS = 8.0  # API Gateway gives up after 29 s; six kinds must fit well inside
 LIVE_MAX_ATTEMPTS = 2
@@ -98,7 +100,9 @@ def predicted_bytes(agg: Aggregate, group_rows: int | None = None) -> int:
 
 
 def _live_client(settings: Settings) -> OpenAIAdminClient:
-    from chalicelib.secrets import get_admin_key  # noqa: PLC0415 - only the 1m path needs the key
+    # only the 1m path speaks to OpenAI (requests) or needs the key (Secrets Manager)
+    from chalicelib.openai_api import OpenAIAdminClient  # noqa: PLC0415
+    from chalicelib.secrets import get_admin_key  # noqa: PLC0415
 
     return OpenAIAdminClient(
         settings.openai_base_url,

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from chalicelib import query, responses
+from chalicelib import responses
 from chalicelib.periods import day_label
+from chalicelib.query import keys as keys_query
 from chalicelib.store.rollups import Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage
 from simulator.pytest_plugin import SIM_NOW
@@ -183,7 +184,8 @@ def test_an_unexpected_failure_is_a_generic_500_without_details(bare_api, monkey
     def explode(*_args, **_kwargs):
         raise RuntimeError("secret internals: table arn:aws:dynamodb:...")
 
-    monkeypatch.setattr(query, "list_keys", explode)
+    # the route imports its function from its module when called (app.py's lazy handlers)
+    monkeypatch.setattr(keys_query, "list_keys", explode)
     response = bare_api.get("/api/keys")
 
     error = _assert_error(response, 500, None, "internal_error")
