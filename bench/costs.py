@@ -88,7 +88,8 @@ class Assumptions:
             f"directory sync {self.directory_syncs_per_day}x a day = "
             f"{self.directory_syncs_per_day * DAYS_PER_MONTH} syncs/month, measured alone and added",
             f"{self.dashboard_views_per_day} dashboard views/day, each {self.loads_per_view} loads of the "
-            f"4 API requests the dashboard makes (first load + refreshes), static files once per view, "
+            "API requests the dashboard makes (bench/queries.py's first-load routes; first load + "
+            "refreshes), static files once per view, "
             f"{self.api_cold_starts_per_view} API cold start per view (that load's requests as the "
             "bench's first, counted pass measured them; the other loads as its timed passes), "
             f"API Lambda {self.api_memory_mb} MB",

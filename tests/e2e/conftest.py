@@ -243,6 +243,15 @@ def wait_ready(page: Page) -> None:
     page.wait_for_selector("body[data-state='ready']", timeout=TIMEOUT_MS)
 
 
+def picker_ready(page: Page) -> None:
+    """Scroll to the key picker and wait until the panels above it, which load when first shown
+    (reconciliation, forecast), have rendered: their new height would move the picker's boxes
+    between Playwright's aim and its click."""
+    page.locator("#compare-list").scroll_into_view_if_needed()
+    for panel in ("#reconciliation", "#forecast"):
+        page.wait_for_selector(f"{panel} > *", timeout=TIMEOUT_MS)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Print what the transfer-size test measured (passed on from xdist workers as user_properties)."""
     lines = []

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from simulator.directory import XSS_NAME
-from tests.e2e.conftest import BUDGETED_KEY, TIMEOUT_MS, Problems, new_context, wait_ready
+from tests.e2e.conftest import BUDGETED_KEY, TIMEOUT_MS, Problems, new_context, picker_ready, wait_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -317,6 +317,7 @@ def test_a_key_named_like_html_shows_as_text_and_runs_nothing(page, open_dashboa
     expect(page.locator("#compare-list label", has_text=XSS_NAME)).to_have_count(1)
     assert page.locator("img").count() == 0
     assert page.problems.all == []
+    picker_ready(page)
     page.locator("#compare-list input").first.check()
     page.locator("#compare-list label", has_text=XSS_NAME).locator("input").check()
     with page.expect_response(lambda r: "/api/compare?" in r.url):
@@ -384,6 +385,7 @@ def test_the_period_control_and_sorting_work_from_the_keyboard(page, open_dashbo
 
 def test_comparing_keys_shows_what_the_api_says(page, open_dashboard, e2e_stack):
     open_dashboard(page, "period=7d&group=owner")
+    picker_ready(page)
     boxes = page.locator("#compare-list input[type=checkbox]")
     boxes.nth(0).check()
     boxes.nth(1).check()

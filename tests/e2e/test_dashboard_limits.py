@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page, Route, expect
 
+from tests.e2e.conftest import picker_ready
+
 pytestmark = pytest.mark.e2e
 
 
@@ -59,6 +61,7 @@ def test_the_compare_picker_takes_as_many_keys_as_the_api_says(page, open_dashbo
     open_dashboard(page)
 
     expect(page.locator("#compare-legend")).to_have_text("Choose 2 to 3 keys")
+    picker_ready(page)
     boxes = page.locator("#compare-list input[type=checkbox]")
     for index in range(4):
         boxes.nth(index).check()

@@ -28,7 +28,7 @@ from chalicelib.store.meta import META, MetaStore
 from chalicelib.store.tokens import TokenStore
 from simulator.directory import XSS_NAME
 from simulator.pytest_plugin import SIM_ADMIN_KEY
-from tests.e2e.conftest import BACKFILL_DAYS, new_context, wait_ready, watched_page
+from tests.e2e.conftest import BACKFILL_DAYS, new_context, picker_ready, wait_ready, watched_page
 
 pytestmark = pytest.mark.e2e
 
@@ -314,6 +314,7 @@ def test_an_invalid_range_clears_the_figures_it_no_longer_stands_behind(page, e2
     _open(page, e2e_stack, "period=7d&group=owner")
     expect(page.locator("#kpis .kpi").first).to_be_visible()
     assert page.locator("#groups-table tbody tr").count() > 0
+    picker_ready(page)
     boxes = page.locator("#compare-list input[type=checkbox]")
     boxes.nth(0).check()
     boxes.nth(1).check()
