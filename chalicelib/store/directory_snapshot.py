@@ -292,19 +292,19 @@ def bump_dir(table: Table, expected: int | None) -> int | None:
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
-    table.update_item(
-        Key={"pk": SNAPSHOT_PK, "sk": HEAD_SK},
-        UpdateExpression="ADD dir_gen :one",
-        ExpressionAttributeValues={":one": 1},
-    )
+    _add_one(table, "dir_gen")
     return None
 
 
 def bump_map(table: Table) -> None:
     """Raise `map_gen` by one after a MAP write (caches of names compare it)."""
+    _add_one(table, "map_gen")
+
+
+def _add_one(table: Table, generation: str) -> None:
     table.update_item(
         Key={"pk": SNAPSHOT_PK, "sk": HEAD_SK},
-        UpdateExpression="ADD map_gen :one",
+        UpdateExpression=f"ADD {generation} :one",
         ExpressionAttributeValues={":one": 1},
     )
 

@@ -19,6 +19,7 @@ from chalicelib.store import directory_snapshot
 from chalicelib.store import table as table_module
 from chalicelib.store.directory import DirectoryStore
 from simulator.pytest_plugin import SIM_ADMIN_KEY
+from tests.functional.test_directory import _dir_key
 
 NOW = 1_767_225_600  # 2026-01-01T00:00:00Z
 PROJECTS = [
@@ -31,25 +32,8 @@ USERS = [
 ]
 
 
-def _key(key_id: str, name: str | None = None, **fields: Any) -> DirectoryKey:
-    values: dict[str, Any] = {
-        "key_id": key_id,
-        "name": name or f"synced {key_id}",
-        "redacted_value": "sk-abc...xyz",
-        "project_id": "proj_a",
-        "owner_type": "user",
-        "owner_id": "user-1",
-        "owner_name": "Ada Lovelace",
-        "owner_email": "ada@example.com",
-        "created_at": NOW - 86400,
-        "last_used_at": NOW - 60,
-    }
-    values.update(fields)
-    return DirectoryKey(**values)
-
-
 def _keys(count: int) -> list[DirectoryKey]:
-    return [_key("key_" + uuid.uuid4().hex[:16]) for _ in range(count)]
+    return [_dir_key("key_" + uuid.uuid4().hex[:16]) for _ in range(count)]
 
 
 def _snapshot_items() -> dict[str, dict[str, Any]]:
@@ -151,7 +135,7 @@ def test_a_sync_that_crashed_before_its_snapshot_reads_the_items_until_a_sync_co
     keys = _keys(4)
     store.replace_directory(keys, PROJECTS, USERS, now=NOW)
     assert directory_snapshot.read(aws.dynamodb_table()) is not None
-    renamed = [_key(key.key_id, f"renamed {key.key_id}") for key in keys]
+    renamed = [_dir_key(key.key_id, name=f"renamed {key.key_id}") for key in keys]
 
     def crash(*_: Any, **__: Any) -> None:
         raise RuntimeError("the Lambda timed out")
@@ -237,7 +221,9 @@ def test_a_writer_interleaved_with_another_leaves_no_snapshot_that_disagrees_wit
     def other_sync_first(table: Any, expected: int | None) -> int | None:
         if not interleaved:  # a second writer runs whole between this one's read and its writes
             interleaved.append(True)
-            DirectoryStore().replace_directory([_key(keys[0].key_id, "from the other")], PROJECTS, USERS)
+            DirectoryStore().replace_directory(
+                [_dir_key(keys[0].key_id, name="from the other")], PROJECTS, USERS
+            )
         return real_bump(table, expected)
 
     monkeypatch.setattr(directory_snapshot, "bump_dir", other_sync_first)
