@@ -14,7 +14,8 @@ prices every day with chalicelib.money (the one money model); the rest is arithm
   (from the group's first day with spend, if later): sum of dollars / sum of the factors of those
   days. A day then expects `daily_rate x factor(weekday)`.
 - **Forecast**: month so far + the rest of today (its expected dollars x the fraction of the day
-  still to come) + every expected day to the month's end.
+  still to come after the clock's moment: the data's as-of time, `chalicelib.periods.report_as_of`)
+  + every expected day to the month's end.
 - **Range**: the daily residuals of the window (actual - expected) give a standard deviation s; over
   a horizon of h days (h counts the rest of today as its fraction) and a window of n days, the sum
   ahead varies by s sqrt(h + h^2 / n) (each day's own noise, and the run rate's error that every day

@@ -74,3 +74,10 @@ def next_month_start(ts: int) -> int:
     """Unix seconds of the first day of the UTC month after the one containing `ts`."""
     moment = datetime.fromtimestamp(ts, UTC).replace(day=28) + timedelta(days=4)
     return int(moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp())
+
+
+def report_as_of(now: int, data_as_of: int | None) -> int:
+    """The moment today's numbers describe: the data's as-of time when it is from today, else now."""
+    if data_as_of is not None and day_start(day_label(now)) <= data_as_of:
+        return min(data_as_of, now)
+    return now

@@ -46,7 +46,7 @@ from typing import Any, Literal
 from chalicelib.catalog import Pool, pool_of
 from chalicelib.keys.model import KeyIdentity, KeyMapping, UnmappedKey
 from chalicelib.keys.resolve import build_identities, resolve
-from chalicelib.periods import DAY, HOUR, day_label, day_start, floor_hour, hour_start, iso
+from chalicelib.periods import DAY, HOUR, day_label, day_start, floor_hour, hour_start, iso, report_as_of
 from chalicelib.settings import Settings
 from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
@@ -292,13 +292,6 @@ class PoolReport:
 
 
 # -- building the report (pure) -------------------------------------------------------------------
-def report_as_of(now: int, data_as_of: int | None) -> int:
-    """The moment today's numbers describe: the data's as-of time when it is from today, else now."""
-    if data_as_of is not None and day_start(day_label(now)) <= data_as_of:
-        return min(data_as_of, now)
-    return now
-
-
 @dataclass(frozen=True)
 class PoolInputs:
     """What one report is computed from; `load_pool_inputs` reads it, tests build it.
@@ -598,6 +591,5 @@ __all__ = [
     "pool_name",
     "pool_report",
     "read_cells",
-    "report_as_of",
     "split_over_cap",
 ]

@@ -26,7 +26,7 @@ from chalicelib.forecast import Daily, Forecast, Method, MonthClock, PricedDays,
 from chalicelib.keys.model import KeyIdentity
 from chalicelib.keys.resolve import resolve
 from chalicelib.money import Settlement
-from chalicelib.periods import day_start, iso, next_month_start
+from chalicelib.periods import day_start, iso, next_month_start, report_as_of
 from chalicelib.query.names import NAMES_CACHE
 from chalicelib.query.report import ALL_USAGE, NO_OWNER, NO_TEAM, Names
 from chalicelib.query.usage import Stores
@@ -128,7 +128,7 @@ def forecast_report(
     stores = stores or Stores.default()
     method = Method.of(settings)
     settlement, data_as_of = settlement_of(stores)
-    clock = MonthClock.at(now)
+    clock = MonthClock.at(report_as_of(now, data_as_of))  # the stored part of today ends there
     base: Base = "project" if dim == "project_id" else "key"
     days = stores.rollups.daily_aggregates(base, history_start(clock.today, method), clock.today)
     priced = PricedDays.of(days, settlement, clock.today, method)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.periods import day_label
-from chalicelib.pools import ReadAlready, pool_caps, pool_report, report_as_of
+from chalicelib.periods import day_label, report_as_of
+from chalicelib.pools import ReadAlready, pool_caps, pool_report
 from chalicelib.query.memo import VIEW_MEMO
 from chalicelib.query.usage import Stores
 from chalicelib.settings import Settings, get_settings

@@ -14,6 +14,7 @@ import pytest
 
 from chalicelib.keys.model import Budget, KeyMapping
 from chalicelib.periods import DAY, day_label, day_start, next_month_start
+from chalicelib.query import clock
 from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.rollups import Cell, DayRollup, RollupStore
@@ -105,6 +106,19 @@ def test_the_organization_forecast_is_the_stated_method_on_the_months_dollars(ap
     assert {name: Decimal(answer["total"][name]) for name in REF_FIELDS} == reference(org, org)
     low, point, high = (Decimal(answer["total"][n]) for n in ("low_usd", "forecast_usd", "high_usd"))
     assert Decimal(answer["total"]["month_to_date_usd"]) <= low < point < high
+
+
+def test_the_rest_of_today_counts_from_the_datas_as_of_time_not_the_request(api, monkeypatch):
+    """The data is as of SIM_NOW (the checkpoint); a request 10 minutes later forecasts the same
+    figures, to the micro-dollar, as the budget alert of that collection did: the 10 minutes since are
+    still ahead, not silently dropped from the month."""
+    at_collection = api.json("/api/forecast", {"group_by": "api_key_id", "top": 0})
+    monkeypatch.setattr(clock, "now", lambda: SIM_NOW + 600)
+    later = api.json("/api/forecast", {"group_by": "api_key_id", "top": 0})
+
+    assert later["as_of"] != at_collection["as_of"]
+    assert later["data_as_of"] == at_collection["data_as_of"]
+    assert (later["total"], later["groups"]) == (at_collection["total"], at_collection["groups"])
 
 
 def test_forecasts_by_team_and_by_key_are_the_method_on_each_groups_dollars(api, sim_table):
