@@ -228,19 +228,6 @@ def billed_cells(buckets: Iterable[Json]) -> dict[tuple[str, Cell], Decimal]:
     return billed
 
 
-def day_rollups(
-    days: Iterable[str],
-    hourly: dict[tuple[str, Cell], Usage],
-    billed: dict[tuple[str, Cell], Decimal],
-    *,
-    by_key: bool = True,
-) -> list[DayRollup]:
-    """One DayRollup per day: hourly cells with the day's bill apportioned over them
-    (chalicelib.money.apportion_day), and daily cells as the sums of their hours, so that the hours
-    of a day always add up to the day, dollars included."""
-    return list(each_day_rollup(days, hourly, billed, by_key=by_key))
-
-
 def each_day_rollup(
     days: Iterable[str],
     hourly: dict[tuple[str, Cell], Usage],
@@ -248,8 +235,10 @@ def each_day_rollup(
     *,
     by_key: bool = True,
 ) -> Iterator[DayRollup]:
-    """`day_rollups` one day at a time, in day order. `hourly` and `billed` are split by day at the
-    call; a caller that drops them then holds one day's rollup at a time (at 10,000 keys a day's
+    """One DayRollup per day, in day order: hourly cells with the day's bill apportioned over them
+    (chalicelib.money.apportion_day), and daily cells as the sums of their hours, so that the hours
+    of a day always add up to the day, dollars included. `hourly` and `billed` are split by day at
+    the call; a caller that drops them then holds one day's rollup at a time (at 10,000 keys a day's
     cells are ~80 MB in Python objects)."""
     hours_of: dict[str, dict[tuple[str, Cell], Usage]] = {day: {} for day in days}
     bills_of: dict[str, dict[Cell, Decimal]] = {day: {} for day in hours_of}

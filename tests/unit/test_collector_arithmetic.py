@@ -7,7 +7,7 @@ from chalicelib.collector import (
     CollectorConfig,
     billed_cells,
     cell_of_row,
-    day_rollups,
+    each_day_rollup,
     hourly_cells,
     incremental_window,
     usage_of_row,
@@ -125,7 +125,7 @@ def test_day_rollups_sum_hours_and_add_billed_dollars_per_cell():
         ("2026-11-21T00", cell): Usage(input_tokens=1, requests=1),
     }
     billed = {("2026-11-20", cell): Decimal("1.5"), ("2026-11-20", Cell("k", "tool", "p")): Decimal("0.1")}
-    first, second = day_rollups(["2026-11-20", "2026-11-21"], hourly, billed)
+    first, second = each_day_rollup(["2026-11-20", "2026-11-21"], hourly, billed)
     assert first.daily[cell] == Usage(input_tokens=12, requests=3, billed_usd=Decimal("1.5"))
     assert first.daily[Cell("k", "tool", "p")] == Usage(billed_usd=Decimal("0.1"))
     # The day's bill is apportioned over its hours (by share, tokens here: nothing is priced), so
