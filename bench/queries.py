@@ -3,8 +3,9 @@ routes are the dashboard's actual requests (a chart's `top`, a page of the table
 first page, the key info of a by-key page), at every period and grouping issue 14 lists.
 
 Each route is called once with byte counting on (the cold pass: first call of this process for that
-route, with the names cache emptied first, so no in-process cache helps it), then `runs` more times
-for the timings (bytes off, requests still counted, to see whether a warm container reads less).
+route, with the names cache and the answer memos emptied first, so no in-process cache helps it),
+then `runs` more times for the timings (bytes off, requests still counted, to see whether a warm
+container reads less).
 Reads need no token: the bench sets `OPEN_READ_ROUTES=true`, so the viewer-token lookup (one
 GetItem, cached per container) is not in the counts. The API's clock (`chalicelib.query.clock.now`)
 is pinned to the simulator's clock. Handler time is the wall time of `client.http.get`, which
@@ -184,9 +185,13 @@ def _get(client: Any, path: str) -> tuple[int, bytes, float, float]:
 
 
 def _measure_route(client: Any, meter: DynamoMeter, route: Route, runs: int) -> tuple[dict[str, Any], bytes]:
-    from chalicelib.query.names import forget_names  # noqa: PLC0415 - imported with the app
+    from chalicelib.query.export import EXPORT_MEMO  # noqa: PLC0415 - imported with the app
+    from chalicelib.query.memo import REPORT_MEMO, VIEW_MEMO  # noqa: PLC0415
+    from chalicelib.query.names import forget_names  # noqa: PLC0415
 
-    forget_names()
+    forget_names()  # a container that has cached nothing: no names, no answers of earlier routes
+    for memo in (REPORT_MEMO, VIEW_MEMO, EXPORT_MEMO):
+        memo.clear()
     meter.measure_bytes = True
     before = meter.snapshot()
     status, body, cold_wall, cold_cpu = _get(client, route.path)
