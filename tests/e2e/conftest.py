@@ -11,8 +11,9 @@
     api_get     GET an API path with the viewer token, as the test's own client
 
 The simulator runs on the real clock: the page asks for "today" and "the last 7 days" by the
-browser's clock, and the data must be there. Nothing collects after the fixture, so every number is
-stable for the session.
+browser's clock, and the data must be there. Only test_operator_dashboard collects again (the next
+scheduled run, to raise an alert); the figures of the data's as-of time (pools, forecasts) move with
+a collection, not with the clock, so a page and a request of one test agree.
 """
 
 from __future__ import annotations
