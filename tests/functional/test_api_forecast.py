@@ -110,8 +110,8 @@ def test_the_organization_forecast_is_the_stated_method_on_the_months_dollars(ap
 
 def test_the_rest_of_today_counts_from_the_datas_as_of_time_not_the_request(api, monkeypatch):
     """The data is as of SIM_NOW (the checkpoint); a request 10 minutes later forecasts the same
-    figures, to the micro-dollar, as the budget alert of that collection did: the 10 minutes since are
-    still ahead, not silently dropped from the month."""
+    figures, to the micro-dollar: the 10 minutes since the collection are still ahead, not silently
+    dropped from the month."""
     at_collection = api.json("/api/forecast", {"group_by": "api_key_id", "top": 0})
     monkeypatch.setattr(clock, "now", lambda: SIM_NOW + 600)
     later = api.json("/api/forecast", {"group_by": "api_key_id", "top": 0})

@@ -117,7 +117,7 @@ def test_billed_cells_parse_decimal_strings_exactly_and_take_the_model_from_the_
     assert billed[("2026-11-20", Cell("unattributed", "item:web search tool calls", "proj_1"))] == 0
 
 
-def test_day_rollups_sum_hours_and_add_billed_dollars_per_cell():
+def test_each_day_rollup_sums_hours_and_adds_billed_dollars_per_cell():
     cell = Cell("k", "m", "p")
     hourly = {
         ("2026-11-20T00", cell): Usage(input_tokens=5, requests=1),
