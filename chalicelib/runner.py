@@ -27,8 +27,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalicelib.catalog import PriceTable
 from chalicelib.collector import CollectionResult, Collector, CollectorConfig, incremental_window
 from chalicelib.deadline import Deadline, lambda_deadline
+from chalicelib.keys.model import KeyIdentity
 from chalicelib.keys.resolve import unknown_key_ids
 from chalicelib.keys.sync import needs_sync, sync_directory
+from chalicelib.money import Settlement
 from chalicelib.observability import logger, metrics, new_run_id, run_context
 from chalicelib.openai_api import OpenAIAdminClient
 from chalicelib.periods import DAY, day_label, iso
@@ -36,6 +38,7 @@ from chalicelib.secrets import get_admin_key
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import Checkpoint, MetaStore
+from chalicelib.store.periods import materialize
 from chalicelib.store.rollups import RollupStore
 from chalicelib.store.table import reset_stats
 
@@ -59,6 +62,7 @@ class RunReport:
     window_end: str = ""
     days: list[str] = field(default_factory=list)
     items_written: int = 0
+    period_items_written: int = 0
     buckets_read: int = 0
     rows_read: int = 0
     openai_calls: int = 0
@@ -120,8 +124,12 @@ class Runner:
             start, end = incremental_window(now, checkpoint.usage_as_of, self.config)
             result = self._collector(checkpoint.cost_grouping).collect_window(start, end, now)
             lease.renew()
-            synced_at = self._name_keys(result, checkpoint.directory_synced_at, now, report)
+            synced_at, identities = self._name_keys(result, checkpoint.directory_synced_at, now, report)
             lease.renew()
+            # the long views' settled days, summed ahead (costs are as of now once this run records)
+            report.period_items_written = materialize(
+                self.rollups, day_label(now), Settlement(costs_as_of=now), identities
+            )
             if self.alert_hook is not None:
                 report.alerts_published = self.alert_hook(now, report.new_unmapped)
             self.meta.record_success(
@@ -166,7 +174,7 @@ class Runner:
             self.rollups.trust_digests = False  # a backfill reads what it rewrites (it holds no lease)
             collector = self._collector(checkpoint.cost_grouping)
             result = collector.backfill(start, end, now, done_through=done_through, on_chunk=on_chunk)
-            synced_at = self._name_keys(result, checkpoint.directory_synced_at, now, report)
+            synced_at, _ = self._name_keys(result, checkpoint.directory_synced_at, now, report)
             if synced_at is not None:
                 self.meta.record_directory_sync(synced_at)
         except Exception as exc:  # as in `incremental`: recorded, then re-raised
@@ -177,9 +185,10 @@ class Runner:
 
     def _name_keys(
         self, result: CollectionResult, last_synced_at: int | None, now: int, report: RunReport
-    ) -> int | None:
+    ) -> tuple[int | None, dict[str, KeyIdentity]]:
         """Sync the key directory when it is stale or usage shows unknown keys, then record the keys
-        still unknown as unmapped (in `report.new_unmapped`); returns the sync time, if one ran."""
+        still unknown as unmapped (in `report.new_unmapped`); returns the sync time, if one ran, and
+        the identities as they now are."""
         identities = self.directory.identities()
         synced_at = None
         if needs_sync(last_synced_at, now, result.key_ids_seen, identities):
@@ -188,7 +197,7 @@ class Runner:
             identities = self.directory.identities()
         unknown = unknown_key_ids(result.key_ids_seen, identities)
         report.new_unmapped = self.directory.record_unmapped(unknown, now) if unknown else []
-        return synced_at
+        return synced_at, identities
 
     def _fill(self, report: RunReport, result: CollectionResult) -> None:
         io = reset_stats()

@@ -72,6 +72,9 @@ class Usage:
     def __add__(self, other: Usage) -> Usage:
         return Usage(*map(operator.add, _values(self), _values(other)))
 
+    def __sub__(self, other: Usage) -> Usage:
+        return Usage(*map(operator.sub, _values(self), _values(other)))
+
     def is_zero(self) -> bool:
         """True when every counter is zero."""
         return self == ZERO_USAGE

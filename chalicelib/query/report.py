@@ -257,7 +257,7 @@ def _label(dim: Dimension, value: str | None, names: Names) -> str:
     return value or UNATTRIBUTED
 
 
-class _Grouper:
+class Grouper:
     """Turns records into (group key, cost, flags) under one selection; what it derives per day, key
     or model is worked out once per report, not once per record."""
 
@@ -359,7 +359,7 @@ def _row(
     return row
 
 
-def _order(item: tuple[GroupKey, Totals]) -> tuple[Decimal, int, tuple[str, ...]]:
+def rank_order(item: tuple[GroupKey, Totals]) -> tuple[Decimal, int, tuple[str, ...]]:
     group, totals = item
     return (-totals.cost, -totals.total_tokens, tuple(value or "" for value in group))
 
@@ -367,7 +367,7 @@ def _order(item: tuple[GroupKey, Totals]) -> tuple[Decimal, int, tuple[str, ...]
 @dataclass
 class Aggregate:
     """A selection's records summed per bucket and group (`cells`), per group over the period
-    (`groups`, ranked by `_order`: cost, then tokens, then the group's ids) and in all (`total`)."""
+    (`groups`, ranked by `rank_order`: cost, then tokens, then the group's ids) and in all (`total`)."""
 
     selection: Selection
     names: Names
@@ -377,6 +377,9 @@ class Aggregate:
     groups: dict[GroupKey, Totals]
     ranked: list[GroupKey]
     total: Totals
+    folded: dict[int, tuple[int, Totals]] = field(default_factory=dict)
+    """Buckets whose `cells` hold only the groups a report shows: the count and sum of the rest
+    (a materialized period's days, chalicelib.query.period)."""
 
     def rows(self) -> dict[GroupKey, dict[str, Any]]:
         """Every group's whole-period Row, in rank order (labels and key info worked out once)."""
@@ -391,9 +394,10 @@ class Aggregate:
             return sum(len(cells) for cells in self.cells.values())
         shown = set(self.ranked[:top])
         count = 0
-        for cells in self.cells.values():
+        for start, cells in self.cells.items():
             inside = sum(1 for group in cells if group in shown)
-            count += inside + (1 if inside < len(cells) else 0)
+            outside = self.folded[start][0] if start in self.folded else len(cells) - inside
+            count += inside + (1 if outside else 0)
         return count
 
 
@@ -407,7 +411,7 @@ def aggregate(
 ) -> Aggregate:
     """Sum `records` under `selection` (filters, grouping, cost basis, flags); `always` lists groups
     kept even without usage (a comparison's keys)."""
-    grouper = _Grouper(selection, names, settlement)
+    grouper = Grouper(selection, names, settlement)
     cells: dict[int, dict[GroupKey, Totals]] = {start: {} for start in selection.bucket_starts()}
     # admits() is a no-op without filters: the dashboard's views have none, so skip it per record
     filtered = bool(selection.api_key_ids or selection.models or selection.project_ids or selection.teams)
@@ -431,7 +435,7 @@ def aggregate(
                 into.append(totals)
     groups = {group: Totals.sum_of(of_group) for group, of_group in parts.items()}
     total = Totals.sum_of(list(groups.values()))
-    ranked = [group for group, _ in sorted(groups.items(), key=_order)]
+    ranked = [group for group, _ in sorted(groups.items(), key=rank_order)]
     return Aggregate(selection, names, settlement, grouper.basis(), cells, groups, ranked, total)
 
 
@@ -469,9 +473,9 @@ def _buckets(agg: Aggregate, top: int) -> list[dict[str, Any]]:
                 results.append({"group": keys[group], **totals.bucket_metrics()})
             else:
                 folded_parts.append(totals)
-        folded = len(folded_parts)
+        folded, other = agg.folded.get(start) or (len(folded_parts), None)
         if folded:
-            other = Totals.sum_of(folded_parts)
+            other = other or Totals.sum_of(folded_parts)
             results.append(
                 {
                     "group": nobody,

@@ -26,6 +26,7 @@ from chalicelib.query.coverage import coverage
 from chalicelib.query.memo import REPORT_MEMO
 from chalicelib.query.names import NAMES_CACHE
 from chalicelib.query.paging import PAGE_PARAMS, Page, cut, parse_page
+from chalicelib.query.period import period_aggregate
 from chalicelib.query.report import (
     KEY_DIMENSIONS,
     Aggregate,
@@ -175,6 +176,12 @@ def _aggregate_or_memo(
             kept = (memo_key(stamped), names, REPORT_MEMO.get(memo_key(stamped), names))
             if kept[2] is not None:
                 return None, data_as_of, kept
+        if memo and not always:
+            # a long by-key/owner/team view: its materialized period, when one vouches for the days
+            from_period = period_aggregate(selection, stores.rollups, names, settlement)
+            if from_period is not None:
+                kept = (memo_key(from_period[1]), names, REPORT_MEMO.get(memo_key(from_period[1]), names))
+                return (None if kept[2] is not None else from_period[0]), data_as_of, kept
         read = read_stored(selection, stores.rollups)
         records = read.records
         if memo and read.fingerprint is not None:

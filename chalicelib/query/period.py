@@ -1,0 +1,134 @@
+"""A long by-key, by-owner or by-team report from its materialized period (chalicelib.store.periods).
+
+A daily report of 7, 30 or 90 days ending today, grouped by key, owner or team alone, without
+filters and with a top the period's series cover, is summed from: the period (every key's usage
+over the window's settled days, one Query), the `AD#key` items of the days after it (today and the
+days not settled yet, usually three) and, for the chart, the period's per-day usage of its top
+groups, with each day's "Other" row as the day's total minus the shown groups and its count as the
+day's active groups minus the shown ones present. Every figure is the one the days' items give: the
+period is used only when the stamps of its days still have its fingerprint (`period_aggregate`),
+else the report reads the days (chalicelib.query.sources), as it always did.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from chalicelib.money import Settlement
+from chalicelib.periods import day_label, day_start
+from chalicelib.query.report import Aggregate, Grouper, GroupKey, Names, Record, Totals, rank_order
+from chalicelib.query.selection import Selection
+from chalicelib.store.periods import GROUPINGS, WINDOWS, Grouping, Period, names_digest, read_period
+from chalicelib.store.rollups import RollupStore, fingerprint, label_of, members
+from chalicelib.usage import Usage
+
+_digests: list[tuple[Names, bytes]] = []  # the digest of the last names asked (one object a minute)
+
+
+def _names_digest(names: Names) -> bytes:
+    if _digests and _digests[0][0] is names:
+        return _digests[0][1]
+    digest = names_digest(names.identities)
+    _digests[:] = [(names, digest)]
+    return digest
+
+
+def _window(selection: Selection) -> int | None:
+    """The window a selection asks, when a period could serve it."""
+    if selection.bucket_width != "1d" or len(selection.group_by) != 1:
+        return None
+    filtered = selection.api_key_ids or selection.models or selection.project_ids or selection.teams
+    if filtered or selection.group_by[0] not in GROUPINGS or selection.top < 1:
+        return None
+    days = (selection.end - selection.start) // 86_400
+    return days if days in WINDOWS else None
+
+
+def _difference(whole: Usage, parts: list[Usage]) -> Usage:
+    left = whole
+    for part in parts:
+        left -= part
+    return left
+
+
+def period_aggregate(
+    selection: Selection, rollups: RollupStore, names: Names, settlement: Settlement
+) -> tuple[Aggregate, bytes] | None:
+    """The aggregate of `selection` from its materialized period and the `fingerprint` of the
+    `AD#key` items it stands for (the report memo's content key, as a read of the items gives it);
+    None when no valid period serves it."""
+    window = _window(selection)
+    if window is None or settlement.live:
+        return None
+    first, last = day_label(selection.start), day_label(selection.end - 1)
+    period = read_period(rollups.table, window)
+    if period is None or period.first != first or period.last >= last or not settlement.settled(period.last):
+        return None
+    grouping = cast(Grouping, selection.group_by[0])
+    if grouping != "api_key_id" and period.names_digest != _names_digest(names):
+        return None
+    stamps = rollups.aggregate_stamps("AD", "key", first, last)
+    if stamps is None or fingerprint([s for s in stamps if label_of(s) <= period.last]) != period.fingerprint:
+        return None
+    recent = rollups.stamped_items([s for s in stamps if label_of(s) > period.last])
+    agg = _aggregate(
+        selection, period=period, grouping=grouping, recent=recent, names=names, settlement=settlement
+    )
+    return (agg, fingerprint(stamps)) if agg is not None else None
+
+
+def _aggregate(
+    selection: Selection,
+    *,
+    period: Period,
+    grouping: Grouping,
+    recent: list[dict[str, object]],
+    names: Names,
+    settlement: Settlement,
+) -> Aggregate | None:
+    grouper = Grouper(selection, names, settlement)
+    parts: dict[GroupKey, list[Totals]] = {}
+    settled_groups: set[GroupKey] = set()
+    for key, usage in period.keys.items():
+        group, cost, mask = grouper.classify(Record(0, period.last, usage, key=key))
+        parts.setdefault(group, []).append(Totals.of_usage(usage, cost, mask))
+        settled_groups.add(group)
+    cells: dict[int, dict[GroupKey, Totals]] = {start: {} for start in selection.bucket_starts()}
+    for item in recent:
+        day = label_of(item)
+        bucket = cells.get(day_start(day))
+        if bucket is None:
+            continue
+        for key, usage in members(item).items():
+            group, cost, mask = grouper.classify(Record(day_start(day), day, usage, key=key))
+            totals = bucket.get(group)
+            if totals is None:
+                bucket[group] = Totals.of_usage(usage, cost, mask)
+            else:
+                totals.merge(Totals.of_usage(usage, cost, mask))
+    for bucket in cells.values():
+        for group, totals in bucket.items():
+            parts.setdefault(group, []).append(totals)
+    groups = {group: Totals.sum_of(of_group) for group, of_group in parts.items()}
+    total = Totals.sum_of(list(groups.values()))
+    ranked = [group for group, _ in sorted(groups.items(), key=rank_order)]
+    top = selection.top
+    shown = ranked[:top] if len(ranked) > top else ranked
+    series = period.series[grouping]
+    if any(group in settled_groups and group[0] not in series for group in shown):
+        return None  # a shown group's settled days are not kept per day: read the days
+    folded: dict[int, tuple[int, Totals]] = {}
+    for day, day_total in period.day_totals.items():
+        start = day_start(day)
+        if start not in cells:
+            continue
+        present = [(group, series[group[0]][day]) for group in shown if day in series.get(group[0], {})]
+        count = period.day_counts[day][grouping] - len(present)
+        for group, usage in present:
+            cells[start][group] = Totals.of_usage(usage, usage.billed_usd, 0)
+        if count:
+            if len(shown) == len(ranked):
+                return None  # every group is shown, yet the day had others: not this period's days
+            other = _difference(day_total, [usage for _, usage in present])
+            folded[start] = (count, Totals.of_usage(other, other.billed_usd, 0))
+    return Aggregate(selection, names, settlement, grouper.basis(), cells, groups, ranked, total, folded)

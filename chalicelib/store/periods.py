@@ -1,0 +1,297 @@
+"""Materialized periods: the settled days of the dashboard's long windows, summed per key ahead.
+
+A 90-day view by key, owner or team has to rank every key over the period, so from the `AD#key`
+days alone it reads every key's row of every day (~2.5 MB at 1,000 keys, ~19 MB at 10,000). The
+days whose bill is settled no longer change, so the collector sums them once (`materialize`, after
+each run; a rebuild only when those days' items or the names changed) into one document per window:
+
+    pk PS#key   sk <window:03d>         first, last, fp, nd, build, parts   (the header)
+    pk PS#key   sk <window:03d>#<nn>    build, z: a slice of zlib(JSON document)
+
+The document of the days `first`..`last` (every settled day of the window ending on the build's
+day) holds each key's usage summed over them; each day's usage of all keys and its count of active
+keys, owners and teams; and, for the top `TOP_SERIES` keys, owners and teams of those days (ranked
+as reports rank: cost, tokens, id), their usage on each day they were active. `fp` is the
+`rollups.fingerprint` of the `AD#key` items summed, `nd` the digest of every key's owner and team
+(`names_digest`) the owner and team parts were built under, `build` an id that every part carries.
+
+The reader (chalicelib.query.period) uses a period only when all of it holds: the header and
+every part of its build are there, the items of its days still have fingerprint `fp` (their stamps:
+a few bytes each), its last day is settled under the reader's checkpoint, and for owner and team the
+names have digest `nd`. Otherwise it reads the days as before, so an answer is always the one
+the `AD#key` items give.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from boto3.dynamodb.conditions import Key
+
+from chalicelib.keys.model import KeyIdentity
+from chalicelib.keys.resolve import resolve
+from chalicelib.money import Settlement
+from chalicelib.periods import day_label
+from chalicelib.store.rollups import SHARD_BYTES, Item, RollupStore, fingerprint, label_of, members
+from chalicelib.store.table import batch_get, batch_write, query_all
+from chalicelib.usage import ZERO_USAGE, Usage
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+PK = "PS#key"
+WINDOWS = (7, 30, 90)
+"""The dashboard's periods longer than today (frontend's period picker: today, 7, 30, 90 days)."""
+TOP_SERIES = 24
+"""Groups per grouping whose per-day usage a period keeps: a view's top (the dashboard asks 8)
+must be among them, or have no usage in the settled days, for the period to serve it."""
+
+Grouping = Literal["api_key_id", "owner", "team"]
+GROUPINGS: tuple[Grouping, ...] = ("api_key_id", "owner", "team")
+Member = str | None  # a key id, or an owner or team (None: no owner, no team)
+
+
+@dataclass(frozen=True)
+class Period:
+    """The settled days `first`..`last` of one window, summed (see the module docstring)."""
+
+    window: int
+    first: str
+    last: str
+    fingerprint: bytes
+    names_digest: bytes
+    keys: dict[str, Usage]
+    day_totals: dict[str, Usage]
+    day_counts: dict[str, dict[Grouping, int]]
+    series: dict[Grouping, dict[Member, dict[str, Usage]]]
+
+
+def names_digest(identities: Mapping[str, KeyIdentity]) -> bytes:
+    """A digest of every named key's owner and team: equal digests, equal owner and team of every
+    key (a key without an identity resolves alike on both sides)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for key in sorted(identities):
+        identity = identities[key]
+        digest.update(json.dumps([key, identity.owner, identity.team]).encode())
+    return digest.digest()
+
+
+def _member_of(grouping: Grouping, key: str, identities: Mapping[str, KeyIdentity]) -> Member:
+    if grouping == "api_key_id":
+        return key
+    identity = resolve(key, identities)
+    return identity.owner if grouping == "owner" else identity.team
+
+
+def _order(item: tuple[Member, Usage]) -> tuple[Decimal, int, str]:
+    member, usage = item
+    return (-usage.billed_usd, -usage.total_tokens, member or "")
+
+
+def _day_sums(items: Iterable[Item]) -> dict[str, dict[str, Usage]]:
+    """Per day, per key, the usage the items hold (an unsharded item beside shards is summed with
+    them, as a report reading the items does)."""
+    days: dict[str, dict[str, Usage]] = {}
+    for item in items:
+        into = days.setdefault(label_of(item), {})
+        for key, usage in members(item).items():
+            into[key] = into[key] + usage if key in into else usage
+    return days
+
+
+def build_period(
+    window: int,
+    days: Mapping[str, Mapping[str, Usage]],
+    *,
+    fingerprint_of_days: bytes,
+    identities: Mapping[str, KeyIdentity],
+    first: str,
+    last: str,
+) -> Period:
+    """The period of the days `first`..`last` (`days`: per day, per key, usage; settled days)."""
+    keys: dict[str, Usage] = {}
+    day_totals: dict[str, Usage] = {}
+    day_counts: dict[str, dict[Grouping, int]] = {}
+    by_day: dict[Grouping, dict[str, dict[Member, Usage]]] = {grouping: {} for grouping in GROUPINGS}
+    totals: dict[Grouping, dict[Member, Usage]] = {grouping: {} for grouping in GROUPINGS}
+    for day in sorted(days):
+        of_day = days[day]
+        if not of_day:
+            continue
+        day_totals[day] = sum(of_day.values(), ZERO_USAGE)
+        day_counts[day] = {}
+        for grouping in GROUPINGS:
+            groups: dict[Member, Usage] = {}
+            for key, usage in of_day.items():
+                member = _member_of(grouping, key, identities)
+                groups[member] = groups[member] + usage if member in groups else usage
+            by_day[grouping][day] = groups
+            day_counts[day][grouping] = len(groups)
+            whole = totals[grouping]
+            for member, usage in groups.items():
+                whole[member] = whole[member] + usage if member in whole else usage
+    keys = {str(key): usage for key, usage in totals["api_key_id"].items()}
+    series: dict[Grouping, dict[Member, dict[str, Usage]]] = {}
+    for grouping in GROUPINGS:
+        top = [member for member, _ in sorted(totals[grouping].items(), key=_order)[:TOP_SERIES]]
+        series[grouping] = {
+            member: {day: groups[member] for day, groups in by_day[grouping].items() if member in groups}
+            for member in top
+        }
+    digest = names_digest(identities)
+    return Period(window, first, last, fingerprint_of_days, digest, keys, day_totals, day_counts, series)
+
+
+# -- storage --------------------------------------------------------------------------------------
+def _stored(usage: Usage) -> dict[str, Any]:
+    stored = usage.to_stored().items()
+    return {name: format(value, "f") if isinstance(value, Decimal) else value for name, value in stored}
+
+
+def _document(period: Period) -> bytes:
+    document = {
+        "keys": {key: _stored(usage) for key, usage in sorted(period.keys.items())},
+        "days": {
+            day: [_stored(total), period.day_counts[day]] for day, total in sorted(period.day_totals.items())
+        },
+        "series": {
+            grouping: [
+                [member, {day: _stored(usage) for day, usage in sorted(of_member.items())}]
+                for member, of_member in members_of.items()
+            ]
+            for grouping, members_of in period.series.items()
+        },
+    }
+    return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
+
+
+def _period_of(header: Item, packed: bytes) -> Period:
+    document = json.loads(zlib.decompress(packed))
+    days = document["days"]
+    return Period(
+        window=int(header["sk"]),
+        first=str(header["first"]),
+        last=str(header["last"]),
+        fingerprint=bytes(header["fp"]),
+        names_digest=bytes(header["nd"]),
+        keys={key: Usage.from_stored(values) for key, values in document["keys"].items()},
+        day_totals={day: Usage.from_stored(entry[0]) for day, entry in days.items()},
+        day_counts={day: entry[1] for day, entry in days.items()},
+        series={
+            grouping: {member: {day: Usage.from_stored(v) for day, v in of.items()} for member, of in pairs}
+            for grouping, pairs in document["series"].items()
+        },
+    )
+
+
+def _sk(window: int) -> str:
+    return f"{window:03d}"
+
+
+def read_period(table: Table, window: int) -> Period | None:
+    """The stored period of `window` when its header and every part of its build are there (one
+    Query), else None."""
+    condition = Key("pk").eq(PK) & Key("sk").begins_with(_sk(window))
+    items = list(query_all(table, KeyConditionExpression=condition))
+    header = next((item for item in items if item["sk"] == _sk(window)), None)
+    if header is None:
+        return None
+    parts = {str(item["sk"]): item for item in items if item.get("build") == header["build"] and "z" in item}
+    names = [f"{_sk(window)}#{n:02d}" for n in range(int(header["parts"]))]
+    if any(name not in parts for name in names):
+        return None  # a build being written, or cut off: the days are read instead
+    return _period_of(header, b"".join(bytes(parts[name]["z"]) for name in names))
+
+
+def write_period(table: Table, period: Period, stale_parts: Iterable[str]) -> int:
+    """Store `period`: its parts, then the header that names their build (a reader never takes a
+    header with parts of another build); parts left from a longer document go. Returns items written."""
+    packed = _document(period)
+    build = uuid.uuid4().hex
+    slices = [packed[i : i + SHARD_BYTES] for i in range(0, len(packed), SHARD_BYTES)] or [b""]
+    names = [f"{_sk(period.window)}#{n:02d}" for n in range(len(slices))]
+    parts = [
+        {"pk": PK, "sk": name, "build": build, "z": data} for name, data in zip(names, slices, strict=True)
+    ]
+    batch_write(table, parts, [])
+    header: dict[str, Any] = {
+        "pk": PK,
+        "sk": _sk(period.window),
+        "first": period.first,
+        "last": period.last,
+        "fp": period.fingerprint,
+        "nd": period.names_digest,
+        "build": build,
+        "parts": len(slices),
+    }
+    table.put_item(Item=header)
+    gone = [{"pk": PK, "sk": sk} for sk in stale_parts if sk not in names]
+    if gone:
+        batch_write(table, [], gone)
+    return len(slices) + 1
+
+
+# -- the collector's step -------------------------------------------------------------------------
+def _day_before(day: str, days: int) -> str:
+    return (date.fromisoformat(day) - timedelta(days=days)).isoformat()
+
+
+def materialize(
+    rollups: RollupStore, today: str, settlement: Settlement, identities: Mapping[str, KeyIdentity]
+) -> int:
+    """Bring every window's period up to date with the stored `AD#key` days (run after a
+    collection; `settlement` as the checkpoint will say). Reads the days' stamps and the headers
+    (two small requests) and, only when a window's days or the names changed, the days themselves.
+    Returns the items written."""
+    before = settlement.settled_before()
+    if before is None:
+        return 0
+    last = day_label(before - 1)
+    spans = {window: _day_before(today, window - 1) for window in WINDOWS}
+    spans = {window: first for window, first in spans.items() if first <= last}
+    if not spans:
+        return 0
+    stamps = rollups.aggregate_stamps("AD", "key", min(spans.values()), last)
+    if stamps is None:
+        return 0  # items written before content hashes: nothing can vouch for a period
+    digest = names_digest(identities)
+    headers = {
+        str(item["sk"]): item
+        for item in batch_get(rollups.table, [{"pk": PK, "sk": _sk(window)} for window in spans])
+    }
+    wanted: dict[int, bytes] = {}
+    for window, first in spans.items():
+        prints = fingerprint([stamp for stamp in stamps if label_of(stamp) >= first])
+        header = headers.get(_sk(window)) or {}
+        built = (
+            header.get("first"),
+            header.get("last"),
+            bytes(header.get("fp") or b""),
+            bytes(header.get("nd") or b""),
+        )
+        if built != (first, last, prints, digest):
+            wanted[window] = prints
+    if not wanted:
+        return 0
+    first_read = min(spans[window] for window in wanted)
+    days = _day_sums(rollups.aggregate_items("AD", "key", first_read, last))
+    written = 0
+    for window, prints in wanted.items():
+        first = spans[window]
+        of_window = {day: of for day, of in days.items() if day >= first}
+        period = build_period(
+            window, of_window, fingerprint_of_days=prints, identities=identities, first=first, last=last
+        )
+        old_parts = [
+            f"{_sk(window)}#{n:02d}" for n in range(int(headers.get(_sk(window), {}).get("parts", 0)))
+        ]
+        written += write_period(rollups.table, period, old_parts)
+    return written

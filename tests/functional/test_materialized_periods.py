@@ -1,0 +1,154 @@
+"""Materialized periods (chalicelib.store.periods, chalicelib.query.period) on DynamoDB Local with the
+simulator: a long by-key, by-owner or by-team view summed from its period is the view the days give,
+figure for figure; a changed day or a changed team is read from the days until the collector sums
+the period again; the collector's run keeps the periods and rewrites nothing when nothing changed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from chalicelib.catalog import PriceTable
+from chalicelib.collector import CollectorConfig
+from chalicelib.keys.model import KeyMapping
+from chalicelib.money import Settlement
+from chalicelib.periods import DAY, day_label, floor_day
+from chalicelib.query.names import forget_names
+from chalicelib.query.period import period_aggregate
+from chalicelib.query.report import report_of
+from chalicelib.query.selection import Selection
+from chalicelib.query.usage import NAMES_CACHE, Stores, aggregate_for, report_for
+from chalicelib.runner import Runner
+from chalicelib.settings import get_settings
+from chalicelib.store.directory import DirectoryStore
+from chalicelib.store.meta import MetaStore
+from chalicelib.store.periods import WINDOWS, materialize, read_period
+from chalicelib.store.rollups import Cell, DayRollup, RollupStore
+from chalicelib.usage import Usage
+from simulator.pytest_plugin import SIM_NOW
+from tests.functional.api_helpers import fill_from_simulator
+from tests.functional.collector_helpers import make_client
+
+pytestmark = pytest.mark.usefixtures("usage_table")
+
+TODAY = floor_day(SIM_NOW)
+SETTLED = Settlement(costs_as_of=SIM_NOW)
+
+
+def _fill(sim_server: Any) -> list[str]:
+    """The simulator's 31 days collected, three keys mapped to two teams; the keys, sorted."""
+    fill_from_simulator(sim_server)
+    directory = DirectoryStore()
+    keys = sorted(directory.directory().keys)
+    for index, team in {0: "research", 1: "research", 2: "platform"}.items():
+        directory.put_mapping(
+            KeyMapping(key_id=keys[index], name=f"Mapped {index}", team=team, created_at=SIM_NOW)
+        )
+    return keys
+
+
+def _materialize() -> int:
+    return materialize(RollupStore(), day_label(SIM_NOW), SETTLED, DirectoryStore().identities())
+
+
+def _selection(grouping: str, window: int, top: int = 8) -> Selection:
+    return Selection(
+        start=TODAY - (window - 1) * DAY, end=TODAY + DAY, bucket_width="1d", group_by=(grouping,), top=top
+    )  # type: ignore[arg-type]
+
+
+def _served_and_read(selection: Selection) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The report as `/api/usage` builds it (from the period where one serves) and as the days give it."""
+    stores, settings = Stores.default(), get_settings()
+    served = report_for(selection, SIM_NOW, stores, settings)
+    agg, data_as_of = aggregate_for(selection, SIM_NOW, stores, settings)
+    return served, report_of(agg, data_as_of=data_as_of)
+
+
+def _from_period(selection: Selection) -> bool:
+    names = NAMES_CACHE.get(DirectoryStore())
+    return period_aggregate(selection, RollupStore(), names, SETTLED) is not None
+
+
+@pytest.mark.parametrize("grouping", ["api_key_id", "owner", "team"])
+def test_a_long_view_from_its_period_is_the_view_its_days_give(sim_server: Any, grouping: str) -> None:
+    _fill(sim_server)
+    assert _materialize() > 0
+    for window in WINDOWS:
+        for top in (1, 2, 8):
+            selection = _selection(grouping, window, top)
+            assert _from_period(selection), (window, top)
+            served, read = _served_and_read(selection)
+            assert served == read, (window, top)
+    # folded days were summed as a difference, and were there to sum
+    served, _ = _served_and_read(_selection(grouping, 30, 1))
+    others = [row for bucket in served["buckets"] for row in bucket["results"] if row.get("other")]
+    assert others
+    assert served["total"]["cost_usd"] != "0"
+
+
+def test_a_rewritten_settled_day_is_read_from_the_days_until_the_period_is_summed_again(
+    sim_server: Any,
+) -> None:
+    _fill(sim_server)
+    _materialize()
+    selection = _selection("api_key_id", 30, 2)
+    before, _ = _served_and_read(selection)
+    day = day_label(TODAY - 10 * DAY)
+    usage = Usage(
+        input_tokens=5_000_000, requests=3, estimated_usd=Decimal("7.5"), billed_usd=Decimal("7.25")
+    )
+    rewritten = DayRollup(
+        day, daily={Cell(key="key_LateComer1", model="gpt-4o-2024-08-06", project="proj_x"): usage}
+    )
+    RollupStore().replace_day(rewritten, keep_hourly=False, hourly_retention_days=35)
+
+    assert not _from_period(selection)
+    served, read = _served_and_read(selection)
+    assert served == read
+    assert served["total"] != before["total"]
+    assert any(row["group"] == {"api_key_id": "key_LateComer1"} for row in served["groups"])
+
+    assert _materialize() > 0
+    assert _from_period(selection)
+    again, read = _served_and_read(selection)
+    assert again == read == served
+
+
+def test_a_new_team_is_read_from_the_days_until_the_period_is_summed_again(sim_server: Any) -> None:
+    keys = _fill(sim_server)
+    _materialize()
+    by_team, by_key = _selection("team", 90, 2), _selection("api_key_id", 90, 2)
+    DirectoryStore().put_mapping(KeyMapping(key_id=keys[5], name="Moved", team="finance", created_at=SIM_NOW))
+    forget_names()
+
+    assert not _from_period(by_team)
+    assert _from_period(by_key)  # a key's rows do not depend on its team
+    served, read = _served_and_read(by_team)
+    assert served == read
+    assert any(row["group"] == {"team": "finance"} for row in served["groups"])
+
+    assert _materialize() > 0
+    assert _from_period(by_team)
+    assert _served_and_read(by_team) == (served, read)
+
+
+def test_the_collectors_run_sums_the_periods_and_rewrites_nothing_when_nothing_changed(
+    sim_server: Any,
+) -> None:
+    fill_from_simulator(sim_server, days=8)
+    runner = Runner(make_client(sim_server), config=CollectorConfig(), prices=PriceTable.load())
+
+    first = runner.incremental(SIM_NOW)
+    assert first.status == "ok"
+    assert first.period_items_written > 0
+    period = read_period(RollupStore().table, 7)
+    assert period is not None
+    assert period.last == day_label(MetaStore().checkpoint().costs_as_of - 3 * DAY)  # settled 48 h after
+    assert period.keys  # every key's settled days, summed
+
+    again = runner.incremental(SIM_NOW + 15 * 60)
+    assert again.status == "ok"
+    assert again.period_items_written == 0
