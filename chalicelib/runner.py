@@ -121,6 +121,7 @@ class Runner:
             checkpoint = self.meta.checkpoint()
             report.data_lag_seconds = now - (checkpoint.usage_as_of or now)  # how stale the data had become
             self.rollups.trust_digests = trusts_digests(checkpoint, report)
+            self.rollups.key_days_written.clear()
             start, end = incremental_window(now, checkpoint.usage_as_of, self.config)
             result = self._collector(checkpoint.cost_grouping).collect_window(start, end, now)
             lease.renew()
@@ -128,7 +129,11 @@ class Runner:
             lease.renew()
             # the long views' settled days, summed ahead (costs are as of now once this run records)
             report.period_items_written = materialize(
-                self.rollups, day_label(now), Settlement(costs_as_of=now), identities
+                self.rollups,
+                day_label(now),
+                Settlement(costs_as_of=now),
+                identities,
+                trust_own_writes=self.rollups.trust_digests,  # after a failed run, check every day
             )
             if self.alert_hook is not None:
                 report.alerts_published = self.alert_hook(now, report.new_unmapped)
@@ -174,9 +179,17 @@ class Runner:
             self.rollups.trust_digests = False  # a backfill reads what it rewrites (it holds no lease)
             collector = self._collector(checkpoint.cost_grouping)
             result = collector.backfill(start, end, now, done_through=done_through, on_chunk=on_chunk)
-            synced_at, _ = self._name_keys(result, checkpoint.directory_synced_at, now, report)
+            synced_at, identities = self._name_keys(result, checkpoint.directory_synced_at, now, report)
             if synced_at is not None:
                 self.meta.record_directory_sync(synced_at)
+            # days the periods summed may have been collected again: every window is checked
+            report.period_items_written = materialize(
+                self.rollups,
+                day_label(now),
+                Settlement(costs_as_of=checkpoint.costs_as_of),
+                identities,
+                trust_own_writes=False,
+            )
         except Exception as exc:  # as in `incremental`: recorded, then re-raised
             self._fail(report, exc, now)
             raise

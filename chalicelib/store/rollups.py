@@ -355,6 +355,9 @@ class RollupStore(TableBacked):
     def __init__(self, table: Table | None = None) -> None:
         super().__init__(table)
         self._series: series.Pending = defaultdict(dict)  # closed days' key series, until write_series
+        self.key_days_written: set[str] = set()
+        """Days whose `AD#key` items this store wrote or deleted (what a materialized period of
+        them must be summed again for: chalicelib.store.periods)."""
 
     # -- writes ------------------------------------------------------------------------------
     def replace_day(
@@ -386,6 +389,8 @@ class RollupStore(TableBacked):
             [item for item in puts if _is_aggregate(item)],
             [key for key in deletes if _is_aggregate(key)],
         )
+        if any(str(key["pk"]) == "AD#key" for key in [*puts, *deletes]):
+            self.key_days_written.add(rollup.day)
         if closed:  # after the aggregates: an entry's hash names an item already stored
             # Items rewritten now, or all when the run trusts no earlier write (a crashed run's
             # series may be missing): an unchanged item's entries were queued when it was written.

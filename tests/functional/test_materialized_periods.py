@@ -51,7 +51,9 @@ def _fill(sim_server: Any, days: int | None = None) -> list[str]:
 
 
 def _materialize() -> int:
-    return materialize(RollupStore(), day_label(SIM_NOW), SETTLED, DirectoryStore().identities())
+    """The collector's step as after a backfill: every window checked against its days."""
+    identities = DirectoryStore().identities()
+    return materialize(RollupStore(), day_label(SIM_NOW), SETTLED, identities, trust_own_writes=False)
 
 
 def _selection(grouping: str, window: int, top: int = 8) -> Selection:
@@ -152,3 +154,27 @@ def test_the_collectors_run_sums_the_periods_and_rewrites_nothing_when_nothing_c
     again = runner.incremental(SIM_NOW + 15 * 60)
     assert again.status == "ok"
     assert again.period_items_written == 0
+
+
+def test_a_run_after_a_failed_one_checks_every_day_of_the_periods(sim_server: Any) -> None:
+    fill_from_simulator(sim_server, days=8)
+    runner = Runner(make_client(sim_server), config=CollectorConfig(), prices=PriceTable.load())
+    assert runner.incremental(SIM_NOW).period_items_written > 0
+    # a run dies after rewriting a settled day of the week (its own writes are not known to the next)
+    day = day_label(TODAY - 5 * DAY)
+    usage = Usage(input_tokens=9_000, requests=2, estimated_usd=Decimal("0.5"), billed_usd=Decimal("0.5"))
+    cell = Cell(key="key_CrashedRun1", model="gpt-4o-2024-08-06", project="proj_x")
+    RollupStore().replace_day(
+        DayRollup(day, daily={cell: usage}), keep_hourly=False, hourly_retention_days=35
+    )
+    MetaStore().record_failure(run_id="crashed", failed_at=SIM_NOW + 60, error="killed")
+    selection = _selection("api_key_id", 7, 2)
+    assert not _from_period(selection)
+
+    after = runner.incremental(SIM_NOW + 15 * 60)
+    assert after.status == "ok"
+    assert after.period_items_written > 0
+    assert _from_period(selection)
+    served, read = _served_and_read(selection)
+    assert served == read
+    assert any(row["group"] == {"api_key_id": cell.key} for row in served["groups"])
