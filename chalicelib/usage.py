@@ -166,6 +166,8 @@ _LONG_NAMES: dict[str, str] = {short: name for name, short in STORED_NAMES.items
 
 
 _values: Callable[[Usage], tuple[Any, ...]] = operator.attrgetter(*FIELD_NAMES)
+usage_values = _values
+"""A Usage's counters in field order (what column sums zip)."""
 
 
 ZERO_USAGE = Usage()

@@ -42,7 +42,7 @@ from chalicelib.money import Settlement
 from chalicelib.periods import day_label
 from chalicelib.store.rollups import SHARD_BYTES, Item, RollupStore, fingerprint, label_of, members
 from chalicelib.store.table import batch_get, batch_write, query_all
-from chalicelib.usage import ZERO_USAGE, Usage
+from chalicelib.usage import ZERO_USAGE, Usage, usage_values
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -84,13 +84,6 @@ def names_digest(identities: Mapping[str, KeyIdentity]) -> bytes:
     return digest.digest()
 
 
-def _member_of(grouping: Grouping, key: str, identities: Mapping[str, KeyIdentity]) -> Member:
-    if grouping == "api_key_id":
-        return key
-    identity = resolve(key, identities)
-    return identity.owner if grouping == "owner" else identity.team
-
-
 def _order(item: tuple[Member, Usage]) -> tuple[Decimal, int, str]:
     member, usage = item
     return (-usage.billed_usd, -usage.total_tokens, member or "")
@@ -107,47 +100,104 @@ def _day_sums(items: Iterable[Item]) -> dict[str, dict[str, Usage]]:
     return days
 
 
+def usage_sum(parts: list[Usage]) -> Usage:
+    """The sum of many Usages, column by column (one C-level `sum` per counter instead of one
+    Usage built per addition: a 90-day period at 10,000 keys sums ~900,000 of them). Exact."""
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return ZERO_USAGE
+    columns: list[Any] = [sum(column) for column in zip(*map(usage_values, parts), strict=True)]
+    return Usage(*columns)
+
+
+class SettledDays:
+    """The settled days a period sums (per day, per key, usage), with each key's owner and team
+    and what every window of them shares: each day's total and count of active groups."""
+
+    def __init__(
+        self, days: Mapping[str, Mapping[str, Usage]], identities: Mapping[str, KeyIdentity]
+    ) -> None:
+        self.days = {day: days[day] for day in sorted(days) if days[day]}
+        keys = {key for of_day in self.days.values() for key in of_day}
+        identity = {key: resolve(key, identities) for key in keys}
+        self.member_of: dict[Grouping, dict[str, Member]] = {
+            "owner": {key: identity[key].owner for key in keys},
+            "team": {key: identity[key].team for key in keys},
+        }
+        self.totals = {day: usage_sum(list(of_day.values())) for day, of_day in self.days.items()}
+        self.counts: dict[str, dict[Grouping, int]] = {
+            day: {
+                "api_key_id": len(of_day),
+                "owner": len({self.member_of["owner"][key] for key in of_day}),
+                "team": len({self.member_of["team"][key] for key in of_day}),
+            }
+            for day, of_day in self.days.items()
+        }
+
+    def member(self, grouping: Grouping, key: str) -> Member:
+        """A key's member in `grouping`."""
+        return key if grouping == "api_key_id" else self.member_of[grouping][key]
+
+
+def _per_day(
+    days: Mapping[str, Mapping[str, Usage]], settled: SettledDays, grouping: Grouping, top: list[Member]
+) -> dict[Member, dict[str, Usage]]:
+    """The top members' usage on each day they were active."""
+    found: dict[Member, dict[str, Usage]] = {member: {} for member in top}
+    if grouping == "api_key_id":
+        for day, of_day in days.items():
+            for member in top:
+                if member in of_day:
+                    found[member][day] = of_day[str(member)]
+        return found
+    wanted = set(top)
+    for day, of_day in days.items():
+        parts: dict[Member, list[Usage]] = {}
+        for key, usage in of_day.items():
+            member = settled.member_of[grouping][key]
+            if member in wanted:
+                parts.setdefault(member, []).append(usage)
+        for member, of_member in parts.items():
+            found[member][day] = usage_sum(of_member)
+    return found
+
+
 def build_period(
     window: int,
-    days: Mapping[str, Mapping[str, Usage]],
+    settled: SettledDays,
     *,
     fingerprint_of_days: bytes,
-    identities: Mapping[str, KeyIdentity],
+    names: bytes,
     first: str,
     last: str,
 ) -> Period:
-    """The period of the days `first`..`last` (`days`: per day, per key, usage; settled days)."""
-    keys: dict[str, Usage] = {}
-    day_totals: dict[str, Usage] = {}
-    day_counts: dict[str, dict[Grouping, int]] = {}
-    by_day: dict[Grouping, dict[str, dict[Member, Usage]]] = {grouping: {} for grouping in GROUPINGS}
-    totals: dict[Grouping, dict[Member, Usage]] = {grouping: {} for grouping in GROUPINGS}
-    for day in sorted(days):
-        of_day = days[day]
-        if not of_day:
-            continue
-        day_totals[day] = sum(of_day.values(), ZERO_USAGE)
-        day_counts[day] = {}
-        for grouping in GROUPINGS:
-            groups: dict[Member, Usage] = {}
-            for key, usage in of_day.items():
-                member = _member_of(grouping, key, identities)
-                groups[member] = groups[member] + usage if member in groups else usage
-            by_day[grouping][day] = groups
-            day_counts[day][grouping] = len(groups)
-            whole = totals[grouping]
-            for member, usage in groups.items():
-                whole[member] = whole[member] + usage if member in whole else usage
-    keys = {str(key): usage for key, usage in totals["api_key_id"].items()}
+    """The period of the settled days `first`..`last`."""
+    of_window = {day: of_day for day, of_day in settled.days.items() if first <= day <= last}
+    by_key: dict[str, list[Usage]] = {}
+    for of_day in of_window.values():
+        for key, usage in of_day.items():
+            by_key.setdefault(key, []).append(usage)
+    keys = {key: usage_sum(parts) for key, parts in by_key.items()}
     series: dict[Grouping, dict[Member, dict[str, Usage]]] = {}
     for grouping in GROUPINGS:
-        top = [member for member, _ in sorted(totals[grouping].items(), key=_order)[:TOP_SERIES]]
-        series[grouping] = {
-            member: {day: groups[member] for day, groups in by_day[grouping].items() if member in groups}
-            for member in top
-        }
-    digest = names_digest(identities)
-    return Period(window, first, last, fingerprint_of_days, digest, keys, day_totals, day_counts, series)
+        grouped: dict[Member, list[Usage]] = {}
+        for key, usage in keys.items():
+            grouped.setdefault(settled.member(grouping, key), []).append(usage)
+        totals = {member: usage_sum(parts) for member, parts in grouped.items()}
+        top = [member for member, _ in sorted(totals.items(), key=_order)[:TOP_SERIES]]
+        series[grouping] = _per_day(of_window, settled, grouping, top)
+    return Period(
+        window=window,
+        first=first,
+        last=last,
+        fingerprint=fingerprint_of_days,
+        names_digest=names,
+        keys=keys,
+        day_totals={day: settled.totals[day] for day in of_window},
+        day_counts={day: settled.counts[day] for day in of_window},
+        series=series,
+    )
 
 
 # -- storage --------------------------------------------------------------------------------------
@@ -305,14 +355,11 @@ def materialize(
     if not wanted:
         return 0
     first_read = min(spans[window] for window in wanted)
-    days = _day_sums(rollups.aggregate_items("AD", "key", first_read, last))
+    days = SettledDays(_day_sums(rollups.aggregate_items("AD", "key", first_read, last)), identities)
     written = 0
     for window, prints in wanted.items():
         first = spans[window]
-        of_window = {day: of for day, of in days.items() if day >= first}
-        period = build_period(
-            window, of_window, fingerprint_of_days=prints, identities=identities, first=first, last=last
-        )
+        period = build_period(window, days, fingerprint_of_days=prints, names=digest, first=first, last=last)
         old_parts = [
             f"{_sk(window)}#{n:02d}" for n in range(int(headers.get(_sk(window), {}).get("parts", 0)))
         ]
