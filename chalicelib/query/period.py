@@ -12,14 +12,16 @@ else the report reads the days (chalicelib.query.sources), as it always did.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 from chalicelib.money import Settlement
 from chalicelib.periods import day_label, day_start
 from chalicelib.query.report import Aggregate, Grouper, GroupKey, Names, Record, Totals, rank_order
 from chalicelib.query.selection import Selection
+from chalicelib.query.sources import vouched_series
 from chalicelib.store.periods import GROUPINGS, WINDOWS, Grouping, Period, names_digest, read_period
-from chalicelib.store.rollups import RollupStore, fingerprint, label_of, members
+from chalicelib.store.rollups import Item, RollupStore, fingerprint, label_of, members
 from chalicelib.usage import Usage
 
 _digests: list[tuple[Names, bytes]] = []  # the digest of the last names asked (one object a minute)
@@ -71,10 +73,46 @@ def period_aggregate(
     if stamps is None or fingerprint([s for s in stamps if label_of(s) <= period.last]) != period.fingerprint:
         return None
     recent = rollups.stamped_items([s for s in stamps if label_of(s) > period.last])
+
+    def keys_series(keys: list[str | None]) -> dict[str | None, dict[str, Usage]] | None:
+        # shown keys outside the period's per-day top: their series, or the days they are not in
+        settled = [s for s in stamps if label_of(s) <= period.last]
+        return _settled_days_of(rollups, [str(key) for key in keys], settled)
+
     agg = _aggregate(
-        selection, period=period, grouping=grouping, recent=recent, names=names, settlement=settlement
+        selection,
+        period=period,
+        grouping=grouping,
+        recent=recent,
+        names=names,
+        settlement=settlement,
+        keys_series=keys_series,
     )
     return (agg, fingerprint(stamps)) if agg is not None else None
+
+
+MAX_WHOLE_DAYS = 7
+"""Settled days read whole for shown keys their series do not vouch for; more: read the days."""
+
+
+def _settled_days_of(
+    rollups: RollupStore, keys: list[str], stamps: list[Item]
+) -> dict[str | None, dict[str, Usage]] | None:
+    """A few keys' usage on each settled day of `stamps` they were active, from their series
+    (`sources.vouched_series`) and, for days the series do not vouch for, the days' items."""
+    vouched = vouched_series(keys, stamps, rollups)
+    if vouched is None:
+        return None
+    found, unvouched = vouched
+    if len({label_of(stamp) for stamp in unvouched}) > MAX_WHOLE_DAYS:
+        return None
+    for item in rollups.stamped_items(unvouched) if unvouched else []:
+        day = label_of(item)
+        for key, usage in members(item).items():
+            if key in found:
+                known = found[key].get(day)
+                found[key][day] = known + usage if known is not None else usage
+    return {key: of_key for key, of_key in found.items()}
 
 
 def _aggregate(
@@ -85,6 +123,7 @@ def _aggregate(
     recent: list[dict[str, object]],
     names: Names,
     settlement: Settlement,
+    keys_series: Callable[[list[str | None]], dict[str | None, dict[str, Usage]] | None],
 ) -> Aggregate | None:
     grouper = Grouper(selection, names, settlement)
     parts: dict[GroupKey, list[Totals]] = {}
@@ -115,8 +154,11 @@ def _aggregate(
     top = selection.top
     shown = ranked[:top] if len(ranked) > top else ranked
     series = period.series[grouping]
-    if any(group in settled_groups and group[0] not in series for group in shown):
-        return None  # a shown group's settled days are not kept per day: read the days
+    missing = [group[0] for group in shown if group in settled_groups and group[0] not in series]
+    if missing:
+        if grouping != "api_key_id" or (from_keys := keys_series(missing)) is None:
+            return None  # a shown group's settled days are not kept per day: read the days
+        series = {**series, **from_keys}
     folded: dict[int, tuple[int, Totals]] = {}
     for day, day_total in period.day_totals.items():
         start = day_start(day)

@@ -124,22 +124,19 @@ def stored_fingerprint(selection: Selection, rollups: RollupStore) -> bytes | No
     return None if stamps is None else fingerprint(stamps)
 
 
-def _series_read(selection: Selection, rollups: RollupStore) -> StoredRead | None:
-    """A daily by-key read filtered to a few keys, from the keys' series (chalicelib.store.series)
-    where the day's stamps vouch for them, else from the day's aggregate items; None when the
-    series cannot serve it (items without content hashes, too many series items to read)."""
-    first, last = day_label(selection.start), day_label(selection.end - 1)
-    stamps = rollups.aggregate_stamps("AD", "key", first, last)
-    if stamps is None:
-        return None
+def vouched_series(
+    keys: list[str], stamps: list[Item], rollups: RollupStore
+) -> tuple[dict[str, dict[str, Usage]], list[Item]] | None:
+    """Per key, its usage on each day of `stamps` (an `AD#key` range's) that the keys' series
+    (chalicelib.store.series) vouch for, and the stamps of the days they do not (to be read whole);
+    None when the series would take more than MAX_READ_ITEMS items."""
     by_day: dict[str, dict[str, str]] = {}
     for stamp in stamps:
         by_day.setdefault(label_of(stamp), {})[str(stamp["sk"])] = hash_text(bytes(stamp[CONTENT_HASH]))
-    keys = list(dict.fromkeys(selection.api_key_ids))
     if len(keys) * len(parts_of(by_day)) > MAX_READ_ITEMS:
         return None
     entries = rollups.key_series(keys, by_day) if by_day else {}
-    records: list[Record] = []
+    found: dict[str, dict[str, Usage]] = {key: {} for key in keys}
     unvouched: list[Item] = []
     for day, hashes in by_day.items():
         taken = [entries.get(key, {}).get(day) for key in keys]
@@ -149,9 +146,32 @@ def _series_read(selection: Selection, rollups: RollupStore) -> StoredRead | Non
         ):
             for key, entry in zip(keys, taken, strict=True):
                 assert entry is not None
-                records.append(_aggregate_record(day_start(day), day, "key", key, usage_of(entry)))
+                found[key][day] = usage_of(entry)
         else:
             unvouched += [stamp for stamp in stamps if label_of(stamp) == day]
+    return found, unvouched
+
+
+def _series_read(selection: Selection, rollups: RollupStore) -> StoredRead | None:
+    """A daily by-key read filtered to a few keys, from the keys' series (chalicelib.store.series)
+    where the day's stamps vouch for them, else from the day's aggregate items; None when the
+    series cannot serve it (items without content hashes, too many series items to read)."""
+    first, last = day_label(selection.start), day_label(selection.end - 1)
+    stamps = rollups.aggregate_stamps("AD", "key", first, last)
+    if stamps is None:
+        return None
+    keys = list(dict.fromkeys(selection.api_key_ids))
+    vouched = vouched_series(keys, stamps, rollups)
+    if vouched is None:
+        return None
+    found, unvouched = vouched
+    days = sorted({day for of_key in found.values() for day in of_key})
+    records = [
+        _aggregate_record(day_start(day), day, "key", key, found[key][day])
+        for day in days
+        for key in keys
+        if day in found[key]
+    ]
     read = rollups.stamped_items(unvouched) if unvouched else []
     return StoredRead([*records, *_decoded(read, "key", False)], fingerprint(stamps))
 

@@ -22,6 +22,7 @@ from chalicelib.query.selection import Selection
 from chalicelib.query.usage import NAMES_CACHE, Stores, aggregate_for, report_for
 from chalicelib.runner import Runner
 from chalicelib.settings import get_settings
+from chalicelib.store import periods
 from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.periods import WINDOWS, materialize, read_period
@@ -178,3 +179,17 @@ def test_a_run_after_a_failed_one_checks_every_day_of_the_periods(sim_server: An
     served, read = _served_and_read(selection)
     assert served == read
     assert any(row["group"] == {"api_key_id": cell.key} for row in served["groups"])
+
+
+def test_shown_keys_outside_the_periods_per_day_top_are_taken_from_their_series(
+    sim_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fill(sim_server, days=12)
+    monkeypatch.setattr(periods, "TOP_SERIES", 1)  # the period keeps one key's, one owner's days
+    _materialize()
+    for grouping, served_by_period in (("api_key_id", True), ("owner", False)):
+        selection = _selection(grouping, 7, 4)
+        assert _from_period(selection) is served_by_period, grouping
+        served, read = _served_and_read(selection)
+        assert served == read, grouping
+        assert len(served["groups"]) > 4
