@@ -4,8 +4,9 @@ A daily report of 7, 30 or 90 days ending today, grouped by key, owner or team a
 filters and with a top the period's series cover, is summed from: the period (every key's usage
 over the window's settled days, one Query), the `AD#key` items of the days after it (today and the
 days not settled yet, usually three) and, for the chart, the period's per-day usage of its top
-groups, with each day's "Other" row as the day's total minus the shown groups and its count as the
-day's active groups minus the shown ones present. Every figure is the one the days' items give: the
+groups (shown keys outside that top: their per-key series, `sources.vouched_series`), with each
+day's "Other" row as the day's total minus the shown groups and its count as the day's active
+groups minus the shown ones present. Every figure is the one the days' items give: the
 period is used only when the stamps of its days still have its fingerprint (`period_aggregate`),
 else the report reads the days (chalicelib.query.sources), as it always did.
 """
