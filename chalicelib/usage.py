@@ -166,11 +166,20 @@ _LONG_NAMES: dict[str, str] = {short: name for name, short in STORED_NAMES.items
 
 
 _values: Callable[[Usage], tuple[Any, ...]] = operator.attrgetter(*FIELD_NAMES)
-usage_values = _values
-"""A Usage's counters in field order (what column sums zip)."""
 
 
 ZERO_USAGE = Usage()
+
+
+def usage_sum(parts: list[Usage]) -> Usage:
+    """The sum of many Usages, column by column (one C-level `sum` per counter instead of one
+    Usage built per addition: a 90-day period at 10,000 keys sums ~900,000 of them). Exact."""
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return ZERO_USAGE
+    columns: list[Any] = [sum(column) for column in zip(*map(_values, parts), strict=True)]
+    return Usage(*columns)
 
 
 def sum_usage(items: Any) -> Usage:

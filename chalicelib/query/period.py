@@ -71,13 +71,15 @@ def period_aggregate(
     if grouping != "api_key_id" and period.names_digest != _names_digest(names):
         return None
     stamps = rollups.aggregate_stamps("AD", "key", first, last)
-    if stamps is None or fingerprint([s for s in stamps if label_of(s) <= period.last]) != period.fingerprint:
+    if stamps is None:
+        return None
+    settled = [s for s in stamps if label_of(s) <= period.last]
+    if fingerprint(settled) != period.fingerprint:
         return None
     recent = rollups.stamped_items([s for s in stamps if label_of(s) > period.last])
 
     def keys_series(keys: list[str | None]) -> dict[str | None, dict[str, Usage]] | None:
         # shown keys outside the period's per-day top: their series, or the days they are not in
-        settled = [s for s in stamps if label_of(s) <= period.last]
         return _settled_days_of(rollups, [str(key) for key in keys], settled)
 
     agg = _aggregate(
@@ -121,7 +123,7 @@ def _aggregate(
     *,
     period: Period,
     grouping: Grouping,
-    recent: list[dict[str, object]],
+    recent: list[Item],
     names: Names,
     settlement: Settlement,
     keys_series: Callable[[list[str | None]], dict[str | None, dict[str, Usage]] | None],

@@ -42,7 +42,7 @@ from chalicelib.money import Settlement
 from chalicelib.periods import day_label
 from chalicelib.store.rollups import SHARD_BYTES, Item, RollupStore, fingerprint, label_of, members
 from chalicelib.store.table import batch_get, batch_write, query_all
-from chalicelib.usage import ZERO_USAGE, Usage, usage_values
+from chalicelib.usage import Usage, usage_sum
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -98,17 +98,6 @@ def _day_sums(items: Iterable[Item]) -> dict[str, dict[str, Usage]]:
         for key, usage in members(item).items():
             into[key] = into[key] + usage if key in into else usage
     return days
-
-
-def usage_sum(parts: list[Usage]) -> Usage:
-    """The sum of many Usages, column by column (one C-level `sum` per counter instead of one
-    Usage built per addition: a 90-day period at 10,000 keys sums ~900,000 of them). Exact."""
-    if len(parts) == 1:
-        return parts[0]
-    if not parts:
-        return ZERO_USAGE
-    columns: list[Any] = [sum(column) for column in zip(*map(usage_values, parts), strict=True)]
-    return Usage(*columns)
 
 
 class SettledDays:
@@ -294,14 +283,25 @@ def _day_before(day: str, days: int) -> str:
     return (date.fromisoformat(day) - timedelta(days=days)).isoformat()
 
 
+def _built(header: Item | None) -> tuple[object, object, bytes, bytes]:
+    """What a stored header was built from: (first, last, fingerprint, names digest)."""
+    header = header or {}
+    return (
+        header.get("first"),
+        header.get("last"),
+        bytes(header.get("fp") or b""),
+        bytes(header.get("nd") or b""),
+    )
+
+
 def _unchanged(
     headers: Mapping[str, Item], spans: Mapping[int, str], last: str, digest: bytes, written: set[str]
 ) -> bool:
     """Whether every window's period stands as it is: the same days, the same names, and none of its
     days' `AD#key` items written since (by this store: the only writer, in this run)."""
     for window, first in spans.items():
-        header = headers.get(_sk(window)) or {}
-        if (header.get("first"), header.get("last"), bytes(header.get("nd") or b"")) != (first, last, digest):
+        first_built, last_built, _, names_built = _built(headers.get(_sk(window)))
+        if (first_built, last_built, names_built) != (first, last, digest):
             return False
         if any(first <= day <= last for day in written):
             return False
@@ -343,14 +343,7 @@ def materialize(
     wanted: dict[int, bytes] = {}
     for window, first in spans.items():
         prints = fingerprint([stamp for stamp in stamps if label_of(stamp) >= first])
-        header = headers.get(_sk(window)) or {}
-        built = (
-            header.get("first"),
-            header.get("last"),
-            bytes(header.get("fp") or b""),
-            bytes(header.get("nd") or b""),
-        )
-        if built != (first, last, prints, digest):
+        if _built(headers.get(_sk(window))) != (first, last, prints, digest):
             wanted[window] = prints
     if not wanted:
         return 0

@@ -8,8 +8,8 @@ import operator
 from decimal import Decimal
 
 from chalicelib.keys.model import KeyIdentity
-from chalicelib.store.periods import SettledDays, build_period, usage_sum
-from chalicelib.usage import ZERO_USAGE, Usage
+from chalicelib.store.periods import SettledDays, build_period
+from chalicelib.usage import ZERO_USAGE, Usage, usage_sum
 
 
 def _usage(n: int) -> Usage:
