@@ -2,8 +2,8 @@
 
 Listed: every key with a mapping or a directory entry, every key recorded as unmapped, and every key
 id seen in the period's usage (source `unmapped` when nobody names it). Usage comes from the daily
-key aggregates (one Query covering the 30 days and the budget's month), costs per chalicelib.money
-(billed when settled, else estimated).
+key aggregates (the 30-day materialized period and the days after it, or one Query covering the 30
+days and the budget's month), costs per chalicelib.money (billed when settled, else estimated).
 
 `limit`/`offset`/`search` (chalicelib.query.paging), `sort` (`name`, the default order, or `cost`: the
 largest 30-day spend first) and `key_ids` (just these keys: the rows a page shows) send part of the
@@ -40,6 +40,7 @@ from chalicelib.money import Settlement, cost_of
 from chalicelib.periods import DAY, day_label, day_start, floor_day, iso
 from chalicelib.query.memo import VIEW_MEMO
 from chalicelib.query.paging import PAGE_PARAMS, cut, parse_page
+from chalicelib.query.period import settled_days_of, vouched_period
 from chalicelib.query.report import FLAG_BITS, Totals
 from chalicelib.query.usage import Stores
 from chalicelib.store.directory import identity_writes
@@ -58,10 +59,10 @@ KEYS_SORTS = ("name", "cost")
 # -- views --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Usage:
-    """Per key: (day -> usage) over the window read."""
+    """Per key: its totals over the 30 days, and (day -> usage) of the days its budget counts."""
 
-    by_key: Mapping[str, Mapping[str, Usage]]
-    settlement: Settlement
+    totals: Mapping[str, Totals]
+    days: Mapping[str, Mapping[str, Usage]]
 
 
 def _budget_json(budget: Budget | None) -> dict[str, Any] | None:
@@ -87,7 +88,7 @@ def _sum(days: Mapping[str, Usage], first: str, settlement: Settlement) -> Total
 def _budget_status(budget: Budget | None, days: Mapping[str, Usage], now: int, settlement: Settlement) -> Any:
     if budget is None:
         return None
-    start = floor_day(now) if budget.period == "daily" else day_start(day_label(now)[:8] + "01")
+    start = _budget_start(budget, now)
     spent = _sum(days, day_label(start), settlement)
     used = Decimal(spent.usage.total_tokens) if budget.unit == "tokens" else spent.cost
     return {
@@ -98,15 +99,21 @@ def _budget_status(budget: Budget | None, days: Mapping[str, Usage], now: int, s
     }
 
 
+def _budget_start(budget: Budget, now: int) -> int:
+    return floor_day(now) if budget.period == "daily" else day_start(day_label(now)[:8] + "01")
+
+
+_NO_USAGE = Totals()
+
+
 def key_json(
     identity: KeyIdentity,
     mapping: KeyMapping | None,
-    days: Mapping[str, Usage],
+    usage: _Usage,
     now: int,
     settlement: Settlement,
 ) -> dict[str, Any]:
     """The contract's Key object."""
-    first = day_label(now - (USAGE_DAYS - 1) * DAY)
     return {
         "key_id": identity.key_id,
         "name": identity.name,
@@ -120,24 +127,81 @@ def key_json(
         "project_name": identity.project_name,
         "redacted_value": identity.redacted_value,
         "updated_at": mapping.updated_at if mapping else None,
-        "usage_30d": _sum(days, first, settlement).metrics(),
-        "budget_status": _budget_status(identity.budget, days, now, settlement),
+        "usage_30d": (usage.totals.get(identity.key_id) or Totals()).metrics(),
+        "budget_status": _budget_status(
+            identity.budget, usage.days.get(identity.key_id, {}), now, settlement
+        ),
     }
+
+
+def _first_day(now: int) -> str:
+    return day_label(now - (USAGE_DAYS - 1) * DAY)
 
 
 def _window_start(now: int) -> str:
     month_start = day_label(now)[:8] + "01"
-    return min(day_label(now - (USAGE_DAYS - 1) * DAY), month_start)
+    return min(_first_day(now), month_start)
 
 
-def _usage(items: list[Item], checkpoint: Checkpoint) -> _Usage:
+def _days_by_key(items: list[Item]) -> dict[str, dict[str, Usage]]:
     by_key: dict[str, dict[str, Usage]] = {}
     for item in items:
         day = label_of(item)
         for key_id, usage in members(item).items():
             by_key.setdefault(key_id, {})[day] = usage
-    settlement = Settlement(checkpoint.costs_as_of, billed_by_key=checkpoint.cost_grouping != "project_id")
-    return _Usage(by_key, settlement)
+    return by_key
+
+
+def _usage_of_days(items: list[Item], now: int, settlement: Settlement) -> _Usage:
+    """Every key's usage from the window's `AD#key` items."""
+    by_key = _days_by_key(items)
+    first = _first_day(now)
+    return _Usage({key: _sum(days, first, settlement) for key, days in by_key.items()}, by_key)
+
+
+def _usage_of_period(
+    stores: Stores,
+    stamps: list[Item],
+    now: int,
+    settlement: Settlement,
+    identities: Mapping[str, KeyIdentity],
+) -> _Usage | None:
+    """Every key's usage from the 30-day materialized period (chalicelib.store.periods) and the
+    days around it (after it: not settled yet; before it: the month's first day when the 30 days
+    begin later), and for the keys with a monthly budget the month's settled days (summed in the
+    period; for a budget set since it was built, from the key's series,
+    `query.period.settled_days_of`); None when no valid period serves the window."""
+    first = _first_day(now)
+    vouched = vouched_period(stores.rollups, USAGE_DAYS, (first, day_label(now)), settlement, stamps)
+    if vouched is None:
+        return None
+    period, month = vouched.period, day_label(now)[:8] + "01"
+    monthly = [key for key, i in identities.items() if i.budget is not None and i.budget.period == "monthly"]
+    reaching = monthly if month <= period.last else []  # budgets that count some of the period's days
+    summed = period.month_keys if period.month == month else {}
+    missing = sorted(key for key in reaching if key not in summed)  # budgets set since it was built
+    month_days = [stamp for stamp in vouched.settled if label_of(stamp) >= month]
+    budgeted = settled_days_of(stores.rollups, missing, month_days) if missing else {}
+    if budgeted is None:
+        return None  # too many such keys for their series: read the days
+    days = _days_by_key(stores.rollups.stamped_items(vouched.before + vouched.recent))
+    totals: dict[str, Totals] = {}
+    for key, usage in vouched.period.keys.items():
+        mask = FLAG_BITS["unpriced"] if usage.unpriced_tokens else 0
+        totals[key] = Totals.of_usage(usage, usage.billed_usd, mask)
+    for key, of_key in days.items():
+        after = _sum(of_key, first, settlement)
+        totals[key] = Totals.sum_of([totals[key], after]) if key in totals else after
+    for budget_key, of_budget_key in budgeted.items():
+        days.setdefault(str(budget_key), {}).update(of_budget_key)
+    for key in reaching:
+        if key in summed:  # the month's settled days, summed: counted as of the period's last day
+            days.setdefault(key, {})[period.last] = summed[key]
+    return _Usage(totals, days)
+
+
+def _settlement(checkpoint: Checkpoint) -> Settlement:
+    return Settlement(checkpoint.costs_as_of, billed_by_key=checkpoint.cost_grouping != "project_id")
 
 
 def _order(entry: dict[str, Any]) -> tuple[int, str, str]:
@@ -151,13 +215,15 @@ def list_keys(
     """`GET /api/keys`: `{"data": [Key]}` (with `only`, just that key's entry; with paging
     parameters, part of it: `keys_page`).
 
-    The whole list is kept in VIEW_MEMO (chalicelib.query.memo) under what it is computed from: the
-    day of `now` (the 30-day window and the budget periods), the checkpoint (settlement; its
-    `directory_synced_at` moves when a sync rewrites DIR), the fingerprint of the window's `AD#key`
-    items (from their stamps: keys and content hashes, `RollupStore.aggregate_stamps`), the
-    mappings and unmapped keys as read (small partitions, read every time so that an edit made by
-    any container shows at once) and this process's identity write count. So a warm container
-    skips reading the window's items and the DIR partition and building 1,000 entries."""
+    Usage comes from the 30-day materialized period and the days after it when the period is
+    valid (`_usage_of_period`), else from the window's `AD#key` items. The whole list is kept in
+    VIEW_MEMO (chalicelib.query.memo) under what it is computed from: the day of `now` (the 30-day
+    window and the budget periods), the checkpoint (settlement; its `directory_synced_at` moves when
+    a sync rewrites DIR), the fingerprint of the window's `AD#key` items (from their stamps: keys
+    and content hashes, `RollupStore.aggregate_stamps`), the mappings and unmapped keys as read
+    (small partitions, read every time so that an edit made by any container shows at once) and
+    this process's identity write count. So a warm container skips reading the period, the days
+    and the DIR partition and building 1,000 entries."""
     if params:
         return keys_page(params, now, stores=stores)
     stores = stores or Stores.default()
@@ -168,18 +234,16 @@ def list_keys(
     memo_key: tuple[Any, ...] | None = None
     unmapped: list[UnmappedKey] = []
     items: list[Item] | None = None
+    stamps: list[Item] | None = None
     if only is None:
         unmapped = stores.directory.list_unmapped()
-        # the window's stamps (keys and content hashes) fingerprint it without reading its 30 items;
-        # a container that has kept no list yet goes straight to the items
-        table = stores.rollups.table.name
-        repeat = VIEW_MEMO.knows(("keys", table))
-        stamps = stores.rollups.aggregate_stamps("AD", "key", first, last) if repeat else None
-        if stamps is None:  # first ask, or items written before content hashes: read them whole
+        # the window's stamps (keys and content hashes) fingerprint it without reading its 30 items
+        stamps = stores.rollups.aggregate_stamps("AD", "key", first, last)
+        if stamps is None:  # items written before content hashes: only the items tell
             items = stores.rollups.aggregate_items("AD", "key", first, last)
         memo_key = (
             "keys",
-            table,
+            stores.rollups.table.name,
             day_label(now),
             fingerprint(stamps if stamps is not None else items or []),
             checkpoint,
@@ -190,21 +254,18 @@ def list_keys(
         kept = VIEW_MEMO.get(memo_key)
         if kept is not None:
             return kept
-    if items is None:
-        items = stores.rollups.aggregate_items("AD", "key", first, last)
     identities = build_identities(mappings.values(), stores.directory.directory())
-    usage = _usage(items, checkpoint)
-    key_ids = set(identities) | set(usage.by_key) if only is None else {only}
+    settlement = _settlement(checkpoint)
+    usage = _usage_of_period(stores, stamps, now, settlement, identities) if stamps else None
+    if usage is None:
+        if items is None:
+            items = stores.rollups.aggregate_items("AD", "key", first, last)
+        usage = _usage_of_days(items, now, settlement)
+    key_ids = set(identities) | set(usage.totals) if only is None else {only}
     key_ids |= {entry.key_id for entry in unmapped}
     key_ids.discard(UNATTRIBUTED)
     data = [
-        key_json(
-            resolve(key_id, identities),
-            mappings.get(key_id),
-            usage.by_key.get(key_id, {}),
-            now,
-            usage.settlement,
-        )
+        key_json(resolve(key_id, identities), mappings.get(key_id), usage, now, settlement)
         for key_id in key_ids
     ]
     answer = {"data": sorted(data, key=_order)}

@@ -14,6 +14,7 @@ else the report reads the days (chalicelib.query.sources), as it always did.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import cast
 
 from chalicelib.money import Settlement
@@ -54,6 +55,46 @@ def _difference(whole: Usage, parts: list[Usage]) -> Usage:
     return left
 
 
+@dataclass(frozen=True)
+class VouchedPeriod:
+    """A stored period whose days' `AD#key` items still have its fingerprint, and the stamps of the
+    range read around it: all of them, those of the period's days, and those after and before them."""
+
+    period: Period
+    stamps: list[Item]
+    settled: list[Item]
+    recent: list[Item]
+    before: list[Item]
+
+
+def vouched_period(
+    rollups: RollupStore,
+    window: int,
+    days: tuple[str, str],
+    settlement: Settlement,
+    stamps: list[Item] | None = None,
+) -> VouchedPeriod | None:
+    """The materialized period of `window` when it begins on the window's first day `days[0]`, its
+    last day is settled under `settlement` and before `days[1]`, and the stamps of its days
+    (`RollupStore.aggregate_stamps` of `days`, unless given: a range that may begin earlier) have
+    its fingerprint; else None."""
+    first, last = days
+    if settlement.live:
+        return None
+    period = read_period(rollups.table, window)
+    if period is None or period.first != first or period.last >= last or not settlement.settled(period.last):
+        return None
+    stamps = rollups.aggregate_stamps("AD", "key", first, last) if stamps is None else stamps
+    if stamps is None:
+        return None
+    settled = [s for s in stamps if first <= label_of(s) <= period.last]
+    if fingerprint(settled) != period.fingerprint:
+        return None
+    recent = [s for s in stamps if label_of(s) > period.last]
+    before = [s for s in stamps if label_of(s) < first]
+    return VouchedPeriod(period, stamps, settled, recent, before)
+
+
 def period_aggregate(
     selection: Selection, rollups: RollupStore, names: Names, settlement: Settlement
 ) -> tuple[Aggregate, bytes] | None:
@@ -61,44 +102,38 @@ def period_aggregate(
     `AD#key` items it stands for (the report memo's content key, as a read of the items gives it);
     None when no valid period serves it."""
     window = _window(selection)
-    if window is None or settlement.live:
-        return None
-    first, last = day_label(selection.start), day_label(selection.end - 1)
-    period = read_period(rollups.table, window)
-    if period is None or period.first != first or period.last >= last or not settlement.settled(period.last):
+    if window is None:
         return None
     grouping = cast(Grouping, selection.group_by[0])
-    if grouping != "api_key_id" and period.names_digest != _names_digest(names):
+    days = (day_label(selection.start), day_label(selection.end - 1))
+    vouched = vouched_period(rollups, window, days, settlement)
+    if vouched is None:
         return None
-    stamps = rollups.aggregate_stamps("AD", "key", first, last)
-    if stamps is None:
+    if grouping != "api_key_id" and vouched.period.names_digest != _names_digest(names):
         return None
-    settled = [s for s in stamps if label_of(s) <= period.last]
-    if fingerprint(settled) != period.fingerprint:
-        return None
-    recent = rollups.stamped_items([s for s in stamps if label_of(s) > period.last])
+    recent = rollups.stamped_items(vouched.recent)
 
     def keys_series(keys: list[str | None]) -> dict[str | None, dict[str, Usage]] | None:
         # shown keys outside the period's per-day top: their series, or the days they are not in
-        return _settled_days_of(rollups, [str(key) for key in keys], settled)
+        return settled_days_of(rollups, [str(key) for key in keys], vouched.settled)
 
     agg = _aggregate(
         selection,
-        period=period,
+        period=vouched.period,
         grouping=grouping,
         recent=recent,
         names=names,
         settlement=settlement,
         keys_series=keys_series,
     )
-    return (agg, fingerprint(stamps)) if agg is not None else None
+    return (agg, fingerprint(vouched.stamps)) if agg is not None else None
 
 
 MAX_WHOLE_DAYS = 7
 """Settled days read whole for shown keys their series do not vouch for; more: read the days."""
 
 
-def _settled_days_of(
+def settled_days_of(
     rollups: RollupStore, keys: list[str], stamps: list[Item]
 ) -> dict[str | None, dict[str, Usage]] | None:
     """A few keys' usage on each settled day of `stamps` they were active, from their series

@@ -11,7 +11,8 @@ each run; a rebuild only when those days' items or the names changed) into one d
 The document of the days `first`..`last` (every settled day of the window ending on the build's
 day) holds each key's usage summed over them; each day's usage of all keys and its count of active
 keys, owners and teams; and, for the top `TOP_SERIES` keys, owners and teams of those days (ranked
-as reports rank: cost, tokens, id), their usage on each day they were active. `fp` is the
+as reports rank: cost, tokens, id), their usage on each day they were active; the 30-day one
+(`BUDGET_WINDOW`) also each monthly-budgeted key's usage over the month's settled days. `fp` is the
 `rollups.fingerprint` of the `AD#key` items summed, `nd` the digest of every key's owner and team
 (`names_digest`) the owner and team parts were built under, `build` an id that every part carries.
 
@@ -28,8 +29,8 @@ import hashlib
 import json
 import uuid
 import zlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -50,6 +51,9 @@ if TYPE_CHECKING:
 PK = "PS#key"
 WINDOWS = (7, 30, 90)
 """The dashboard's periods longer than today (frontend's period picker: today, 7, 30, 90 days)."""
+BUDGET_WINDOW = 30
+"""The window whose period also sums the month's settled days of the keys with a monthly budget
+(`/api/keys`' budget status, chalicelib.query.keys)."""
 TOP_SERIES = 24
 """Groups per grouping whose per-day usage a period keeps: a view's top (the dashboard asks 8)
 must be among them, or have no usage in the settled days, for the period to serve it."""
@@ -72,6 +76,10 @@ class Period:
     day_totals: dict[str, Usage]
     day_counts: dict[str, dict[Grouping, int]]
     series: dict[Grouping, dict[Member, dict[str, Usage]]]
+    month: str = ""
+    month_keys: dict[str, Usage] = field(default_factory=dict)
+    """For the keys with a monthly budget when it was built (`BUDGET_WINDOW` only), their usage
+    summed over the settled days `month` (the build day's month's first day)..`last`, zero when none."""
 
 
 def names_digest(identities: Mapping[str, KeyIdentity]) -> bytes:
@@ -160,8 +168,10 @@ def build_period(
     names: bytes,
     first: str,
     last: str,
+    month: tuple[str, Collection[str]] = ("", ()),
 ) -> Period:
-    """The period of the settled days `first`..`last`."""
+    """The period of the settled days `first`..`last`; with `month` (its first day and some keys),
+    each of those keys' usage over the settled days from that day (`Period.month_keys`)."""
     of_window = {day: of_day for day, of_day in settled.days.items() if first <= day <= last}
     by_key: dict[str, list[Usage]] = {}
     for of_day in of_window.values():
@@ -186,7 +196,23 @@ def build_period(
         day_totals={day: settled.totals[day] for day in of_window},
         day_counts={day: settled.counts[day] for day in of_window},
         series=series,
+        month=month[0],
+        month_keys=_month_keys(of_window, *month),
     )
+
+
+def _month_keys(
+    days: Mapping[str, Mapping[str, Usage]], month: str, keys: Collection[str]
+) -> dict[str, Usage]:
+    if not month or not keys:
+        return {}
+    parts: dict[str, list[Usage]] = {key: [] for key in keys}
+    for day, of_day in days.items():
+        if day >= month:
+            for key in keys:
+                if key in of_day:
+                    parts[key].append(of_day[key])
+    return {key: usage_sum(of_key) for key, of_key in parts.items()}
 
 
 # -- storage --------------------------------------------------------------------------------------
@@ -209,12 +235,15 @@ def _document(period: Period) -> bytes:
             for grouping, members_of in period.series.items()
         },
     }
+    if period.month:
+        document["month"] = [period.month, {key: _stored(u) for key, u in sorted(period.month_keys.items())}]
     return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
 
 
 def _period_of(header: Item, packed: bytes) -> Period:
     document = json.loads(zlib.decompress(packed))
     days = document["days"]
+    month, of_month = document.get("month") or ("", {})
     return Period(
         window=int(header["sk"]),
         first=str(header["first"]),
@@ -228,6 +257,8 @@ def _period_of(header: Item, packed: bytes) -> Period:
             grouping: {member: {day: Usage.from_stored(v) for day, v in of.items()} for member, of in pairs}
             for grouping, pairs in document["series"].items()
         },
+        month=month,
+        month_keys={key: Usage.from_stored(values) for key, values in of_month.items()},
     )
 
 
@@ -348,11 +379,17 @@ def materialize(
     if not wanted:
         return 0
     first_read = min(spans[window] for window in wanted)
+    monthly = sorted(
+        key for key, i in identities.items() if i.budget is not None and i.budget.period == "monthly"
+    )
     days = SettledDays(_day_sums(rollups.aggregate_items("AD", "key", first_read, last)), identities)
     written = 0
     for window, prints in wanted.items():
         first = spans[window]
-        period = build_period(window, days, fingerprint_of_days=prints, names=digest, first=first, last=last)
+        month = (today[:8] + "01", monthly) if window == BUDGET_WINDOW else ("", ())
+        period = build_period(
+            window, days, fingerprint_of_days=prints, names=digest, first=first, last=last, month=month
+        )
         old_parts = [
             f"{_sk(window)}#{n:02d}" for n in range(int(headers.get(_sk(window), {}).get("parts", 0)))
         ]
