@@ -3,7 +3,9 @@
 A 90-day view by key, owner or team has to rank every key over the period, so from the `AD#key`
 days alone it reads every key's row of every day (~2.5 MB at 1,000 keys, ~19 MB at 10,000). The
 days whose bill is settled no longer change, so the collector sums them once (`materialize`, after
-each run; a rebuild only when those days' items or the names changed) into one document per window:
+each run; again only when those days' items or the names changed, and when the window only moved,
+by difference: `shift_period`, the old sums minus the days left plus the days gained) into one
+document per window:
 
     pk PS#key   sk <window:03d>         first, last, fp, nd, build, parts   (the header)
     pk PS#key   sk <window:03d>#<nn>    build, z: a slice of zlib(JSON document)
@@ -55,8 +57,12 @@ BUDGET_WINDOW = 30
 """The window whose period also sums the month's settled days of the keys with a monthly budget
 (`/api/keys`' budget status, chalicelib.query.keys)."""
 TOP_SERIES = 24
-"""Groups per grouping whose per-day usage a period keeps: a view's top (the dashboard asks 8)
-must be among them, or have no usage in the settled days, for the period to serve it."""
+"""Groups per grouping whose per-day usage a period always keeps: a view's top (the dashboard asks
+8) must be among them, or have no usage in the settled days, for the period to serve it."""
+HELD_SERIES = 32
+"""Groups per grouping a period keeps per-day usage of when it is summed whole: a period shifted by
+difference (`shift_period`) keeps those still this near the top, so that its top `TOP_SERIES` are
+held as long as no group climbs from further down."""
 
 Grouping = Literal["api_key_id", "owner", "team"]
 GROUPINGS: tuple[Grouping, ...] = ("api_key_id", "owner", "team")
@@ -76,6 +82,8 @@ class Period:
     day_totals: dict[str, Usage]
     day_counts: dict[str, dict[Grouping, int]]
     series: dict[Grouping, dict[Member, dict[str, Usage]]]
+    key_days: dict[str, int] = field(default_factory=dict)
+    """Per key, how many of the days it was active on (what a shift by difference drops it at)."""
     month: str = ""
     month_keys: dict[str, Usage] = field(default_factory=dict)
     """For the keys with a monthly budget when it was built (`BUDGET_WINDOW` only), their usage
@@ -184,7 +192,7 @@ def build_period(
         for key, usage in keys.items():
             grouped.setdefault(settled.member(grouping, key), []).append(usage)
         totals = {member: usage_sum(parts) for member, parts in grouped.items()}
-        top = [member for member, _ in sorted(totals.items(), key=_order)[:TOP_SERIES]]
+        top = [member for member, _ in sorted(totals.items(), key=_order)[:HELD_SERIES]]
         series[grouping] = _per_day(of_window, settled, grouping, top)
     return Period(
         window=window,
@@ -196,6 +204,7 @@ def build_period(
         day_totals={day: settled.totals[day] for day in of_window},
         day_counts={day: settled.counts[day] for day in of_window},
         series=series,
+        key_days={key: len(parts) for key, parts in by_key.items()},
         month=month[0],
         month_keys=_month_keys(of_window, *month),
     )
@@ -213,6 +222,137 @@ def _month_keys(
                 if key in of_day:
                     parts[key].append(of_day[key])
     return {key: usage_sum(of_key) for key, of_key in parts.items()}
+
+
+def shift_period(
+    old: Period,
+    days: SettledDays,
+    identities: Mapping[str, KeyIdentity],
+    *,
+    fingerprint_of_days: bytes,
+    first: str,
+    last: str,
+    month: tuple[str, Collection[str]] = ("", ()),
+) -> Period | None:
+    """The period of `first`..`last` from `old` (of `old.first`..`old.last`, which must overlap it)
+    by difference: `days` holds the days it leaves (before `first`) and the days it gains (after
+    `old.last`), each key's sum is the old one minus the first and plus the second, a key whose
+    active days reach none is dropped. The groups held per day are the old ones still among the
+    top `HELD_SERIES` and any top `TOP_SERIES` group with no usage on the days kept; None when a
+    top group has usage there but no days held (then the period is summed whole), or when `days`
+    are not the days `old` summed."""
+    left = {day: of_day for day, of_day in days.days.items() if old.first <= day < first}
+    gained = {day: of_day for day, of_day in days.days.items() if old.last < day <= last}
+    keys, key_days = dict(old.keys), dict(old.key_days)
+    for of_day in left.values():
+        for key, usage in of_day.items():
+            count = key_days.get(key, 0) - 1
+            if count < 0:
+                return None  # the old period did not sum this day
+            if count:
+                keys[key], key_days[key] = keys[key] - usage, count
+            elif (keys.pop(key) - usage).is_zero():
+                del key_days[key]
+            else:
+                return None
+    for of_day in gained.values():
+        for key, usage in of_day.items():
+            keys[key] = keys[key] + usage if key in keys else usage
+            key_days[key] = key_days.get(key, 0) + 1
+    series: dict[Grouping, dict[Member, dict[str, Usage]]] = {}
+    owners = {key: resolve(key, identities) for key in keys}
+    for grouping in GROUPINGS:
+        held = _shifted_series(
+            old.series[grouping],
+            keys,
+            owners=owners,
+            grouping=grouping,
+            gained=gained,
+            days=days,
+            first=first,
+        )
+        if held is None:
+            return None
+        series[grouping] = held
+    kept = [day for day in old.day_totals if day >= first]
+    return Period(
+        window=old.window,
+        first=first,
+        last=last,
+        fingerprint=fingerprint_of_days,
+        names_digest=old.names_digest,
+        keys=keys,
+        day_totals={
+            **{day: old.day_totals[day] for day in kept},
+            **{day: days.totals[day] for day in gained},
+        },
+        day_counts={
+            **{day: old.day_counts[day] for day in kept},
+            **{day: days.counts[day] for day in gained},
+        },
+        series=series,
+        key_days=key_days,
+        month=month[0],
+        month_keys=_shifted_month(old, month, left, gained),
+    )
+
+
+def _shifted_series(
+    old: Mapping[Member, Mapping[str, Usage]],
+    keys: Mapping[str, Usage],
+    *,
+    owners: Mapping[str, KeyIdentity],
+    grouping: Grouping,
+    gained: Mapping[str, Mapping[str, Usage]],
+    days: SettledDays,
+    first: str,
+) -> dict[Member, dict[str, Usage]] | None:
+    grouped: dict[Member, list[Usage]] = {}
+    for key, usage in keys.items():
+        member = key if grouping == "api_key_id" else getattr(owners[key], grouping)
+        grouped.setdefault(member, []).append(usage)
+    totals = {member: usage_sum(parts) for member, parts in grouped.items()}
+    ranked = [member for member, _ in sorted(totals.items(), key=_order)[:HELD_SERIES]]
+    new_days = _per_day(gained, days, grouping, ranked)
+    held: dict[Member, dict[str, Usage]] = {}
+    for rank, member in enumerate(ranked):
+        if member in old:
+            held[member] = {day: usage for day, usage in old[member].items() if day >= first}
+        elif rank < TOP_SERIES:
+            if usage_sum(list(new_days[member].values())) != totals[member]:
+                return None  # a top group with usage on the days kept, whose days were not held
+            held[member] = {}
+        else:
+            continue
+        held[member].update(new_days[member])
+    return held
+
+
+def _shifted_month(
+    old: Period,
+    month: tuple[str, Collection[str]],
+    left: Mapping[str, Mapping[str, Usage]],
+    gained: Mapping[str, Mapping[str, Usage]],
+) -> dict[str, Usage]:
+    """`Period.month_keys` by difference where it can be (keys budgeted since: left to the reader)."""
+    first_of_month, budgeted = month
+    if not first_of_month or first_of_month > old.last:
+        return _month_keys(gained, first_of_month, budgeted)  # the month's settled days are all new
+    if old.month != first_of_month:
+        return {}
+    sums: dict[str, Usage] = {}
+    for key in budgeted:
+        if key not in old.month_keys:
+            continue
+        usage = old.month_keys[key]
+        for day, of_day in left.items():
+            if day >= first_of_month and key in of_day:
+                usage = usage - of_day[key]
+        for day, of_day in gained.items():
+            if day >= first_of_month and key in of_day:
+                usage = usage + of_day[key]
+        sums[key] = usage
+    return sums
 
 
 # -- storage --------------------------------------------------------------------------------------
@@ -235,6 +375,7 @@ def _document(period: Period) -> bytes:
             for grouping, members_of in period.series.items()
         },
     }
+    document["active"] = [period.key_days.get(key, 0) for key in sorted(period.keys)]
     if period.month:
         document["month"] = [period.month, {key: _stored(u) for key, u in sorted(period.month_keys.items())}]
     return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
@@ -257,6 +398,7 @@ def _period_of(header: Item, packed: bytes) -> Period:
             grouping: {member: {day: Usage.from_stored(v) for day, v in of.items()} for member, of in pairs}
             for grouping, pairs in document["series"].items()
         },
+        key_days=dict(zip(document["keys"], document.get("active") or [], strict=False)),
         month=month,
         month_keys={key: Usage.from_stored(values) for key, values in of_month.items()},
     )
@@ -339,6 +481,62 @@ def _unchanged(
     return True
 
 
+def _shiftable(header: Item, first: str, last: str, digest: bytes, stamps: list[Item]) -> bool:
+    """Whether a stored period can be shifted to `first`..`last` by difference: built under the same
+    names, on days that overlap these and begin no later, whose items it still stands for."""
+    built_first, built_last, prints, names = _built(header)
+    if names != digest or not isinstance(built_first, str) or not isinstance(built_last, str):
+        return False
+    if not built_first <= first <= built_last <= last or (built_first, built_last) == (first, last):
+        return False
+    return fingerprint([s for s in stamps if built_first <= label_of(s) <= built_last]) == prints
+
+
+def _shifted(
+    rollups: RollupStore,
+    headers: Mapping[int, Item],
+    *,
+    spans: Mapping[int, str],
+    last: str,
+    stamps: list[Item],
+    identities: Mapping[str, KeyIdentity],
+    prints: Mapping[int, bytes],
+    months: Mapping[int, tuple[str, Collection[str]]],
+) -> dict[int, Period]:
+    """The periods of the windows whose stored period `shift_period` moves to their new days: it
+    reads the old periods and only the days they leave and gain (one day each, a day after the
+    settled boundary moved), instead of every day of the window."""
+    olds: dict[int, Period] = {}
+    for window in headers:
+        old = read_period(rollups.table, window)
+        if old is not None and old.key_days:
+            olds[window] = old
+    wanted_days: set[str] = set()
+    for window, old in olds.items():
+        wanted_days |= {label_of(s) for s in stamps if old.first <= label_of(s) < spans[window]}
+        wanted_days |= {label_of(s) for s in stamps if old.last < label_of(s) <= last}
+    chosen = [stamp for stamp in stamps if label_of(stamp) in wanted_days]
+    days = (
+        SettledDays(_day_sums(rollups.stamped_items(chosen)), identities)
+        if chosen
+        else SettledDays({}, identities)
+    )
+    shifted: dict[int, Period] = {}
+    for window, old in olds.items():
+        period = shift_period(
+            old,
+            days,
+            identities,
+            fingerprint_of_days=prints[window],
+            first=spans[window],
+            last=last,
+            month=months[window],
+        )
+        if period is not None:
+            shifted[window] = period
+    return shifted
+
+
 def materialize(
     rollups: RollupStore,
     today: str,
@@ -368,28 +566,54 @@ def materialize(
     }
     if trust_own_writes and _unchanged(headers, spans, last, digest, rollups.key_days_written):
         return 0  # the stamps of 90 days bill as the whole items (~2.5 MB at 1,000 keys): skipped
-    stamps = rollups.aggregate_stamps("AD", "key", min(spans.values()), last)
+    built_firsts = [str(header["first"]) for header in headers.values() if header.get("first")]
+    stamps = rollups.aggregate_stamps("AD", "key", min([*spans.values(), *built_firsts]), last)
     if stamps is None:
         return 0  # items written before content hashes: nothing can vouch for a period
     wanted: dict[int, bytes] = {}
     for window, first in spans.items():
-        prints = fingerprint([stamp for stamp in stamps if label_of(stamp) >= first])
+        prints = fingerprint([stamp for stamp in stamps if first <= label_of(stamp) <= last])
         if _built(headers.get(_sk(window))) != (first, last, prints, digest):
             wanted[window] = prints
     if not wanted:
         return 0
-    first_read = min(spans[window] for window in wanted)
     monthly = sorted(
         key for key, i in identities.items() if i.budget is not None and i.budget.period == "monthly"
     )
-    days = SettledDays(_day_sums(rollups.aggregate_items("AD", "key", first_read, last)), identities)
+    months = {
+        window: (today[:8] + "01", monthly) if window == BUDGET_WINDOW else ("", ()) for window in wanted
+    }
+    shiftable = {
+        window: header
+        for window in wanted
+        if (header := headers.get(_sk(window))) and _shiftable(header, spans[window], last, digest, stamps)
+    }
+    periods = _shifted(
+        rollups,
+        shiftable,
+        spans=spans,
+        last=last,
+        stamps=stamps,
+        identities=identities,
+        prints=wanted,
+        months=months,
+    )
+    whole = [window for window in wanted if window not in periods]
+    if whole:
+        first_read = min(spans[window] for window in whole)
+        days = SettledDays(_day_sums(rollups.aggregate_items("AD", "key", first_read, last)), identities)
+        for window in whole:
+            periods[window] = build_period(
+                window,
+                days,
+                fingerprint_of_days=wanted[window],
+                names=digest,
+                first=spans[window],
+                last=last,
+                month=months[window],
+            )
     written = 0
-    for window, prints in wanted.items():
-        first = spans[window]
-        month = (today[:8] + "01", monthly) if window == BUDGET_WINDOW else ("", ())
-        period = build_period(
-            window, days, fingerprint_of_days=prints, names=digest, first=first, last=last, month=month
-        )
+    for window, period in periods.items():
         old_parts = [
             f"{_sk(window)}#{n:02d}" for n in range(int(headers.get(_sk(window), {}).get("parts", 0)))
         ]

@@ -9,10 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from boto3.dynamodb.conditions import Key
 
 from chalicelib.catalog import PriceTable
 from chalicelib.collector import CollectorConfig
-from chalicelib.keys.model import KeyMapping
+from chalicelib.keys.model import Budget, KeyMapping
 from chalicelib.money import Settlement
 from chalicelib.periods import DAY, day_label, floor_day
 from chalicelib.query.names import forget_names
@@ -186,6 +187,7 @@ def test_shown_keys_outside_the_periods_per_day_top_are_taken_from_their_series(
 ) -> None:
     _fill(sim_server, days=12)
     monkeypatch.setattr(periods, "TOP_SERIES", 1)  # the period keeps one key's, one owner's days
+    monkeypatch.setattr(periods, "HELD_SERIES", 1)
     _materialize()
     for grouping, served_by_period in (("api_key_id", True), ("owner", False)):
         selection = _selection(grouping, 7, 4)
@@ -193,3 +195,49 @@ def test_shown_keys_outside_the_periods_per_day_top_are_taken_from_their_series(
         served, read = _served_and_read(selection)
         assert served == read, grouping
         assert len(served["groups"]) > 4
+
+
+class _CountingRollups(RollupStore):
+    """The rollup store, counting reads of whole ranges of days (what a shift by difference spares)."""
+
+    range_reads = 0
+
+    def aggregate_items(self, *args: Any, **kwargs: Any) -> list[Any]:
+        self.range_reads += 1
+        return super().aggregate_items(*args, **kwargs)
+
+
+def _periods() -> dict[int, Any]:
+    return {window: read_period(RollupStore().table, window) for window in WINDOWS}
+
+
+def test_the_next_days_periods_are_the_old_ones_shifted_by_a_day_as_summing_them_whole_gives(
+    sim_server: Any,
+) -> None:
+    keys = _fill(sim_server)
+    budget = Budget("monthly", "usd", Decimal("50"))
+    DirectoryStore().put_mapping(
+        KeyMapping(key_id=keys[4], name="Budgeted", budget=budget, created_at=SIM_NOW)
+    )
+    identities = DirectoryStore().identities()
+    yesterday = SIM_NOW - DAY
+    materialize(
+        RollupStore(), day_label(yesterday), Settlement(yesterday), identities, trust_own_writes=False
+    )
+
+    rollups = _CountingRollups()
+    assert materialize(rollups, day_label(SIM_NOW), SETTLED, identities, trust_own_writes=False) > 0
+    assert rollups.range_reads == 0  # the old periods and the two days left and gained, not 90 days
+    shifted = _periods()
+    assert all(
+        period is not None and period.last == day_label(TODAY - 3 * DAY) for period in shifted.values()
+    )
+    assert shifted[30].month_keys[keys[4]].billed_usd > 0
+
+    table = RollupStore().table
+    for item in table.query(KeyConditionExpression=Key("pk").eq(periods.PK))["Items"]:
+        table.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+    _materialize()
+    assert _periods() == shifted
+    for grouping in ("api_key_id", "owner", "team"):
+        assert _from_period(_selection(grouping, 30, 8))

@@ -8,7 +8,7 @@ import operator
 from decimal import Decimal
 
 from chalicelib.keys.model import KeyIdentity
-from chalicelib.store.periods import SettledDays, build_period
+from chalicelib.store.periods import TOP_SERIES, Period, SettledDays, build_period, shift_period
 from chalicelib.usage import ZERO_USAGE, Usage, usage_sum
 
 
@@ -49,3 +49,46 @@ def test_a_period_keeps_each_keys_sum_each_days_counts_and_the_top_groups_per_da
     assert period.day_totals == {"2026-11-02": _usage(2), "2026-11-03": _usage(3)}
     assert period.series["owner"] == {"ann": {"2026-11-03": _usage(3)}, None: {"2026-11-02": _usage(2)}}
     assert settled.counts["2026-11-01"] == {"api_key_id": 2, "owner": 1, "team": 2}
+
+
+def _whole_and_shifted(
+    days: dict[str, dict[str, Usage]], old_span: tuple[str, str], new_span: tuple[str, str]
+) -> tuple[Period, Period | None]:
+    settled = SettledDays(days, {})
+    old = build_period(7, settled, fingerprint_of_days=b"f", names=b"n", first=old_span[0], last=old_span[1])
+    moved = {day: of_day for day, of_day in days.items() if day < new_span[0] or day > old_span[1]}
+    shifted = shift_period(
+        old, SettledDays(moved, {}), {}, fingerprint_of_days=b"g", first=new_span[0], last=new_span[1]
+    )
+    whole = build_period(
+        7, settled, fingerprint_of_days=b"g", names=b"n", first=new_span[0], last=new_span[1]
+    )
+    return whole, shifted
+
+
+def test_a_period_shifted_by_a_day_is_the_period_summed_whole() -> None:
+    days = {
+        "2026-11-01": {"key_gone": _usage(4), "key_a": _usage(1)},  # key_gone: active on the day left only
+        "2026-11-02": {"key_a": _usage(2), "key_b": _usage(3)},
+        "2026-11-03": {"key_b": _usage(5), "key_new": _usage(9)},  # key_new: the day gained only
+    }
+    whole, shifted = _whole_and_shifted(days, ("2026-11-01", "2026-11-02"), ("2026-11-02", "2026-11-03"))
+
+    assert shifted == whole
+    assert "key_gone" not in shifted.keys
+    assert shifted.key_days == {"key_a": 1, "key_b": 2, "key_new": 1}
+    assert shifted.keys["key_a"] == _usage(2)
+
+
+def test_a_shift_keeps_the_groups_near_the_top_and_sums_whole_when_one_climbs_from_further_down() -> None:
+    many = {f"key_{n:02d}": _usage(100 - n) for n in range(40)}  # 40 keys: the old period holds 32
+    calm = {"2026-11-01": many, "2026-11-02": many, "2026-11-03": {"key_00": _usage(1)}}
+    whole, shifted = _whole_and_shifted(calm, ("2026-11-01", "2026-11-02"), ("2026-11-02", "2026-11-03"))
+    assert shifted is not None
+    assert shifted.keys == whole.keys
+    assert list(shifted.series["api_key_id"])[:TOP_SERIES] == list(whole.series["api_key_id"])[:TOP_SERIES]
+
+    # key_39, 40th of the old period (no days held), is first once the new day counts
+    climbing = {**calm, "2026-11-03": {"key_39": _usage(10_000)}}
+    _, refused = _whole_and_shifted(climbing, ("2026-11-01", "2026-11-02"), ("2026-11-02", "2026-11-03"))
+    assert refused is None
