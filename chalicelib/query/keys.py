@@ -234,11 +234,10 @@ def list_keys(
     memo_key: tuple[Any, ...] | None = None
     unmapped: list[UnmappedKey] = []
     items: list[Item] | None = None
-    stamps: list[Item] | None = None
+    # the window's stamps (keys and content hashes) fingerprint it without reading its 30 items
+    stamps = stores.rollups.aggregate_stamps("AD", "key", first, last)
     if only is None:
         unmapped = stores.directory.list_unmapped()
-        # the window's stamps (keys and content hashes) fingerprint it without reading its 30 items
-        stamps = stores.rollups.aggregate_stamps("AD", "key", first, last)
         if stamps is None:  # items written before content hashes: only the items tell
             items = stores.rollups.aggregate_items("AD", "key", first, last)
         memo_key = (

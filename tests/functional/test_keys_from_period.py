@@ -93,6 +93,12 @@ def test_keys_from_the_period_are_the_keys_the_days_give(sim_server: Any) -> Non
 
     served, reads = _listed(SIM_NOW)
     assert reads == 0  # the period and the days after it, not the 30 days
+    one = keys[2]
+    VIEW_MEMO.clear()
+    rollups = _CountingRollups()
+    entry = list_keys({}, SIM_NOW, stores=Stores(rollups, DirectoryStore(), MetaStore()), only=one)["data"]
+    assert rollups.range_reads == 0  # one key's entry (after an edit) from the period too
+    assert entry == [row for row in served if row["key_id"] == one]
     expected = _from_days(SIM_NOW)
     assert served == expected
     spent = _budgeted(served)
