@@ -3,8 +3,11 @@
 A subprocess, so that its peak resident memory (`ru_maxrss`) is the collector's alone, as a Lambda
 would see it: the OpenAI simulator and DynamoDB Local run elsewhere. SPEC is JSON:
 
-    {"mode": "incremental" | "backfill" | "sync", "base_url": ..., "now": int,
+    {"mode": "incremental" | "backfill" | "sync" | "periods", "base_url": ..., "now": int,
      "start": int, "end": int}                       (start/end for a backfill only)
+
+`periods` is the step a day's first run adds to a run (chalicelib.store.periods.materialize, the
+windows a day on: shifted by difference or summed whole), alone, as of `now` with Costs read then.
 
 The environment names the table and the local endpoints. The result (JSON at OUT_PATH) holds wall
 and CPU seconds of the run (imports excluded, client creation included), the CPU seconds the
@@ -30,10 +33,14 @@ from chalicelib import aws  # noqa: E402 - the imports are what the first CPU re
 from chalicelib.catalog import PriceTable  # noqa: E402
 from chalicelib.collector import CollectionResult, CollectorConfig  # noqa: E402
 from chalicelib.keys.sync import sync_directory  # noqa: E402
+from chalicelib.money import Settlement  # noqa: E402
 from chalicelib.observability import metrics  # noqa: E402
 from chalicelib.openai_api import OpenAIAdminClient  # noqa: E402
+from chalicelib.periods import day_label  # noqa: E402
 from chalicelib.runner import Runner  # noqa: E402
 from chalicelib.store.directory import DirectoryStore  # noqa: E402
+from chalicelib.store.periods import materialize  # noqa: E402
+from chalicelib.store.rollups import RollupStore  # noqa: E402
 from chalicelib.store.table import reset_stats  # noqa: E402
 
 ADMIN_KEY = "sk-admin-bench-simulator"
@@ -115,6 +122,12 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
             chunks.append(lap)
 
         report = asdict(runner.backfill(spec["start"], spec["end"], spec["now"], progress=on_chunk))
+    elif spec["mode"] == "periods":
+        identities = DirectoryStore().identities()
+        written = materialize(
+            RollupStore(), day_label(spec["now"]), Settlement(spec["now"]), identities, trust_own_writes=True
+        )
+        report = {"period_items_written": written}
     elif spec["mode"] == "sync":
         sync = sync_directory(client, DirectoryStore(), spec["now"])
         report = {"keys": sync.keys, "projects": sync.projects, "users": sync.users}

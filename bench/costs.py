@@ -128,6 +128,9 @@ class Workload:
 
     incremental: RunCost
     directory_sync: RunCost
+    daily_periods: RunCost = field(
+        default_factory=lambda: RunCost(0.0, 0.0)
+    )  # a day's first run: its periods step
     first_load_requests: list[RunCost] = field(default_factory=list)  # warm: p50 times, warm reads
     first_load_cold: list[RunCost] = field(default_factory=list)  # a new container's first (empty: warm)
     api_init_cpu_s: float = 0.0
@@ -181,6 +184,7 @@ def monthly_bill(work: Workload, assume: Assumptions, prices: Prices | None = No
         work.incremental, assume.collect_memory_mb, cold=assume.collect_cold_start_every_run
     )
     sync_s = syncs * lambda_seconds(work.directory_sync, assume.collect_memory_mb, cold=False)
+    periods_s = DAYS_PER_MONTH * lambda_seconds(work.daily_periods, assume.collect_memory_mb, cold=False)
     warm_load_s = sum(lambda_seconds(r, assume.api_memory_mb, cold=False) for r in work.first_load_requests)
     cold_load_s = sum(lambda_seconds(r, assume.api_memory_mb, cold=False) for r in cold)
     api_init = RunCost(wall_s=0.0, cpu_s=0.0, init_cpu_s=work.api_init_cpu_s)
@@ -189,11 +193,15 @@ def monthly_bill(work: Workload, assume: Assumptions, prices: Prices | None = No
         + warm_loads * warm_load_s
         + assume.api_cold_starts_per_view * lambda_seconds(api_init, assume.api_memory_mb, cold=True)
     )
-    gb_s = (collect_s + sync_s) * assume.collect_memory_mb / 1024 + api_s * assume.api_memory_mb / 1024
+    gb_s = (
+        collect_s + sync_s + periods_s
+    ) * assume.collect_memory_mb / 1024 + api_s * assume.api_memory_mb / 1024
     invocations = runs + api_requests
 
-    wru = runs * work.incremental.write_units + syncs * work.directory_sync.write_units
-    rru = runs * work.incremental.read_units + syncs * work.directory_sync.read_units + api_rru
+    periods_wru = DAYS_PER_MONTH * work.daily_periods.write_units
+    periods_rru = DAYS_PER_MONTH * work.daily_periods.read_units
+    wru = runs * work.incremental.write_units + syncs * work.directory_sync.write_units + periods_wru
+    rru = runs * work.incremental.read_units + syncs * work.directory_sync.read_units + periods_rru + api_rru
     storage_gb = work.storage_bytes_year / GIB
     log_bytes = (
         runs * (work.incremental.log_bytes + assume.lambda_platform_log_bytes)
@@ -212,13 +220,15 @@ def monthly_bill(work: Workload, assume: Assumptions, prices: Prices | None = No
             "DynamoDB writes",
             wru / 1e6 * p.dynamodb_per_million_writes,
             f"{runs:,} runs x {work.incremental.write_units:,.1f} WRU + {syncs} syncs x "
-            f"{work.directory_sync.write_units:,.1f} WRU = {wru:,.0f} WRU",
+            f"{work.directory_sync.write_units:,.1f} WRU + {DAYS_PER_MONTH} days' periods "
+            f"{periods_wru:,.0f} WRU = {wru:,.0f} WRU",
         ),
         LineItem(
             "DynamoDB reads",
             rru / 1e6 * p.dynamodb_per_million_reads,
             f"collector {runs * work.incremental.read_units:,.0f} + syncs "
-            f"{syncs * work.directory_sync.read_units:,.0f} + dashboard {api_rru:,.0f} = {rru:,.0f} RRU",
+            f"{syncs * work.directory_sync.read_units:,.0f} + periods {periods_rru:,.0f} + dashboard "
+            f"{api_rru:,.0f} = {rru:,.0f} RRU",
         ),
         LineItem(
             "DynamoDB storage + PITR",
@@ -235,7 +245,8 @@ def monthly_bill(work: Workload, assume: Assumptions, prices: Prices | None = No
             gb_s * p.lambda_gb_second,
             f"{gb_s:,.0f} GB-s (collect {collect_s / runs if runs else 0:.1f} s/run at "
             f"{assume.collect_memory_mb} MB "
-            f"incl. init; API {api_s:,.0f} s/month at {assume.api_memory_mb} MB)",
+            f"incl. init, + {periods_s / DAYS_PER_MONTH:.1f} s a day's first run; API {api_s:,.0f} "
+            f"s/month at {assume.api_memory_mb} MB)",
         ),
         LineItem(
             "API Gateway (REST)",

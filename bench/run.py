@@ -93,6 +93,8 @@ def measure_size(
                 result["first_load"] = {"measured": False, "why": "no API routes to load the page from"}
             _log(f"{keys} keys: directory sync")
             result["directory_sync"] = collector.measure_directory_sync(org, server, target)
+            _log(f"{keys} keys: the next day's periods")
+            result["next_day_periods"] = collector.measure_next_day_periods(org, server, target)
         _log(f"{keys} keys: table storage")
         result["storage"] = collector.table_storage(env, table)
         result["storage_year"] = collector.project_storage(result["storage"], backfill_days + 1)
@@ -150,6 +152,9 @@ def workload(size: dict[str, Any], cold_start: dict[str, Any] | None) -> costs.W
     return costs.Workload(
         incremental=_run_cost(size["collector"]["incremental"], init=True),
         directory_sync=_run_cost(size["directory_sync"]),
+        daily_periods=_run_cost(size["next_day_periods"])
+        if size.get("next_day_periods")
+        else costs.RunCost(0, 0),
         first_load_requests=requests,
         first_load_cold=cold,
         api_init_cpu_s=_api_init_cpu_ms(cold_start or {}) / 1000,
