@@ -21,7 +21,7 @@ from chalicelib.money import Settlement
 from chalicelib.periods import day_label, day_start
 from chalicelib.query.report import Aggregate, Grouper, GroupKey, Names, Record, Totals, rank_order
 from chalicelib.query.selection import Selection
-from chalicelib.query.sources import vouched_series
+from chalicelib.query.sources import Stamps, vouched_series
 from chalicelib.store.periods import GROUPINGS, WINDOWS, Grouping, Period, names_digest, read_period
 from chalicelib.store.rollups import Item, RollupStore, fingerprint, label_of, members
 from chalicelib.usage import Usage
@@ -96,17 +96,24 @@ def vouched_period(
 
 
 def period_aggregate(
-    selection: Selection, rollups: RollupStore, names: Names, settlement: Settlement
+    selection: Selection,
+    rollups: RollupStore,
+    names: Names,
+    settlement: Settlement,
+    *,
+    known: Stamps | None = None,
 ) -> tuple[Aggregate, bytes] | None:
     """The aggregate of `selection` from its materialized period and the `fingerprint` of the
     `AD#key` items it stands for (the report memo's content key, as a read of the items gives it);
-    None when no valid period serves it."""
+    None when no valid period serves it. `known`: stamps already read (the memo's look-up), taken
+    when they are the `AD#key` items of the selection's days."""
     window = _window(selection)
     if window is None:
         return None
     grouping = cast(Grouping, selection.group_by[0])
     days = (day_label(selection.start), day_label(selection.end - 1))
-    vouched = vouched_period(rollups, window, days, settlement)
+    stamps = known.stamps if known is not None and known.span == ("AD", "key", *days) else None
+    vouched = vouched_period(rollups, window, days, settlement, stamps)
     if vouched is None:
         return None
     if grouping != "api_key_id" and vouched.period.names_digest != _names_digest(names):

@@ -106,22 +106,39 @@ def _decoded(items: list[Item], dim: Base, hourly: bool) -> Iterator[Record]:
             yield _aggregate_record(bucket, day, dim, name, usage)
 
 
-def _aggregate_span(selection: Selection, how: Base) -> tuple[Literal["AD", "AH"], Base, str, str]:
+def _aggregate_span(selection: Selection, how: Base) -> Span:
     """The aggregate partition kind, base and inclusive label range a stored read of `selection` takes."""
     if selection.bucket_width == "1d":
         return "AD", how, day_label(selection.start), day_label(selection.end - 1)
     return "AH", how, hour_label(selection.start), hour_label(selection.end - 1)
 
 
-def stored_fingerprint(selection: Selection, rollups: RollupStore) -> bytes | None:
-    """The `fingerprint` `read_stored` would give, from the items' stamps (keys and content hashes,
-    a few bytes each: `RollupStore.aggregate_stamps`) without reading the items; None for a detail
-    read or items without content hashes."""
+Span = tuple[Literal["AD", "AH"], Base, str, str]
+
+
+@dataclass(frozen=True)
+class Stamps:
+    """The stamps of the aggregate items a stored read of a selection takes, and their range."""
+
+    span: Span
+    stamps: list[Item]
+
+
+def stored_stamps(selection: Selection, rollups: RollupStore) -> Stamps | None:
+    """The stamps (keys and content hashes, a few bytes each: `RollupStore.aggregate_stamps`) of the
+    items `read_stored` would read; None for a detail read or items without content hashes."""
     how = plan(selection)
     if how == "detail":
         return None
-    stamps = rollups.aggregate_stamps(*_aggregate_span(selection, how))
-    return None if stamps is None else fingerprint(stamps)
+    span = _aggregate_span(selection, how)
+    stamps = rollups.aggregate_stamps(*span)
+    return None if stamps is None else Stamps(span, stamps)
+
+
+def stored_fingerprint(selection: Selection, rollups: RollupStore) -> bytes | None:
+    """The `fingerprint` `read_stored` would give, from the items' stamps, without reading the items."""
+    stored = stored_stamps(selection, rollups)
+    return None if stored is None else fingerprint(stored.stamps)
 
 
 def vouched_series(

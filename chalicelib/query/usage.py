@@ -37,11 +37,11 @@ from chalicelib.query.report import (
     report_of,
 )
 from chalicelib.query.selection import LIST_PARAMS, USAGE_PARAMS, Selection, parse_selection
-from chalicelib.query.sources import live_records, read_stored, stored_fingerprint
+from chalicelib.query.sources import live_records, read_stored, stored_stamps
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
-from chalicelib.store.rollups import RollupStore
+from chalicelib.store.rollups import RollupStore, fingerprint
 from chalicelib.validation import Params, normalize
 
 if TYPE_CHECKING:
@@ -156,12 +156,12 @@ def _aggregate_or_memo(
     names = load_names(selection, stores.directory)
     kept: tuple[_MemoKey, Names, dict[str, Any] | None] | None = None
 
-    def memo_key(fingerprint: bytes) -> _MemoKey:
+    def memo_key(content: bytes) -> _MemoKey:
         return (
             stores.rollups.table.name,
             selection,
             always,
-            fingerprint,
+            content,
             checkpoint.costs_as_of,
             checkpoint.cost_grouping,
             checkpoint.usage_as_of,
@@ -171,14 +171,15 @@ def _aggregate_or_memo(
         # a repeat is found from the items' stamps (a few bytes each) before the items are read;
         # a selection never kept (a new container) goes straight to the items
         repeat = memo and REPORT_MEMO.knows((stores.rollups.table.name, selection, always))
-        stamped = stored_fingerprint(selection, stores.rollups) if repeat else None
+        stored = stored_stamps(selection, stores.rollups) if repeat else None
+        stamped = fingerprint(stored.stamps) if stored is not None else None
         if stamped is not None:
             kept = (memo_key(stamped), names, REPORT_MEMO.get(memo_key(stamped), names))
             if kept[2] is not None:
                 return None, data_as_of, kept
         if memo and not always:
             # a long by-key/owner/team view: its materialized period, when one vouches for the days
-            from_period = period_aggregate(selection, stores.rollups, names, settlement)
+            from_period = period_aggregate(selection, stores.rollups, names, settlement, known=stored)
             if from_period is not None:
                 kept = (memo_key(from_period[1]), names, REPORT_MEMO.get(memo_key(from_period[1]), names))
                 return (None if kept[2] is not None else from_period[0]), data_as_of, kept

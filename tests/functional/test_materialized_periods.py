@@ -241,3 +241,33 @@ def test_the_next_days_periods_are_the_old_ones_shifted_by_a_day_as_summing_them
     assert _periods() == shifted
     for grouping in ("api_key_id", "owner", "team"):
         assert _from_period(_selection(grouping, 30, 8))
+
+
+class _CountingStamps(RollupStore):
+    """The rollup store, counting reads of stamps."""
+
+    stamp_reads = 0
+
+    def aggregate_stamps(self, *args: Any, **kwargs: Any) -> list[Any] | None:
+        self.stamp_reads += 1
+        return super().aggregate_stamps(*args, **kwargs)
+
+
+def test_a_repeated_view_whose_days_changed_reads_their_stamps_once(sim_server: Any) -> None:
+    _fill(sim_server)
+    _materialize()
+    rollups = _CountingStamps()
+    stores, settings = Stores(rollups, DirectoryStore(), MetaStore()), get_settings()
+    selection = _selection("api_key_id", 30)
+    kept = report_for(selection, SIM_NOW, stores, settings)
+    usage = Usage(input_tokens=1_000, requests=1, estimated_usd=Decimal("0.25"))
+    today = DayRollup(
+        day_label(TODAY), daily={Cell(key="key_Today1", model="gpt-4o-2024-08-06", project="proj_x"): usage}
+    )
+    RollupStore().replace_day(today, keep_hourly=False, hourly_retention_days=35)
+
+    rollups.stamp_reads = 0
+    served = report_for(selection, SIM_NOW, stores, settings)
+    assert rollups.stamp_reads == 1  # the memo's look-up, whose stamps the period's check takes
+    assert served != kept
+    assert served == _served_and_read(selection)[1]
