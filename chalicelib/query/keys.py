@@ -103,9 +103,6 @@ def _budget_start(budget: Budget, now: int) -> int:
     return floor_day(now) if budget.period == "daily" else day_start(day_label(now)[:8] + "01")
 
 
-_NO_USAGE = Totals()
-
-
 def key_json(
     identity: KeyIdentity,
     mapping: KeyMapping | None,
@@ -127,7 +124,7 @@ def key_json(
         "project_name": identity.project_name,
         "redacted_value": identity.redacted_value,
         "updated_at": mapping.updated_at if mapping else None,
-        "usage_30d": (usage.totals.get(identity.key_id) or Totals()).metrics(),
+        "usage_30d": usage.totals.get(identity.key_id, Totals()).metrics(),
         "budget_status": _budget_status(
             identity.budget, usage.days.get(identity.key_id, {}), now, settlement
         ),
