@@ -239,8 +239,8 @@ def shift_period(
     `old.last`), each key's sum is the old one minus the first and plus the second, a key whose
     active days reach none is dropped. The groups held per day are the old ones still among the
     top `HELD_SERIES` and any top `TOP_SERIES` group with no usage on the days kept; None when a
-    top group has usage there but no days held (then the period is summed whole), or when `days`
-    are not the days `old` summed."""
+    top group has usage there but no days held, when a key budgeted monthly since has no month's
+    sum (then the period is summed whole), or when `days` are not the days `old` summed."""
     left = {day: of_day for day, of_day in days.days.items() if old.first <= day < first}
     gained = {day: of_day for day, of_day in days.days.items() if old.last < day <= last}
     keys, key_days = dict(old.keys), dict(old.key_days)
@@ -274,6 +274,9 @@ def shift_period(
         if held is None:
             return None
         series[grouping] = held
+    month_keys = _shifted_month(old, month, left, gained)
+    if month_keys is None:
+        return None
     kept = [day for day in old.day_totals if day >= first]
     return Period(
         window=old.window,
@@ -293,7 +296,7 @@ def shift_period(
         series=series,
         key_days=key_days,
         month=month[0],
-        month_keys=_shifted_month(old, month, left, gained),
+        month_keys=month_keys,
     )
 
 
@@ -333,17 +336,16 @@ def _shifted_month(
     month: tuple[str, Collection[str]],
     left: Mapping[str, Mapping[str, Usage]],
     gained: Mapping[str, Mapping[str, Usage]],
-) -> dict[str, Usage]:
-    """`Period.month_keys` by difference where it can be (keys budgeted since: left to the reader)."""
+) -> dict[str, Usage] | None:
+    """`Period.month_keys` by difference; None when `old` lacks a key budgeted since (or the month)
+    while the month's settled days reach into its days: then the period is summed whole."""
     first_of_month, budgeted = month
     if not first_of_month or first_of_month > old.last:
         return _month_keys(gained, first_of_month, budgeted)  # the month's settled days are all new
-    if old.month != first_of_month:
-        return {}
+    if old.month != first_of_month or any(key not in old.month_keys for key in budgeted):
+        return None
     sums: dict[str, Usage] = {}
     for key in budgeted:
-        if key not in old.month_keys:
-            continue
         usage = old.month_keys[key]
         for day, of_day in left.items():
             if day >= first_of_month and key in of_day:

@@ -52,16 +52,27 @@ def test_a_period_keeps_each_keys_sum_each_days_counts_and_the_top_groups_per_da
 
 
 def _whole_and_shifted(
-    days: dict[str, dict[str, Usage]], old_span: tuple[str, str], new_span: tuple[str, str]
+    days: dict[str, dict[str, Usage]],
+    old_span: tuple[str, str],
+    new_span: tuple[str, str],
+    months: tuple[tuple[str, list[str]], tuple[str, list[str]]] = (("", []), ("", [])),
 ) -> tuple[Period, Period | None]:
     settled = SettledDays(days, {})
-    old = build_period(7, settled, fingerprint_of_days=b"f", names=b"n", first=old_span[0], last=old_span[1])
+    old = build_period(
+        7, settled, fingerprint_of_days=b"f", names=b"n", first=old_span[0], last=old_span[1], month=months[0]
+    )
     moved = {day: of_day for day, of_day in days.items() if day < new_span[0] or day > old_span[1]}
     shifted = shift_period(
-        old, SettledDays(moved, {}), {}, fingerprint_of_days=b"g", first=new_span[0], last=new_span[1]
+        old,
+        SettledDays(moved, {}),
+        {},
+        fingerprint_of_days=b"g",
+        first=new_span[0],
+        last=new_span[1],
+        month=months[1],
     )
     whole = build_period(
-        7, settled, fingerprint_of_days=b"g", names=b"n", first=new_span[0], last=new_span[1]
+        7, settled, fingerprint_of_days=b"g", names=b"n", first=new_span[0], last=new_span[1], month=months[1]
     )
     return whole, shifted
 
@@ -91,4 +102,21 @@ def test_a_shift_keeps_the_groups_near_the_top_and_sums_whole_when_one_climbs_fr
     # key_39, 40th of the old period (no days held), is first once the new day counts
     climbing = {**calm, "2026-11-03": {"key_39": _usage(10_000)}}
     _, refused = _whole_and_shifted(climbing, ("2026-11-01", "2026-11-02"), ("2026-11-02", "2026-11-03"))
+    assert refused is None
+
+
+def test_a_shift_keeps_the_months_sums_of_monthly_budgets_and_sums_whole_for_one_set_since() -> None:
+    days = {
+        "2026-11-01": {"key_a": _usage(1), "key_b": _usage(2)},
+        "2026-11-02": {"key_a": _usage(3)},
+        "2026-11-03": {"key_a": _usage(4), "key_b": _usage(5)},
+    }
+    spans = ("2026-11-01", "2026-11-02"), ("2026-11-02", "2026-11-03")
+    month = ("2026-11-01", ["key_a"])
+    whole, shifted = _whole_and_shifted(days, *spans, months=(month, month))
+    assert shifted == whole
+    assert shifted.month_keys == {"key_a": _usage(3) + _usage(4)}  # the 1st left the window
+
+    budgeted_since = ("2026-11-01", ["key_a", "key_b"])
+    _, refused = _whole_and_shifted(days, *spans, months=(month, budgeted_since))
     assert refused is None
