@@ -518,11 +518,7 @@ def _shifted(
         wanted_days |= {label_of(s) for s in stamps if old.first <= label_of(s) < spans[window]}
         wanted_days |= {label_of(s) for s in stamps if old.last < label_of(s) <= last}
     chosen = [stamp for stamp in stamps if label_of(stamp) in wanted_days]
-    days = (
-        SettledDays(_day_sums(rollups.stamped_items(chosen)), identities)
-        if chosen
-        else SettledDays({}, identities)
-    )
+    days = SettledDays(_day_sums(rollups.stamped_items(chosen)) if chosen else {}, identities)
     shifted: dict[int, Period] = {}
     for window, old in olds.items():
         period = shift_period(
