@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -204,13 +205,30 @@ def raw_scan(
                 },
             )
             SigV4Auth(credentials, "dynamodb", env["AWS_DEFAULT_REGION"]).add_auth(request)
-            response = session.post(url, data=body, headers=dict(request.headers), timeout=300)
-            response.raise_for_status()
-            page = response.json()
+            page = _scan_page(session, url, body, dict(request.headers))
             yield page.get("Items", [])
             start = page.get("LastEvaluatedKey")
             if not start:
                 return
+
+
+SCAN_ATTEMPTS = 4
+"""Tries of one Scan page: DynamoDB Local answers 500 now and then under a large in-memory table
+(10,000 keys x 90 days: ~3.8 GB resident), which once cost a whole 80-minute run its results."""
+
+
+def _scan_page(session: requests.Session, url: str, body: str, headers: dict[str, str]) -> dict[str, Any]:
+    for attempt in range(1, SCAN_ATTEMPTS + 1):
+        try:
+            response = session.post(url, data=body, headers=headers, timeout=300)
+            if response.status_code < 500 or attempt == SCAN_ATTEMPTS:
+                response.raise_for_status()
+                return dict(response.json())
+        except requests.ConnectionError:
+            if attempt == SCAN_ATTEMPTS:
+                raise
+        time.sleep(attempt)  # a backoff between tries of a bench tool, not a synchronisation
+    raise AssertionError("unreachable")
 
 
 def _segment_sizes(
