@@ -109,6 +109,7 @@ def size_checks(size: Mapping[str, Any]) -> list[Check]:
         )
     )
     memory = collect_memory_mb()
+    cpu_bound = f"CPU-bound: a {memory} MB Lambda has {min(1.0, memory / MB_PER_VCPU):.2f} of a vCPU"
     seconds = at_collector(inc["wall_s"], inc["cpu_s"])
     checks.append(
         Check(
@@ -116,9 +117,7 @@ def size_checks(size: Mapping[str, Any]) -> list[Check]:
             f"< {MAX_INCREMENTAL_SECONDS:.0f} s",
             f"{seconds:,.1f} s (local {inc['wall_s']:.1f} s wall, {inc['cpu_s']:.1f} s CPU)",
             seconds < MAX_INCREMENTAL_SECONDS,
-            ""
-            if seconds < MAX_INCREMENTAL_SECONDS
-            else f"CPU-bound: a {memory} MB Lambda has {min(1.0, memory / MB_PER_VCPU):.2f} of a vCPU",
+            "" if seconds < MAX_INCREMENTAL_SECONDS else cpu_bound,
         )
     )
     periods = size.get("next_day_periods")
@@ -133,9 +132,7 @@ def size_checks(size: Mapping[str, Any]) -> list[Check]:
                 f"{periods['dynamodb']['requests']} requests, "
                 f"{periods['report']['period_items_written']} items written)",
                 first_run < MAX_INCREMENTAL_SECONDS,
-                ""
-                if first_run < MAX_INCREMENTAL_SECONDS
-                else f"CPU-bound: a {memory} MB Lambda has {min(1.0, memory / MB_PER_VCPU):.2f} of a vCPU",
+                "" if first_run < MAX_INCREMENTAL_SECONDS else cpu_bound,
             )
         )
     rss = inc["peak_rss_mb"]

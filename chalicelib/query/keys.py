@@ -45,6 +45,7 @@ from chalicelib.query.report import FLAG_BITS, Totals
 from chalicelib.query.usage import Stores
 from chalicelib.store.directory import identity_writes
 from chalicelib.store.meta import Checkpoint
+from chalicelib.store.periods import monthly_budgeted
 from chalicelib.store.rollups import Item, fingerprint, label_of, members
 from chalicelib.usage import Usage
 from chalicelib.validation import Params, choice, known_fields, listed, normalize
@@ -100,7 +101,11 @@ def _budget_status(budget: Budget | None, days: Mapping[str, Usage], now: int, s
 
 
 def _budget_start(budget: Budget, now: int) -> int:
-    return floor_day(now) if budget.period == "daily" else day_start(day_label(now)[:8] + "01")
+    return floor_day(now) if budget.period == "daily" else day_start(_month_start(now))
+
+
+def _month_start(now: int) -> str:
+    return day_label(now)[:8] + "01"
 
 
 def key_json(
@@ -136,8 +141,7 @@ def _first_day(now: int) -> str:
 
 
 def _window_start(now: int) -> str:
-    month_start = day_label(now)[:8] + "01"
-    return min(_first_day(now), month_start)
+    return min(_first_day(now), _month_start(now))
 
 
 def _days_by_key(items: list[Item]) -> dict[str, dict[str, Usage]]:
@@ -172,9 +176,10 @@ def _usage_of_period(
     vouched = vouched_period(stores.rollups, USAGE_DAYS, (first, day_label(now)), settlement, stamps)
     if vouched is None:
         return None
-    period, month = vouched.period, day_label(now)[:8] + "01"
-    monthly = [key for key, i in identities.items() if i.budget is not None and i.budget.period == "monthly"]
-    reaching = monthly if month <= period.last else []  # budgets that count some of the period's days
+    period, month = vouched.period, _month_start(now)
+    reaching = (
+        monthly_budgeted(identities) if month <= period.last else []
+    )  # budgets that count some of the period's days
     summed = period.month_keys if period.month == month else {}
     missing = sorted(key for key in reaching if key not in summed)  # budgets set since it was built
     month_days = [stamp for stamp in vouched.settled if label_of(stamp) >= month]
@@ -183,7 +188,7 @@ def _usage_of_period(
         return None  # too many such keys for their series: read the days
     days = _days_by_key(stores.rollups.stamped_items(vouched.before + vouched.recent))
     totals: dict[str, Totals] = {}
-    for key, usage in vouched.period.keys.items():
+    for key, usage in period.keys.items():
         mask = FLAG_BITS["unpriced"] if usage.unpriced_tokens else 0
         totals[key] = Totals.of_usage(usage, usage.billed_usd, mask)
     for key, of_key in days.items():

@@ -31,10 +31,11 @@ import hashlib
 import json
 import uuid
 import zlib
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from boto3.dynamodb.conditions import Key
@@ -90,6 +91,13 @@ class Period:
     summed over the settled days `month` (the build day's month's first day)..`last`, zero when none."""
 
 
+def monthly_budgeted(identities: Mapping[str, KeyIdentity]) -> list[str]:
+    """The keys with a monthly budget, sorted: those whose month the 30-day period sums."""
+    return sorted(
+        key for key, i in identities.items() if i.budget is not None and i.budget.period == "monthly"
+    )
+
+
 def names_digest(identities: Mapping[str, KeyIdentity]) -> bytes:
     """A digest of every named key's owner and team: equal digests, equal owner and team of every
     key (a key without an identity resolves alike on both sides)."""
@@ -116,6 +124,33 @@ def _day_sums(items: Iterable[Item]) -> dict[str, dict[str, Usage]]:
     return days
 
 
+def _members_of(
+    keys: Iterable[str], identities: Mapping[str, KeyIdentity]
+) -> dict[Grouping, dict[str, Member]]:
+    """Each key's owner and team, as reports resolve them."""
+    identity = {key: resolve(key, identities) for key in keys}
+    return {
+        "owner": {key: of_key.owner for key, of_key in identity.items()},
+        "team": {key: of_key.team for key, of_key in identity.items()},
+    }
+
+
+def _member(member_of: Mapping[Grouping, Mapping[str, Member]], grouping: Grouping, key: str) -> Member:
+    return key if grouping == "api_key_id" else member_of[grouping][key]
+
+
+def _ranked(
+    keys: Mapping[str, Usage], member: Callable[[str], Member]
+) -> tuple[dict[Member, Usage], list[Member]]:
+    """The keys' usage summed per group (`member` of a key) and the top `HELD_SERIES` groups, ranked
+    as reports rank."""
+    grouped: dict[Member, list[Usage]] = {}
+    for key, usage in keys.items():
+        grouped.setdefault(member(key), []).append(usage)
+    totals = {group: usage_sum(parts) for group, parts in grouped.items()}
+    return totals, [group for group, _ in sorted(totals.items(), key=_order)[:HELD_SERIES]]
+
+
 class SettledDays:
     """The settled days a period sums (per day, per key, usage), with each key's owner and team
     and what every window of them shares: each day's total and count of active groups."""
@@ -125,11 +160,7 @@ class SettledDays:
     ) -> None:
         self.days = {day: days[day] for day in sorted(days) if days[day]}
         keys = {key for of_day in self.days.values() for key in of_day}
-        identity = {key: resolve(key, identities) for key in keys}
-        self.member_of: dict[Grouping, dict[str, Member]] = {
-            "owner": {key: identity[key].owner for key in keys},
-            "team": {key: identity[key].team for key in keys},
-        }
+        self.member_of = _members_of(keys, identities)
         self.totals = {day: usage_sum(list(of_day.values())) for day, of_day in self.days.items()}
         self.counts: dict[str, dict[Grouping, int]] = {
             day: {
@@ -142,7 +173,7 @@ class SettledDays:
 
     def member(self, grouping: Grouping, key: str) -> Member:
         """A key's member in `grouping`."""
-        return key if grouping == "api_key_id" else self.member_of[grouping][key]
+        return _member(self.member_of, grouping, key)
 
 
 def _per_day(
@@ -188,11 +219,7 @@ def build_period(
     keys = {key: usage_sum(parts) for key, parts in by_key.items()}
     series: dict[Grouping, dict[Member, dict[str, Usage]]] = {}
     for grouping in GROUPINGS:
-        grouped: dict[Member, list[Usage]] = {}
-        for key, usage in keys.items():
-            grouped.setdefault(settled.member(grouping, key), []).append(usage)
-        totals = {member: usage_sum(parts) for member, parts in grouped.items()}
-        top = [member for member, _ in sorted(totals.items(), key=_order)[:HELD_SERIES]]
+        _, top = _ranked(keys, partial(settled.member, grouping))
         series[grouping] = _per_day(of_window, settled, grouping, top)
     return Period(
         window=window,
@@ -260,16 +287,11 @@ def shift_period(
             keys[key] = keys[key] + usage if key in keys else usage
             key_days[key] = key_days.get(key, 0) + 1
     series: dict[Grouping, dict[Member, dict[str, Usage]]] = {}
-    owners = {key: resolve(key, identities) for key in keys}
+    member_of = _members_of(keys, identities)
     for grouping in GROUPINGS:
+        totals, ranked = _ranked(keys, partial(_member, member_of, grouping))
         held = _shifted_series(
-            old.series[grouping],
-            keys,
-            owners=owners,
-            grouping=grouping,
-            gained=gained,
-            days=days,
-            first=first,
+            old.series[grouping], totals, ranked, grouping=grouping, gained=gained, days=days, first=first
         )
         if held is None:
             return None
@@ -302,20 +324,14 @@ def shift_period(
 
 def _shifted_series(
     old: Mapping[Member, Mapping[str, Usage]],
-    keys: Mapping[str, Usage],
+    totals: Mapping[Member, Usage],
+    ranked: list[Member],
     *,
-    owners: Mapping[str, KeyIdentity],
     grouping: Grouping,
     gained: Mapping[str, Mapping[str, Usage]],
     days: SettledDays,
     first: str,
 ) -> dict[Member, dict[str, Usage]] | None:
-    grouped: dict[Member, list[Usage]] = {}
-    for key, usage in keys.items():
-        member = key if grouping == "api_key_id" else getattr(owners[key], grouping)
-        grouped.setdefault(member, []).append(usage)
-    totals = {member: usage_sum(parts) for member, parts in grouped.items()}
-    ranked = [member for member, _ in sorted(totals.items(), key=_order)[:HELD_SERIES]]
     new_days = _per_day(gained, days, grouping, ranked)
     held: dict[Member, dict[str, Usage]] = {}
     for rank, member in enumerate(ranked):
@@ -575,9 +591,7 @@ def materialize(
             wanted[window] = prints
     if not wanted:
         return 0
-    monthly = sorted(
-        key for key, i in identities.items() if i.budget is not None and i.budget.period == "monthly"
-    )
+    monthly = monthly_budgeted(identities)
     months = {
         window: (today[:8] + "01", monthly) if window == BUDGET_WINDOW else ("", ()) for window in wanted
     }

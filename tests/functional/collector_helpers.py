@@ -6,13 +6,14 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import fields
 from decimal import Decimal
+from typing import Any
 
 from chalicelib.catalog import PriceTable, quantize_usd
 from chalicelib.collector import Collector, CollectorConfig
 from chalicelib.money import member_of_line_item
 from chalicelib.openai_api import USAGE_KINDS, OpenAIAdminClient
 from chalicelib.periods import DAY, day_label
-from chalicelib.store.rollups import Cell, RollupStore
+from chalicelib.store.rollups import Cell, Item, RollupStore
 from chalicelib.usage import MONEY_QUANTUM, Usage
 from simulator.org import SyntheticOrg
 from simulator.pytest_plugin import SIM_ADMIN_KEY
@@ -168,3 +169,19 @@ def assert_store_matches_truth(org: SyntheticOrg, start: int, end: int) -> None:
         key: usage.billed_usd.quantize(MONEY_QUANTUM) for key, usage in stored.items() if usage.billed_usd
     }
     assert billed == truth_billed(org, start, end)
+
+
+class CountingRollups(RollupStore):
+    """The rollup store, counting its reads of whole ranges of aggregate days (what a materialized
+    period spares) and of their stamps."""
+
+    range_reads = 0
+    stamp_reads = 0
+
+    def aggregate_items(self, *args: Any, **kwargs: Any) -> list[Item]:
+        self.range_reads += 1
+        return super().aggregate_items(*args, **kwargs)
+
+    def aggregate_stamps(self, *args: Any, **kwargs: Any) -> list[Item] | None:
+        self.stamp_reads += 1
+        return super().aggregate_stamps(*args, **kwargs)

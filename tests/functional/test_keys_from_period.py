@@ -19,24 +19,15 @@ from chalicelib.query.usage import Stores
 from chalicelib.store.directory import DirectoryStore
 from chalicelib.store.meta import MetaStore
 from chalicelib.store.periods import PK, materialize
-from chalicelib.store.rollups import Cell, DayRollup, Item, RollupStore
+from chalicelib.store.rollups import Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage
 from simulator.pytest_plugin import SIM_NOW
 from tests.functional.api_helpers import fill_from_simulator
+from tests.functional.collector_helpers import CountingRollups
 
 pytestmark = pytest.mark.usefixtures("usage_table")
 
 MODEL, PROJECT = "gpt-4o-2024-08-06", "proj_x"
-
-
-class _CountingRollups(RollupStore):
-    """The rollup store, counting reads of whole ranges of aggregate days (what a period spares)."""
-
-    range_reads = 0
-
-    def aggregate_items(self, *args: Any, **kwargs: Any) -> list[Item]:
-        self.range_reads += 1
-        return super().aggregate_items(*args, **kwargs)
 
 
 def _fill_with_budgets(sim_server: Any) -> list[str]:
@@ -66,7 +57,7 @@ def _materialize(now: int = SIM_NOW) -> None:
 def _listed(now: int) -> tuple[list[dict[str, Any]], int]:
     """`/api/keys` as a container serves it the first time, and how many ranges of days it read whole."""
     VIEW_MEMO.clear()
-    rollups = _CountingRollups()
+    rollups = CountingRollups()
     answer = list_keys({}, now, stores=Stores(rollups, DirectoryStore(), MetaStore()))
     return answer["data"], rollups.range_reads
 
@@ -95,7 +86,7 @@ def test_keys_from_the_period_are_the_keys_the_days_give(sim_server: Any) -> Non
     assert reads == 0  # the period and the days after it, not the 30 days
     one = keys[2]
     VIEW_MEMO.clear()
-    rollups = _CountingRollups()
+    rollups = CountingRollups()
     entry = list_keys({}, SIM_NOW, stores=Stores(rollups, DirectoryStore(), MetaStore()), only=one)["data"]
     assert rollups.range_reads == 0  # one key's entry (after an edit) from the period too
     assert entry == [row for row in served if row["key_id"] == one]

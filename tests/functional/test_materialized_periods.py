@@ -31,7 +31,7 @@ from chalicelib.store.rollups import Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage
 from simulator.pytest_plugin import SIM_NOW
 from tests.functional.api_helpers import fill_from_simulator
-from tests.functional.collector_helpers import make_client
+from tests.functional.collector_helpers import CountingRollups, make_client
 
 pytestmark = pytest.mark.usefixtures("usage_table")
 
@@ -197,16 +197,6 @@ def test_shown_keys_outside_the_periods_per_day_top_are_taken_from_their_series(
         assert len(served["groups"]) > 4
 
 
-class _CountingRollups(RollupStore):
-    """The rollup store, counting reads of whole ranges of days (what a shift by difference spares)."""
-
-    range_reads = 0
-
-    def aggregate_items(self, *args: Any, **kwargs: Any) -> list[Any]:
-        self.range_reads += 1
-        return super().aggregate_items(*args, **kwargs)
-
-
 def _periods() -> dict[int, Any]:
     return {window: read_period(RollupStore().table, window) for window in WINDOWS}
 
@@ -225,7 +215,7 @@ def test_the_next_days_periods_are_the_old_ones_shifted_by_a_day_as_summing_them
         RollupStore(), day_label(yesterday), Settlement(yesterday), identities, trust_own_writes=False
     )
 
-    rollups = _CountingRollups()
+    rollups = CountingRollups()
     assert materialize(rollups, day_label(SIM_NOW), SETTLED, identities, trust_own_writes=False) > 0
     assert rollups.range_reads == 0  # the old periods and the two days left and gained, not 90 days
     shifted = _periods()
@@ -243,20 +233,10 @@ def test_the_next_days_periods_are_the_old_ones_shifted_by_a_day_as_summing_them
         assert _from_period(_selection(grouping, 30, 8))
 
 
-class _CountingStamps(RollupStore):
-    """The rollup store, counting reads of stamps."""
-
-    stamp_reads = 0
-
-    def aggregate_stamps(self, *args: Any, **kwargs: Any) -> list[Any] | None:
-        self.stamp_reads += 1
-        return super().aggregate_stamps(*args, **kwargs)
-
-
 def test_a_repeated_view_whose_days_changed_reads_their_stamps_once(sim_server: Any) -> None:
     _fill(sim_server)
     _materialize()
-    rollups = _CountingStamps()
+    rollups = CountingRollups()
     stores, settings = Stores(rollups, DirectoryStore(), MetaStore()), get_settings()
     selection = _selection("api_key_id", 30)
     kept = report_for(selection, SIM_NOW, stores, settings)
