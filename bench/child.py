@@ -28,7 +28,7 @@ from typing import Any
 
 _CPU_AT_START = time.process_time()
 
-from bench.instrument import DynamoCounts, DynamoMeter  # noqa: E402
+from bench.instrument import DynamoCounts, DynamoMeter, S3Meter  # noqa: E402
 from chalicelib import aws  # noqa: E402 - the imports are what the first CPU reading measures
 from chalicelib.catalog import PriceTable  # noqa: E402
 from chalicelib.collector import CollectionResult, CollectorConfig  # noqa: E402
@@ -37,7 +37,8 @@ from chalicelib.money import Settlement  # noqa: E402
 from chalicelib.observability import metrics  # noqa: E402
 from chalicelib.openai_api import OpenAIAdminClient  # noqa: E402
 from chalicelib.periods import day_label  # noqa: E402
-from chalicelib.runner import Runner  # noqa: E402
+from chalicelib.runner import Runner, answers_hook  # noqa: E402
+from chalicelib.settings import get_settings  # noqa: E402
 from chalicelib.store.directory import DirectoryStore  # noqa: E402
 from chalicelib.store.periods import materialize  # noqa: E402
 from chalicelib.store.rollups import RollupStore  # noqa: E402
@@ -104,8 +105,11 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     started_wall, started_cpu = time.perf_counter(), time.process_time()
     client = OpenAIAdminClient(spec["base_url"], ADMIN_KEY)
     runner = Runner(client, config=CollectorConfig(), prices=PriceTable.load())
+    runner.answers_hook = answers_hook(runner, get_settings())  # as default_runner wires it
     meter.attach(aws.dynamodb_table().meta.client)
     meter.attach(aws.dynamodb_client())
+    s3 = S3Meter()  # the answers the run materializes
+    s3.attach(aws.s3_client())
     reset_stats()
     clock = _Clock(meter, client)
     chunks: list[dict[str, Any]] = []
@@ -147,6 +151,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         "peak_rss_mb": round(_rss_mb(), 1),
         "openai": {**split_calls(calls), "by_path": calls, "retries": client.stats.retries},
         "dynamodb": meter.snapshot().as_dict(),
+        "s3": s3.snapshot().as_dict(),
         "report": {k: v for k, v in report.items() if k not in {"days", "new_unmapped"}},
         "chunks": chunks,
         "after_chunks": tail if chunks else None,

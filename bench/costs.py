@@ -19,6 +19,7 @@ from typing import Any
 GIB = 1024**3
 MB_PER_VCPU = 1769
 DAYS_PER_MONTH = 30
+ANSWER_SETS_KEPT = 4  # a day's answers are named by its periods: today's and 3 days' the lifecycle keeps
 SECONDS_PER_MONTH = DAYS_PER_MONTH * 86400
 
 
@@ -35,6 +36,8 @@ class Prices:
     lambda_gb_second: float = 0.0000166667
     sns_per_million_publishes: float = 0.50
     s3_get_per_thousand: float = 0.0004
+    s3_put_per_thousand: float = 0.005
+    s3_storage_gb_month: float = 0.023
     cloudfront_per_10k_https: float = 0.0075
     cloudfront_gb_out: float = 0.085
     api_gateway_rest_per_million: float = 3.50
@@ -120,6 +123,9 @@ class RunCost:
     write_units: float = 0.0
     log_bytes: int = 0
     response_bytes: int = 0
+    s3_gets: int = 0  # materialized answers fetched (chalicelib.store.answers)
+    s3_puts: int = 0  # and kept
+    s3_put_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -215,6 +221,12 @@ def monthly_bill(work: Workload, assume: Assumptions, prices: Prices | None = No
         else 0.0
     )
     cf_requests = views * work.static_requests
+    answer_puts = runs * work.incremental.s3_puts
+    answer_gets = views * (
+        cold_loads * sum(r.s3_gets for r in cold)
+        + warm_loads * sum(r.s3_gets for r in work.first_load_requests)
+    )
+    answers_gb = work.incremental.s3_put_bytes * ANSWER_SETS_KEPT / GIB
     return [
         LineItem(
             "DynamoDB writes",
@@ -259,6 +271,13 @@ def monthly_bill(work: Workload, assume: Assumptions, prices: Prices | None = No
             + views * work.static_bytes / GIB * p.cloudfront_gb_out
             + cf_requests * assume.s3_gets_per_cloudfront_request / 1e3 * p.s3_get_per_thousand,
             f"{cf_requests:,} requests, {views * work.static_bytes / 1024**2:,.1f} MB out",
+        ),
+        LineItem(
+            "S3 (materialized answers)",
+            answer_puts / 1e3 * p.s3_put_per_thousand
+            + answer_gets / 1e3 * p.s3_get_per_thousand
+            + answers_gb * p.s3_storage_gb_month,
+            f"{runs:,} runs x {work.incremental.s3_puts} PUTs + {answer_gets:,} GETs",
         ),
         LineItem(
             "SNS",

@@ -305,3 +305,67 @@ class DynamoMeter:
                 if number > 0:
                     counts.written_by_kind[kind] += number
                     counts.items_written += number
+
+
+@dataclass
+class S3Counts:
+    """What a piece of work asked of S3 (the materialized answers, chalicelib.store.answers)."""
+
+    gets: int = 0
+    puts: int = 0
+    get_bytes: int = 0
+    put_bytes: int = 0
+    missing: int = 0  # GETs of an answer that is not there (404)
+
+    def minus(self, earlier: S3Counts) -> S3Counts:
+        """What happened since `earlier` (a copy taken before)."""
+        return S3Counts(
+            gets=self.gets - earlier.gets,
+            puts=self.puts - earlier.puts,
+            get_bytes=self.get_bytes - earlier.get_bytes,
+            put_bytes=self.put_bytes - earlier.put_bytes,
+            missing=self.missing - earlier.missing,
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        """JSON-ready form."""
+        return {
+            "gets": self.gets,
+            "puts": self.puts,
+            "get_bytes": self.get_bytes,
+            "put_bytes": self.put_bytes,
+            "missing": self.missing,
+        }
+
+
+class S3Meter:
+    """Counts the object GETs and PUTs of the S3 clients it is attached to, and their bytes."""
+
+    def __init__(self) -> None:
+        self.counts = S3Counts()
+        self._attached: set[int] = set()
+
+    def attach(self, client: Any) -> None:
+        """Hook one boto3 S3 client; idempotent."""
+        if id(client) in self._attached:
+            return
+        self._attached.add(id(client))
+        events = client.meta.events
+        events.register("provide-client-params.s3.PutObject", self._put, unique_id=f"bench-s3-put-{id(self)}")
+        events.register("after-call.s3.GetObject", self._got, unique_id=f"bench-s3-get-{id(self)}")
+
+    def snapshot(self) -> S3Counts:
+        """A copy of the counts so far."""
+        return replace(self.counts)
+
+    def _put(self, params: dict[str, Any], **_: Any) -> None:
+        self.counts.puts += 1
+        body = params.get("Body")
+        self.counts.put_bytes += len(body) if isinstance(body, bytes | bytearray) else 0
+
+    def _got(self, parsed: dict[str, Any], **_: Any) -> None:
+        self.counts.gets += 1
+        if "Error" in parsed:  # no such answer (or a failure): the view is computed
+            self.counts.missing += 1
+        else:
+            self.counts.get_bytes += int(parsed.get("ContentLength") or 0)

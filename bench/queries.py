@@ -25,7 +25,7 @@ from typing import Any
 from unittest import mock
 from urllib.parse import urlencode
 
-from bench.instrument import DynamoMeter
+from bench.instrument import DynamoMeter, S3Meter
 from chalicelib import aws
 from chalicelib.periods import DAY, floor_day
 from chalicelib.settings import get_settings
@@ -158,11 +158,13 @@ def measure_queries(now: int, runs: int) -> tuple[dict[str, Any], dict[str, byte
     meter = DynamoMeter(measure_bytes=True)
     meter.attach(aws.dynamodb_table().meta.client)
     meter.attach(aws.dynamodb_client())
+    s3 = S3Meter()  # the materialized answers (chalicelib.store.answers) a route reads
+    s3.attach(aws.s3_client())
     results: list[dict[str, Any]] = []
     bodies: dict[str, bytes] = {}
     with pinned_clock(now), Client(app_module.app, stage_name=STAGE, project_dir=str(ROOT)) as client:
         for route in routes(now):
-            result, body = _measure_route(client, meter, route, runs)
+            result, body = _measure_route(client, (meter, s3), route, runs)
             results.append(result)
             if route.first_load:
                 bodies[route.first_load] = body
@@ -172,7 +174,7 @@ def measure_queries(now: int, runs: int) -> tuple[dict[str, Any], dict[str, byte
             if result["status"] == 200 and route.name == PICKER_OF:
                 follow += compare_routes(body, now)
             for extra in follow:
-                results.append(_measure_route(client, meter, extra, runs)[0])
+                results.append(_measure_route(client, (meter, s3), extra, runs)[0])
     return {"now": now, "runs": runs, "routes": results}, bodies
 
 
@@ -184,18 +186,21 @@ def _get(client: Any, path: str) -> tuple[int, bytes, float, float]:
     return response.status_code, body if isinstance(body, bytes) else str(body).encode(), wall, cpu
 
 
-def _measure_route(client: Any, meter: DynamoMeter, route: Route, runs: int) -> tuple[dict[str, Any], bytes]:
+def _measure_route(
+    client: Any, meters: tuple[DynamoMeter, S3Meter], route: Route, runs: int
+) -> tuple[dict[str, Any], bytes]:
     from chalicelib.query.export import EXPORT_MEMO  # noqa: PLC0415 - imported with the app
-    from chalicelib.query.memo import REPORT_MEMO, VIEW_MEMO  # noqa: PLC0415
+    from chalicelib.query.memo import ANSWER_MEMO, REPORT_MEMO, VIEW_MEMO  # noqa: PLC0415
     from chalicelib.query.names import forget_names  # noqa: PLC0415
 
     forget_names()  # a container that has cached nothing: no names, no answers of earlier routes
-    for memo in (REPORT_MEMO, VIEW_MEMO, EXPORT_MEMO):
+    for memo in (REPORT_MEMO, VIEW_MEMO, EXPORT_MEMO, ANSWER_MEMO):
         memo.clear()
+    meter, s3 = meters
     meter.measure_bytes = True
-    before = meter.snapshot()
+    before, s3_before = meter.snapshot(), s3.snapshot()
     status, body, cold_wall, cold_cpu = _get(client, route.path)
-    cold = meter.snapshot().minus(before)
+    cold, s3_cold = meter.snapshot().minus(before), s3.snapshot().minus(s3_before)
     meter.measure_bytes = False
     walls: list[float] = []
     cpus: list[float] = []
@@ -220,6 +225,7 @@ def _measure_route(client: Any, meter: DynamoMeter, route: Route, runs: int) -> 
         "response_bytes": len(body),
         "dynamodb": cold.as_dict(),
         "dynamodb_warm": dict(warm),
+        "s3": s3_cold.as_dict(),
         "cold_ms": round(cold_wall * 1000, 1),
         "cold_cpu_ms": round(cold_cpu * 1000, 1),
         "runs": len(walls),

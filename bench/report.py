@@ -234,9 +234,12 @@ def _query_checks(queries: Mapping[str, Any] | None, keys: int = 0) -> list[Chec
     checks: list[Check] = []
     for route in routes:
         reads = route["dynamodb"]
+        s3 = route.get("s3") or {}  # a materialized answer fetched (chalicelib.store.answers) counts as read
+        read_bytes = reads["bytes_read"] + s3.get("get_bytes", 0)
+        s3_text = f" + {s3['gets']} S3 GET ({_kb(s3.get('get_bytes', 0))})" if s3.get("gets") else ""
         failed = route["status"] != 200
         requests_ok = reads["requests"] <= MAX_QUERY_REQUESTS
-        bytes_ok = reads["bytes_read"] <= MAX_QUERY_BYTES
+        bytes_ok = read_bytes <= MAX_QUERY_BYTES
         deployed = deployed_ms(route, memory)
         p50_ok = deployed <= limit
         why = []
@@ -260,7 +263,7 @@ def _query_checks(queries: Mapping[str, Any] | None, keys: int = 0) -> list[Chec
             Check(
                 f"Dashboard {route['name']}",
                 target,
-                f"{reads['requests']} requests, {_kb(reads['bytes_read'])} ({reads['read_units']:,.1f} RCU), "
+                f"{reads['requests']} requests{s3_text}, {_kb(read_bytes)} ({reads['read_units']:,.1f} RCU), "
                 f"~{deployed:.0f} ms deployed (local p50 {route['p50_ms']:.0f} ms / "
                 f"p95 {route['p95_ms']:.0f} ms, CPU {route['cpu_p50_ms']:.0f} ms; "
                 f"cold {route['cold_ms']:.0f} ms)",

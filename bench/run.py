@@ -38,9 +38,15 @@ def _log(message: str) -> None:
 
 def _dynamodb(env: dict[str, str]) -> Any:
     """The bench's own DynamoDB client (not metered): table set-up, readings, storage."""
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=env["AWS_ENDPOINT_URL_DYNAMODB"],
+    return _client("dynamodb", env, env["AWS_ENDPOINT_URL_DYNAMODB"])
+
+
+def _client(service: str, env: dict[str, str], endpoint: str) -> Any:
+    """A plain client of the local stack (not metered)."""
+    make: Any = boto3.client  # one factory for any service
+    return make(
+        service,
+        endpoint_url=endpoint,
         region_name=env["AWS_DEFAULT_REGION"],
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
@@ -67,6 +73,9 @@ def measure_size(
     client = _dynamodb(env)
     table = f"bench-{keys}-{uuid.uuid4().hex[:8]}"
     ensure_table(client, table)
+    bucket = f"bench-views-{keys}-{uuid.uuid4().hex[:8]}"  # the answers the collector materializes
+    _client("s3", env, env["AWS_ENDPOINT_URL"]).create_bucket(Bucket=bucket)
+    env = {**env, "VIEWS_BUCKET": bucket}
     org = SyntheticOrg(collector.org_spec(keys))
     target = collector.Target(table, env)
     result: dict[str, Any] = {
@@ -105,6 +114,7 @@ def measure_size(
 
 def _run_cost(run: dict[str, Any], *, init: bool = False) -> costs.RunCost:
     d = run["dynamodb"]
+    s3 = run.get("s3") or {}
     return costs.RunCost(
         wall_s=run["wall_s"],
         cpu_s=run["cpu_s"],
@@ -112,6 +122,8 @@ def _run_cost(run: dict[str, Any], *, init: bool = False) -> costs.RunCost:
         read_units=d["read_units"] + d.get("read_units_floor", 0.0),
         write_units=d["write_units"],
         log_bytes=run.get("log_bytes", 0),
+        s3_puts=s3.get("puts", 0),
+        s3_put_bytes=s3.get("put_bytes", 0),
     )
 
 
@@ -145,6 +157,7 @@ def workload(size: dict[str, Any], cold_start: dict[str, Any] | None) -> costs.W
             cpu_s=r.get("cold_cpu_ms", r["cpu_p50_ms"]) / 1000,
             read_units=r["dynamodb"]["read_units"] + r["dynamodb"].get("read_units_floor", 0.0),
             response_bytes=r["response_bytes"],
+            s3_gets=(r.get("s3") or {}).get("gets", 0),
         )
         for r in first_load
     ]

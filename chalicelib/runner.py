@@ -50,6 +50,8 @@ LEASE_SECONDS = COLLECTOR_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS
 COLLECT_MARGIN_SECONDS = 30.0
 AlertHook = Callable[[int, list[str]], int]
 """Called after a successful collection with (now, newly unmapped key ids); returns alerts published."""
+AnswersHook = Callable[[int], int]
+"""Called after a run recorded its checkpoint, with its `now`; returns the answers it materialized."""
 
 
 @dataclass
@@ -71,6 +73,7 @@ class RunReport:
     directory_synced: bool = False
     new_unmapped: list[str] = field(default_factory=list)
     alerts_published: int = 0
+    answers_kept: int = 0
     cost_grouping: str = ""
     data_lag_seconds: int = 0
     error: str | None = None
@@ -92,6 +95,7 @@ class Runner:
         meta: MetaStore | None = None,
         directory: DirectoryStore | None = None,
         alert_hook: AlertHook | None = None,
+        answers_hook: AnswersHook | None = None,
         detailed_metrics: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -103,6 +107,7 @@ class Runner:
         self.meta = meta or MetaStore()
         self.directory = directory or DirectoryStore()
         self.alert_hook = alert_hook
+        self.answers_hook = answers_hook
         self.clock = clock  # elapsed run time, for renewing the lease (tests inject one)
 
     def _collector(self, cost_grouping: str | None) -> Collector:
@@ -147,6 +152,8 @@ class Runner:
             )
             if checkpoint.collected_from is None:  # the first run (or the first since coverage existed)
                 self.meta.note_collected_from(min([day_label(start), *self.meta.backfill_starts()]))
+            lease.renew()
+            report.answers_kept = self._keep_answers(now)
             self._fill(report, result)
             return report
         except Exception as exc:  # whatever failed, the run is recorded as failed (and re-raised)
@@ -195,6 +202,17 @@ class Runner:
             raise
         self._fill(report, result)
         return report
+
+    def _keep_answers(self, now: int) -> int:
+        """The dashboard's answers materialized (chalicelib.query.dashboard_views); the run's data
+        is recorded already, so a failure here is logged and leaves readers computing the views."""
+        if self.answers_hook is None:
+            return 0
+        try:
+            return self.answers_hook(now)
+        except Exception:  # an optimisation failing must not fail a run whose checkpoint is recorded
+            logger.exception("answers_failed")
+            return 0
 
     def _name_keys(
         self, result: CollectionResult, last_synced_at: int | None, now: int, report: RunReport
@@ -317,13 +335,27 @@ def default_runner(
     its OpenAI calls bounded by `deadline` (None: by their attempts and waits only)."""
     settings = settings or get_settings()
     client = OpenAIAdminClient(settings.openai_base_url, get_admin_key(settings), deadline=deadline)
-    return Runner(
+    runner = Runner(
         client,
         config=collector_config(settings),
         prices=PriceTable.load(settings.price_overrides),
         alert_hook=alert_hook,
         detailed_metrics=settings.detailed_metrics,
     )
+    runner.answers_hook = answers_hook(runner, settings)
+    return runner
+
+
+def answers_hook(runner: Runner, settings: Settings) -> AnswersHook | None:
+    """Materializes the dashboard's answers from `runner`'s tables after each run (None: no
+    VIEWS_BUCKET)."""
+    if not settings.views_bucket:
+        return None
+    from chalicelib.query.dashboard_views import materialize_answers  # noqa: PLC0415 - the query modules
+    from chalicelib.query.usage import Stores  # noqa: PLC0415
+
+    stores = Stores(runner.rollups, runner.directory, runner.meta)
+    return lambda now: materialize_answers(now, stores, settings).answers
 
 
 def scheduled_collect(now: int | None = None, context: object = None) -> RunReport:

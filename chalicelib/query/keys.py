@@ -38,11 +38,13 @@ from chalicelib.keys.validate import (
 )
 from chalicelib.money import Settlement, cost_of
 from chalicelib.periods import DAY, day_label, day_start, floor_day, iso
+from chalicelib.query import answers
 from chalicelib.query.memo import VIEW_MEMO
-from chalicelib.query.paging import PAGE_PARAMS, cut, parse_page
+from chalicelib.query.paging import PAGE_PARAMS, Page, cut, parse_page
 from chalicelib.query.period import settled_days_of, vouched_period
 from chalicelib.query.report import FLAG_BITS, Totals
 from chalicelib.query.usage import Stores
+from chalicelib.settings import get_settings
 from chalicelib.store.directory import identity_writes
 from chalicelib.store.meta import Checkpoint
 from chalicelib.store.periods import monthly_budgeted
@@ -144,6 +146,12 @@ def _window_start(now: int) -> str:
     return min(_first_day(now), _month_start(now))
 
 
+def window_stamps(now: int, stores: Stores) -> list[Item] | None:
+    """The stamps of the `AD#key` items the list is computed from (the 30 days and the budget's
+    month); None when they have no content hashes."""
+    return stores.rollups.aggregate_stamps("AD", "key", _window_start(now), day_label(now))
+
+
 def _days_by_key(items: list[Item]) -> dict[str, dict[str, Usage]]:
     by_key: dict[str, dict[str, Usage]] = {}
     for item in items:
@@ -237,7 +245,7 @@ def list_keys(
     unmapped: list[UnmappedKey] = []
     items: list[Item] | None = None
     # the window's stamps (keys and content hashes) fingerprint it without reading its 30 items
-    stamps = stores.rollups.aggregate_stamps("AD", "key", first, last)
+    stamps = window_stamps(now, stores)
     if only is None:
         unmapped = stores.directory.list_unmapped()
         if stamps is None:  # items written before content hashes: only the items tell
@@ -289,7 +297,20 @@ def keys_page(params: Params, now: int, *, stores: Stores | None = None) -> dict
     params = normalize(params, KEYS_PARAMS, ("key_ids",))
     page = parse_page(params)
     sort = choice(params, "sort", KEYS_SORTS, "name")
-    wanted = set(listed(params, "key_ids", check=key_id_value))
+    wanted = frozenset(listed(params, "key_ids", check=key_id_value))
+    stores = stores or Stores.default()
+    settings = get_settings()
+    request = answers.keys_request(now, sort, page, wanted)
+    kept = answers.served(
+        answers.answer_store(stores, settings),
+        request,
+        lambda: answers.keys_basis(now, stores, settings, stores.meta.checkpoint()),
+    )
+    return kept if kept is not None else keys_page_of(stores, now, sort, page, wanted)
+
+
+def keys_page_of(stores: Stores, now: int, sort: str, page: Page, wanted: frozenset[str]) -> dict[str, Any]:
+    """The page of the whole list (`list_keys`, memoized) that `sort`, `page` and `wanted` ask for."""
     entries: list[dict[str, Any]] = list_keys({}, now, stores=stores)["data"]
     if wanted:
         entries = [entry for entry in entries if entry["key_id"] in wanted]

@@ -13,7 +13,9 @@ live 1m reads are not memoized. Entries are bounded (`MEMO_MAX_ENTRIES`, least r
 
 `VIEW_MEMO` does the same for the two views that are not usage reports, `/api/keys` and
 `/api/pools` (chalicelib.query.keys, chalicelib.query.pools): each builds its own key from what its
-answer is computed from, so this module only keeps answers.
+answer is computed from, so this module only keeps answers. `ANSWER_MEMO` keeps the collector's
+materialized answers a container fetched (chalicelib.query.answers reads their basis again for
+every request).
 """
 
 from __future__ import annotations
@@ -100,3 +102,6 @@ class ViewMemo(_Lru):
 
 
 VIEW_MEMO = ViewMemo()
+ANSWER_MEMO = ViewMemo(2 * VIEW_MEMO_MAX_ENTRIES)
+"""Materialized answers as read from S3 (chalicelib.query.answers), by request: a warm container
+serves a repeat after reading its basis again, without fetching the object."""

@@ -1,0 +1,156 @@
+"""Answers the collector materializes: the dashboard's usual views, computed once after each run and
+kept in S3 (chalicelib.store.answers), so that any API container, one that has cached nothing
+included, serves them with a few small reads instead of reading and summing every key's items.
+
+An answer is kept with its basis: everything it was computed from that can change without the
+request changing. It is served only when the basis, read again, is the same:
+
+    format       ANSWER_FORMAT (raised when an answer's shape or meaning changes)
+    settings     a digest of the settings reports read (price overrides, hourly retention)
+    checkpoint   the checkpoint fields the answer depends on (settlement, data as of)
+    generations  the directory's and mappings' generations (chalicelib.store.directory_snapshot):
+                 every key edit or directory sync moves one, so names are as fresh as a read
+    content      the fingerprint of the aggregate items' stamps (chalicelib.store.rollups): keys and
+                 content hashes, a few bytes per item, one Query
+    (keys only)  the day (budget periods) and a digest of the unmapped keys as listed
+
+The basis is read before the answer is computed, so an answer can only be older than its basis
+claims, never newer: a write racing the collector changes what a reader finds and the reader
+computes the view itself, as it did before answers existed. A missing, torn or unreadable answer is
+the same: the view is computed. Answers are an optimisation; they never decide a figure.
+
+Which requests are materialized: chalicelib.query.dashboard_views.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.periods import day_label
+from chalicelib.query.memo import ANSWER_MEMO
+from chalicelib.query.paging import Page
+from chalicelib.query.selection import Selection
+from chalicelib.query.sources import stored_stamps
+from chalicelib.settings import Settings
+from chalicelib.store.answers import AnswerStore
+from chalicelib.store.meta import Checkpoint
+from chalicelib.store.rollups import fingerprint
+
+if TYPE_CHECKING:
+    from chalicelib.query.usage import Stores
+
+logger = logging.getLogger(__name__)
+
+ANSWER_FORMAT = 1
+Basis = dict[str, Any]
+
+
+def answer_store(stores: Stores, settings: Settings) -> AnswerStore | None:
+    """The answers of the stores' table, or None when no bucket is configured (VIEWS_BUCKET)."""
+    if not settings.views_bucket:
+        return None
+    return AnswerStore(settings.views_bucket, stores.rollups.table.name)
+
+
+def _settings_digest(settings: Settings) -> str:
+    # the settings a stored report reads (the collector's and the API's environment are the stage's)
+    read = (settings.price_overrides, settings.hourly_retention_days)
+    return hashlib.sha256(repr(read).encode()).hexdigest()[:16]
+
+
+def _common(stores: Stores, settings: Settings, checkpoint: Checkpoint) -> Basis | None:
+    generations = stores.directory.generations()
+    if generations is None:
+        return None  # a table written before generations: names are only known by reading them
+    return {
+        "format": ANSWER_FORMAT,
+        "settings": _settings_digest(settings),
+        "checkpoint": [checkpoint.costs_as_of, checkpoint.cost_grouping, checkpoint.usage_as_of],
+        "generations": list(generations),
+    }
+
+
+def usage_request(selection: Selection, page: Page) -> str:
+    """The canonical text of a usage report's request (its answer's name)."""
+    return repr(("usage", selection, page))
+
+
+def usage_basis(
+    selection: Selection, stores: Stores, settings: Settings, checkpoint: Checkpoint
+) -> Basis | None:
+    """What a usage report of `selection` is computed from, as stored now; None when it cannot be
+    told without reading the items (a detail read, items without content hashes)."""
+    common = _common(stores, settings, checkpoint)
+    stamps = stored_stamps(selection, stores.rollups) if common is not None else None
+    if common is None or stamps is None:
+        return None
+    return {**common, "content": fingerprint(stamps.stamps).hex()}
+
+
+def keys_request(now: int, sort: str, page: Page, key_ids: frozenset[str]) -> str:
+    """The canonical text of a `/api/keys` page's request."""
+    return repr(("keys", day_label(now), sort, page, tuple(sorted(key_ids))))
+
+
+def keys_basis(now: int, stores: Stores, settings: Settings, checkpoint: Checkpoint) -> Basis | None:
+    """What `/api/keys` is computed from, as stored now (None: not told by stamps)."""
+    from chalicelib.query.keys import window_stamps  # noqa: PLC0415 - keys imports this module
+
+    common = _common(stores, settings, checkpoint)
+    stamps = window_stamps(now, stores) if common is not None else None
+    if common is None or stamps is None:
+        return None
+    unmapped = hashlib.sha256(repr(stores.directory.list_unmapped()).encode()).hexdigest()[:16]
+    return {
+        **common,
+        "checkpoint": repr(checkpoint),  # as the keys memo: every field (sync time, failures)
+        "day": day_label(now),
+        "content": fingerprint(stamps).hex(),
+        "unmapped": unmapped,
+    }
+
+
+def served(
+    store: AnswerStore | None, request: str, basis: Callable[[], Basis | None]
+) -> dict[str, Any] | None:
+    """The kept answer to `request` when its basis is `basis()`'s; else None (compute it). One this
+    container fetched before is taken from ANSWER_MEMO while its basis holds; a failing bucket is
+    logged and treated as empty."""
+    if store is None:
+        return None
+    now_basis: Basis | None = None
+    kept_as = (store.bucket, store.object_key(request))
+    known = ANSWER_MEMO.get(kept_as)
+    if known is not None:
+        now_basis = basis()
+        if now_basis is None:
+            return None
+        if known.get("basis") == now_basis:
+            return _answer(known)
+    try:
+        document = store.get(request)
+    except (ClientError, BotoCoreError) as exc:
+        logger.warning("answer_unreadable", extra={"error": type(exc).__name__})
+        return None
+    if document is None or document.get("request") != request:
+        return None
+    now_basis = now_basis or basis()
+    if now_basis is None or document.get("basis") != now_basis:
+        return None
+    ANSWER_MEMO.put(kept_as, document)
+    return _answer(document)
+
+
+def _answer(document: dict[str, Any]) -> dict[str, Any] | None:
+    answer = document.get("answer")
+    return dict(answer) if isinstance(answer, dict) else None
+
+
+def keep(store: AnswerStore, request: str, basis: Basis, answer: dict[str, Any]) -> int:
+    """Store `answer` to `request` with its basis; the bytes stored."""
+    return store.put(request, {"request": request, "basis": basis, "answer": answer})

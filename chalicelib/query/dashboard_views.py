@@ -1,0 +1,129 @@
+"""The dashboard's usual requests, and their answers materialized after each collector run
+(chalicelib.query.answers).
+
+Materialized: `/api/usage` by key, owner and team for today (hourly), the last 7 and 30 days, this
+month and the last 90 days (daily), with the chart's top and the table's first page, exactly as
+frontend/js/refresh.js asks them; `/api/keys` as the compare picker asks it (by cost, first page) and
+for the keys each by-key page shows (its budgets). Model, pool and project views are small at any
+number of keys and are not kept. Other requests (another page, a search, a filter) are computed as
+before; so is every request when VIEWS_BUCKET is empty.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.errors import ResponseTooLarge
+from chalicelib.periods import DAY, day_label, day_start, floor_day
+from chalicelib.query import answers
+from chalicelib.query.names import NAMES_CACHE
+from chalicelib.query.paging import Page
+from chalicelib.query.selection import Selection, parse_selection
+from chalicelib.query.usage import page_of
+from chalicelib.responses import MAX_RESPONSE_BYTES
+from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.query.usage import Stores
+
+logger = logging.getLogger(__name__)
+
+CHART_SERIES = 8  # frontend/js/refresh.js CHART_SERIES: the chart's top
+TABLE_ROWS = 50  # frontend/js/state.js rows: the table's page
+PICKER_KEYS = 25  # frontend/js/compare.js PICKER_KEYS: the compare picker's keys, by cost
+GROUPINGS = ("api_key_id", "owner", "team")
+DAILY_WINDOWS = (7, 30, 90)  # days ending today; the dashboard's 7d and 30d, and the API's longest
+TABLE_PAGE = Page(limit=TABLE_ROWS)
+PICKER_PAGE = Page(limit=PICKER_KEYS)
+
+
+def periods(now: int) -> list[tuple[int, str]]:
+    """The (start, bucket width) of each period the dashboard shows, ending now: frontend/js/periods.js."""
+    today = floor_day(now)
+    found = [(today, "1h"), *((today - (days - 1) * DAY, "1d") for days in DAILY_WINDOWS)]
+    month = (day_start(day_label(now)[:8] + "01"), "1d")
+    return found if month in found else [*found, month]
+
+
+def usage_selections(now: int, settings: Settings) -> list[Selection]:
+    """The selections of the materialized usage views at `now`."""
+    return [
+        parse_selection(
+            {
+                "start_time": [str(start)],
+                "end_time": [str(now)],
+                "bucket_width": [width],
+                "group_by": [grouping],
+                "top": [str(CHART_SERIES)],
+            },
+            now,
+            settings.hourly_retention_days,
+        )
+        for start, width in periods(now)
+        for grouping in GROUPINGS
+    ]
+
+
+def usage_requests(now: int, settings: Settings) -> set[str]:
+    """The requests (chalicelib.query.answers.usage_request) whose answers are materialized."""
+    return {answers.usage_request(selection, TABLE_PAGE) for selection in usage_selections(now, settings)}
+
+
+@dataclass
+class Materialized:
+    """What one materialization did."""
+
+    answers: int = 0
+    bytes: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+
+
+def materialize_answers(now: int, stores: Stores, settings: Settings) -> Materialized:
+    """Compute and keep the dashboard's answers at `now` (after a run recorded its checkpoint). A
+    view that cannot be kept (too large, no basis, the bucket failing) is skipped: readers compute it."""
+    from chalicelib.query.keys import keys_page_of  # noqa: PLC0415 - keys imports the usage module
+
+    done = Materialized()
+    store = answers.answer_store(stores, settings)
+    if store is None:
+        return done
+    started = time.perf_counter()
+    checkpoint = stores.meta.checkpoint()
+    NAMES_CACHE.clear()  # names read after the generations the bases carry: never older than them
+    shown_keys: list[frozenset[str]] = []
+
+    def kept(request: str, basis: dict[str, Any] | None, answer: dict[str, Any]) -> None:
+        if basis is None:
+            done.skipped += 1
+            return
+        done.bytes += answers.keep(store, request, basis, answer)
+        done.answers += 1
+
+    try:
+        for selection in usage_selections(now, settings):
+            basis = answers.usage_basis(selection, stores, settings, checkpoint)
+            try:
+                report = page_of(selection, TABLE_PAGE, now, stores, settings, max_bytes=MAX_RESPONSE_BYTES)
+            except ResponseTooLarge:
+                done.skipped += 1
+                continue
+            kept(answers.usage_request(selection, TABLE_PAGE), basis, report)
+            if selection.group_by == ("api_key_id",):
+                shown_keys.append(frozenset(str(row["group"]["api_key_id"]) for row in report["groups"]))
+        keys_basis = answers.keys_basis(now, stores, settings, checkpoint)
+        for sort, page, wanted in [
+            ("cost", PICKER_PAGE, frozenset[str]()),
+            *(("name", Page(), ids) for ids in shown_keys),
+        ]:
+            request = answers.keys_request(now, sort, page, wanted)
+            kept(request, keys_basis, keys_page_of(stores, now, sort, page, wanted))
+    except (ClientError, BotoCoreError) as exc:  # the bucket failing: the views are computed by readers
+        logger.warning("answers_not_kept", extra={"error": type(exc).__name__, "kept": done.answers})
+    done.seconds = time.perf_counter() - started
+    return done
