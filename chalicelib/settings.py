@@ -167,6 +167,9 @@ class Settings:
     admin_key_parameter_name: str = setting(
         "OPENAI_ADMIN_KEY_PARAMETER", "", text, "or the SSM SecureString parameter holding it"
     )
+    views_bucket: str = setting(
+        "VIEWS_BUCKET", "", text, "the S3 bucket of answers the collector materializes (empty: none)"
+    )
     # collection
     collect_schedule_minutes: int = setting(
         "COLLECT_SCHEDULE_MINUTES", "15", integer(1), "how often the collector runs (read at deploy time)"
