@@ -25,6 +25,7 @@ OUTPUT_VARIABLES: dict[str, str] = {
     "OPENAI_ADMIN_KEY_SECRET": "SecretName",
     "DASHBOARD_ORIGIN": "DashboardOrigin",
     "DASHBOARD_URL": "DashboardUrl",
+    "VIEWS_BUCKET": "ViewsBucketName",
 }
 
 # Everything chalicelib/store/ does: single-item reads and conditional writes, queries, batches, and
@@ -109,7 +110,9 @@ def unresolved(config: dict[str, Any], stage: str) -> list[str]:
     )
 
 
-def policy_document(table: Any, topic: Any, secret: Any, log_groups: list[Any]) -> dict[str, Any]:
+def policy_document(
+    table: Any, topic: Any, secret: Any, views_bucket: Any, log_groups: list[Any]
+) -> dict[str, Any]:
     """The stage's Lambda policy. Arguments are ARNs, or CloudFormation references to them.
 
     `*` appears once: X-Ray's PutTraceSegments/PutTelemetryRecords have no resource type to scope to.
@@ -131,6 +134,13 @@ def policy_document(table: Any, topic: Any, secret: Any, log_groups: list[Any]) 
                 "Resource": [secret],
             },
             {
+                # Objects only: the collector writes the answers, the API reads them; nothing lists.
+                "Sid": "ViewsBucket",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": [_objects_of(views_bucket)],
+            },
+            {
                 "Sid": "FunctionLogs",
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
@@ -146,9 +156,16 @@ def policy_document(table: Any, topic: Any, secret: Any, log_groups: list[Any]) 
     }
 
 
+def _objects_of(bucket: Any) -> Any:
+    """`<bucket ARN>/*`, for an ARN or a CloudFormation reference to one."""
+    if isinstance(bucket, str):
+        return f"{bucket}/*"
+    return {"Fn::Join": ["", [bucket, "/*"]]}
+
+
 def policy_from_outputs(stage: str, outputs: dict[str, str]) -> dict[str, Any]:
     """The policy with concrete ARNs; partition, region and account come from the table's ARN."""
-    for key in ("TableArn", "TopicArn", "SecretArn"):
+    for key in ("TableArn", "TopicArn", "SecretArn", "ViewsBucketArn"):
         if not outputs.get(key):
             raise ConfigWriteError(f"the infra stack has no output {key}")
     parts = outputs["TableArn"].split(":")
@@ -158,7 +175,9 @@ def policy_from_outputs(stage: str, outputs: dict[str, str]) -> dict[str, Any]:
     log_groups = [
         f"arn:{partition}:logs:{region}:{account}:log-group:{group}:*" for group in function_log_groups(stage)
     ]
-    return policy_document(outputs["TableArn"], outputs["TopicArn"], outputs["SecretArn"], log_groups)
+    return policy_document(
+        outputs["TableArn"], outputs["TopicArn"], outputs["SecretArn"], outputs["ViewsBucketArn"], log_groups
+    )
 
 
 def policy_path(chalice_dir: Path, stage: str) -> Path:

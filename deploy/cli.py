@@ -187,9 +187,11 @@ def _destroy(args: argparse.Namespace, target: Target, out: TextIO) -> None:
             f"  nothing recorded in .chalice/deployed/{args.stage}.json here: no chalice resources to delete",
             file=out,
         )
-    if outputs.get("BucketName"):
-        count = publish.empty_bucket(target.s3(), outputs["BucketName"])
-        print(f"  emptied dashboard bucket {outputs['BucketName']} ({count} objects)", file=out)
+    # CloudFormation deletes only empty buckets.
+    for key, what in (("BucketName", "dashboard bucket"), ("ViewsBucketName", "views bucket")):
+        if outputs.get(key):
+            count = publish.empty_bucket(target.s3(), outputs[key])
+            print(f"  emptied {what} {outputs[key]} ({count} objects)", file=out)
     stack.delete_stack(target, args.stage, out=out)
     table = outputs.get("TableName") or table_name(args.stage)
     if args.delete_data:

@@ -48,7 +48,11 @@ def cfn_policy() -> dict[str, Any]:
         }
     ]
     return policy_document(
-        {"Fn::GetAtt": ["UsageTable", "Arn"]}, {"Ref": "AlertsTopic"}, {"Ref": "AdminKeySecret"}, log_groups
+        {"Fn::GetAtt": ["UsageTable", "Arn"]},
+        {"Ref": "AlertsTopic"},
+        {"Ref": "AdminKeySecret"},
+        {"Fn::GetAtt": ["ViewsBucket", "Arn"]},
+        log_groups,
     )
 
 

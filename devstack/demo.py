@@ -6,7 +6,7 @@ terminal, use:
 
     local_aws   DynamoDB Local + moto server       AWS_ENDPOINT_URL*, fake credentials
     simulator   the OpenAI admin API simulator     OPENAI_BASE_URL, OPENAI_ADMIN_KEY
-    init        python -m chalicelib.cli init       USAGE_TABLE, ALERTS_TOPIC_ARN
+    init        python -m chalicelib.cli init       USAGE_TABLE, ALERTS_TOPIC_ARN, VIEWS_BUCKET
     backfill    collect --start .. --end, collect   30 days of the simulated organization, then now
     token       tokens create --role viewer         the token the dashboard asks for
     api         chalice local on a free port        the API the dashboard reads
@@ -54,6 +54,7 @@ DAY = 86400
 DEMO_ADMIN_KEY = "sk-admin-demo-local-only"
 DEMO_TABLE = "openai-usage-tracker"
 DEMO_TOPIC = "openai-usage-tracker-alerts"
+DEMO_VIEWS_BUCKET = "openai-usage-tracker-views-local"
 ENV_FILE = LOCAL_DIR / "demo.env"
 DATA_DIR = LOCAL_DIR / "demo-data"
 SIMULATOR = "openai-simulator"
@@ -180,7 +181,9 @@ def local_aws(demo: Demo) -> None:
     for name in UNSET_VARS:
         demo.env.pop(name, None)
     demo.export(stack.env())
-    demo.export({"USAGE_TABLE": DEMO_TABLE, "ALERTS_TOPIC_NAME": DEMO_TOPIC})
+    demo.export(
+        {"USAGE_TABLE": DEMO_TABLE, "ALERTS_TOPIC_NAME": DEMO_TOPIC, "VIEWS_BUCKET": DEMO_VIEWS_BUCKET}
+    )
 
 
 def simulator(demo: Demo) -> None:
@@ -213,12 +216,13 @@ def _announced_url_answers(service: ManagedProcess) -> bool:
 
 
 def init(demo: Demo) -> None:
-    """Create the table and the alerts topic through the CLI."""
+    """Create the table, the alerts topic and the views bucket through the CLI."""
     result = demo.run_cli("init")
     demo.table_kept = not result["table_created"]
     demo.export({"ALERTS_TOPIC_ARN": result["topic_arn"]})
     demo.notes.append(f"table  {result['table']}")
     demo.notes.append(f"topic  {result['topic_arn']}")
+    demo.notes.append(f"views  {result['views_bucket']} (in moto: empty again after a restart)")
 
 
 def backfill(demo: Demo) -> None:
@@ -309,7 +313,11 @@ def check(demo: Demo) -> None:
     if dead:
         raise DevstackError(f"{dead.name} exited with status {dead.returncode}\n{dead.log_tail()}")
     again = demo.run_cli("init")
-    if again["table_created"] or again["topic_arn"] != demo.exports["ALERTS_TOPIC_ARN"]:
+    if (
+        again["table_created"]
+        or again["topic_arn"] != demo.exports["ALERTS_TOPIC_ARN"]
+        or again["views_bucket"] != demo.exports["VIEWS_BUCKET"]
+    ):
         raise DevstackError(f"a second init was not a no-op: {again}")
     kept = "table kept from an earlier run" if demo.table_kept else "table created"
     print(f"check: services alive, init idempotent ({kept})")

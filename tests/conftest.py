@@ -5,6 +5,7 @@ local_aws       (session) DynamoDB Local + moto server, started once per session
 usage_table     a fresh table (USAGE_TABLE) created by chalicelib.store.ensure_table; deleted after
 alerts_topic    a fresh SNS topic (ALERTS_TOPIC_ARN / ALERTS_TOPIC_NAME) in moto; deleted after
 sqs_subscriber  an SQS queue subscribed to alerts_topic (raw delivery off), with `drain()`
+views_bucket    a fresh S3 bucket (VIEWS_BUCKET) in moto; emptied and deleted after
 sim_org, sim_server  the OpenAI simulator's organization and server (simulator/pytest_plugin.py)
 
 Every test starts and ends with chalicelib's settings and client caches cleared, so a test that sets an
@@ -90,6 +91,26 @@ def alerts_topic(local_aws: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iter
     _clear_caches()
     yield arn
     aws.sns_client().delete_topic(TopicArn=arn)
+
+
+@pytest.fixture
+def views_bucket(local_aws: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A new, empty S3 bucket in moto, named by VIEWS_BUCKET; its name."""
+    name = unique_name("views-test")
+    aws.s3_client().create_bucket(Bucket=name)  # the local stack's region is us-east-1
+    monkeypatch.setenv("VIEWS_BUCKET", name)
+    _clear_caches()
+    yield name
+    s3 = aws.s3_client()
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                s3.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
+        s3.delete_bucket(Bucket=name)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "NoSuchBucket":
+            raise
 
 
 @dataclass

@@ -24,6 +24,7 @@ def fresh_names(local_aws: LocalStack, monkeypatch: pytest.MonkeyPatch):
     table, topic = unique_name("init-test"), unique_name("init-topic")
     monkeypatch.setenv("USAGE_TABLE", table)
     monkeypatch.setenv("ALERTS_TOPIC_NAME", topic)
+    monkeypatch.delenv("VIEWS_BUCKET", raising=False)
     yield table, topic
     try:
         boto3.client("dynamodb").delete_table(TableName=table)
@@ -39,6 +40,7 @@ def test_init_creates_the_table_and_topic_then_changes_nothing(fresh_names, caps
     assert first["table"] == table
     assert first["table_created"] is True
     assert first["topic_arn"].endswith(f":{topic}")
+    assert first["views_bucket"] is None  # VIEWS_BUCKET unset: the feature is off, no bucket
 
     assert main(["init", "--json"]) == 0  # --json after the command works too
     second = json.loads(capsys.readouterr().out)
@@ -52,12 +54,48 @@ def test_init_creates_the_table_and_topic_then_changes_nothing(fresh_names, caps
     assert topics.count(first["topic_arn"]) == 1
 
 
+@pytest.fixture
+def fresh_views_bucket(fresh_names, monkeypatch: pytest.MonkeyPatch):
+    """A views bucket name nothing has created yet, in VIEWS_BUCKET; the bucket is deleted after."""
+    name = unique_name("init-views")
+    monkeypatch.setenv("VIEWS_BUCKET", name)
+    yield name
+    try:
+        boto3.client("s3").delete_bucket(Bucket=name)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "NoSuchBucket":
+            raise
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
+def test_init_creates_the_views_bucket_in_the_region_then_changes_nothing(
+    fresh_views_bucket, monkeypatch, capsys, region: str
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    monkeypatch.setenv("AWS_REGION", region)
+
+    assert main(["--json", "init"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(["--json", "init"]) == 0  # the bucket is there and ours: not an error
+    second = json.loads(capsys.readouterr().out)
+
+    assert first["views_bucket"] == fresh_views_bucket
+    assert second == {**first, "table_created": False}
+    s3 = boto3.client("s3", region_name=region)
+    s3.head_bucket(Bucket=fresh_views_bucket)
+    location = s3.get_bucket_location(Bucket=fresh_views_bucket)["LocationConstraint"]
+    assert (location or "us-east-1") == region
+    names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert names.count(fresh_views_bucket) == 1
+
+
 def test_init_prints_text_for_people(fresh_names, capsys) -> None:
     table, _ = fresh_names
     assert main(["init"]) == 0
     out = capsys.readouterr().out
     assert f"table  {table} (created)" in out
     assert "topic  arn:aws:sns:" in out
+    assert "views  none (VIEWS_BUCKET is empty)" in out
 
 
 def test_invalid_input_exits_2_with_the_message_and_no_traceback(monkeypatch, capsys) -> None:

@@ -84,6 +84,9 @@ def test_demo_runs_until_stopped_and_leaves_nothing(tmp_path, sig: signal.Signal
         assert "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:" in banner
         env_file = tmp_path / "demo.env"
         assert "export AWS_ENDPOINT_URL=" in env_file.read_text()
+        # What the API and the collector run with: the demo uses the views bucket.
+        assert "export VIEWS_BUCKET=openai-usage-tracker-views-local" in env_file.read_text()
+        assert "views  openai-usage-tracker-views-local" in banner
 
         demo.send_signal(sig)
         rest = demo.stdout.read()  # to EOF: the demo has exited (its services log to files)

@@ -13,6 +13,7 @@ import uuid
 import boto3
 import pytest
 
+from chalicelib.settings import get_settings
 from devstack import LocalStack, group_exists
 from devstack.stack import ROOT
 
@@ -76,6 +77,16 @@ def test_usage_table_fixture_creates_a_table_unique_to_the_test(usage_table: str
     table = boto3.client("dynamodb").describe_table(TableName=usage_table)["Table"]
     assert table["TableStatus"] == "ACTIVE"
     assert {k["AttributeName"] for k in table["KeySchema"]} == {"pk", "sk"}
+
+
+def test_views_bucket_fixture_creates_a_bucket_the_settings_name(views_bucket: str) -> None:
+    assert os.environ["VIEWS_BUCKET"] == views_bucket
+    assert get_settings().views_bucket == views_bucket
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=views_bucket, Key="answers/usage.json.gz", Body=b"{}")  # the fixture removes it
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=views_bucket)["Contents"]] == [
+        "answers/usage.json.gz"
+    ]
 
 
 def test_a_failing_block_still_stops_the_stack() -> None:

@@ -60,6 +60,7 @@ def _deployed(table: str, region: str, stage_name: str = "dev") -> dict[str, str
         "OPENAI_ADMIN_KEY_SECRET": f"openai-usage-tracker/{stage_name}/openai-admin-key",
         "DASHBOARD_ORIGIN": "https://d111111abcdef8.cloudfront.net",
         "DASHBOARD_URL": "https://d111111abcdef8.cloudfront.net/",
+        "VIEWS_BUCKET": f"{prefix}-infra-viewsbucket-abc123",
     }
 
 

@@ -62,10 +62,11 @@ def _delete_stage(target: Target, stage: str) -> None:
         }
     except ClientError:
         outputs = {}
-    if outputs.get("BucketName"):
-        s3 = boto3.resource("s3", endpoint_url=target.endpoint)
-        with contextlib.suppress(ClientError):
-            s3.Bucket(outputs["BucketName"]).objects.all().delete()
+    s3 = boto3.resource("s3", endpoint_url=target.endpoint)
+    for key in ("BucketName", "ViewsBucketName"):
+        if outputs.get(key):
+            with contextlib.suppress(ClientError):
+                s3.Bucket(outputs[key]).objects.all().delete()
     with contextlib.suppress(ClientError):
         cfn.delete_stack(StackName=stack_name(stage))
     ddb = target.dynamodb()

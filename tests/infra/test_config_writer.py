@@ -34,6 +34,7 @@ REQUIRED_VARIABLES = {
     "DASHBOARD_ORIGIN",
     "DASHBOARD_URL",
     "COLLECT_SCHEDULE_MINUTES",
+    "VIEWS_BUCKET",
 }
 
 
@@ -46,6 +47,8 @@ def outputs_for(stage: str, account: str = "111122223333") -> dict[str, str]:
         "SecretName": f"openai-usage-tracker/{stage}/openai-admin-key",
         "SecretArn": f"arn:aws:secretsmanager:eu-west-1:{account}:secret:usage-{stage}-AbCdEf",
         "BucketName": "bucket",
+        "ViewsBucketName": f"openai-usage-tracker-{stage}-infra-viewsbucket-abc123",
+        "ViewsBucketArn": f"arn:aws:s3:::openai-usage-tracker-{stage}-infra-viewsbucket-abc123",
         "DashboardOrigin": "https://d111.cloudfront.net",
         "DashboardUrl": "https://d111.cloudfront.net/",
     }
@@ -76,17 +79,27 @@ def test_config_writer_touches_only_the_stage_and_keeps_key_order(project: Path)
     env = after["stages"]["dev"]["environment_variables"]
     assert env["USAGE_TABLE"] == "openai-usage-tracker-dev"
     assert env["DASHBOARD_ORIGIN"] == "https://d111.cloudfront.net"
+    assert env["VIEWS_BUCKET"] == "openai-usage-tracker-dev-infra-viewsbucket-abc123"
     assert env["POOL_TIER"] == before["stages"]["dev"]["environment_variables"]["POOL_TIER"]
     assert unresolved(after, "dev") == []
     assert unresolved(after, "prod") == sorted(OUTPUT_VARIABLES)
 
 
-def test_config_writer_refuses_outputs_it_cannot_use(project: Path) -> None:
+@pytest.mark.parametrize("missing", ["TopicArn", "ViewsBucketName"])
+def test_config_writer_refuses_outputs_it_cannot_use(project: Path, missing: str) -> None:
     partial = outputs_for("dev")
-    del partial["TopicArn"]
+    del partial[missing]
 
-    with pytest.raises(ConfigWriteError, match="TopicArn"):
+    with pytest.raises(ConfigWriteError, match=missing):
         write_stage_environment(project / ".chalice" / "config.json", "dev", partial)
+
+
+def test_policy_refuses_outputs_without_the_views_bucket_arn(project: Path) -> None:
+    partial = outputs_for("dev")
+    del partial["ViewsBucketArn"]
+
+    with pytest.raises(ConfigWriteError, match="ViewsBucketArn"):
+        write_policy(project / ".chalice", "dev", partial)
 
 
 def test_policy_is_rendered_identically_and_scoped_to_the_stage(project: Path) -> None:
@@ -106,6 +119,12 @@ def test_policy_is_rendered_identically_and_scoped_to_the_stage(project: Path) -
         "Resource": [outputs_for("prod")["TopicArn"]],
     }
     assert statements["OpenAIAdminKey"]["Resource"] == [outputs_for("prod")["SecretArn"]]
+    assert statements["ViewsBucket"] == {
+        "Sid": "ViewsBucket",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:PutObject"],
+        "Resource": [f"{outputs_for('prod')['ViewsBucketArn']}/*"],
+    }
     assert statements["FunctionLogs"]["Resource"] == [
         "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/openai-usage-tracker-prod:*",
         "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/openai-usage-tracker-prod-*:*",
@@ -140,6 +159,23 @@ def test_committed_config_sets_every_stage_and_function_setting() -> None:
         assert env["STAGE"] == stage
         assert set(env) >= REQUIRED_VARIABLES
         assert all(isinstance(value, str) for value in env.values())
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_committed_policy_is_what_the_writer_renders_with_placeholder_arns(stage: str) -> None:
+    committed = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
+    arns = {s["Sid"]: s["Resource"][0] for s in committed["Statement"] if s["Sid"] != "FunctionLogs"}
+    views = arns["ViewsBucket"]
+    placeholders = {
+        "TableArn": arns["UsageTable"],
+        "TopicArn": arns["AlertsTopic"],
+        "SecretArn": arns["OpenAIAdminKey"],
+        "ViewsBucketArn": views.removesuffix("/*"),
+    }
+
+    assert policy_from_outputs(stage, placeholders) == committed
+    assert arns["UsageTable"].startswith("arn:aws:dynamodb:REGION:000000000000:")
+    assert views == f"arn:aws:s3:::openai-usage-tracker-{stage}-infra-viewsbucket-XXXXXXXXXXXX/*"
 
 
 def test_committed_config_holds_no_secret() -> None:

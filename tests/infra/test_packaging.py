@@ -96,6 +96,7 @@ def test_packaged_variant_wires_functions_to_the_stack_and_passes_cfn_lint(
         env = resources[function]["Properties"]["Environment"]["Variables"]
         assert env["USAGE_TABLE"] == {"Ref": "UsageTable"}
         assert env["ALERTS_TOPIC_ARN"] == {"Ref": "AlertsTopic"}
+        assert env["VIEWS_BUCKET"] == {"Ref": "ViewsBucket"}
         assert env["STAGE"] == "prod"
     api = resources["APIHandler"]["Properties"]
     assert (api["MemorySize"], api["Timeout"]) == (1769, 29)  # one full vCPU (issue 14)
@@ -111,3 +112,6 @@ def test_packaged_variant_wires_functions_to_the_stack_and_passes_cfn_lint(
         resources_named = json.dumps(policy["PolicyDocument"])
         assert '{"Fn::GetAtt": ["UsageTable", "Arn"]}' in resources_named
         assert "REGION" not in resources_named
+        views = next(s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "ViewsBucket")
+        assert views["Action"] == ["s3:GetObject", "s3:PutObject"]
+        assert views["Resource"] == [{"Fn::Join": ["", [{"Fn::GetAtt": ["ViewsBucket", "Arn"]}, "/*"]]}]

@@ -33,6 +33,8 @@ def test_infra_stack_deploys_into_moto_and_its_outputs_are_read_back(
     assert outputs["SecretArn"].startswith("arn:aws:secretsmanager:")
     assert outputs["BucketName"]
     assert outputs["DashboardUrl"].endswith(f"/{outputs['BucketName']}/index.html")
+    assert outputs["ViewsBucketName"] not in {"", outputs["BucketName"]}
+    assert outputs["ViewsBucketArn"] == f"arn:aws:s3:::{outputs['ViewsBucketName']}"
 
     table = local_target.dynamodb().describe_table(TableName=outputs["TableName"])["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
@@ -42,6 +44,10 @@ def test_infra_stack_deploys_into_moto_and_its_outputs_are_read_back(
     }
     assert not table.get("DeletionProtectionEnabled")
     local_target.s3().head_bucket(Bucket=outputs["BucketName"])
+    local_target.s3().head_bucket(Bucket=outputs["ViewsBucketName"])
+    encryption = local_target.s3().get_bucket_encryption(Bucket=outputs["ViewsBucketName"])
+    (rule,) = encryption["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     attrs = local_target.sns().get_topic_attributes(TopicArn=outputs["TopicArn"])["Attributes"]
     assert attrs["KmsMasterKeyId"] == "alias/aws/sns"
     # The secret is created empty: no value until ops put one.
@@ -70,12 +76,17 @@ def test_prod_table_is_protected_and_destroy_keeps_it_unless_asked(
     outputs, _ = stack.deploy_stack(local_target, "prod", project, out=io.StringIO())
     ddb = local_target.dynamodb()
     assert ddb.describe_table(TableName=outputs["TableName"])["Table"]["DeletionProtectionEnabled"]
+    views = outputs["ViewsBucketName"]
+    local_target.s3().put_object(Bucket=views, Key="answers/usage.json.gz", Body=b"{}")
 
     out = io.StringIO()
     code = main(["destroy", "--stage", "prod", "--local", "--yes", "--project-dir", str(project)], out=out)
 
     assert code == 0
     assert stack.describe_stack(local_target.cloudformation(), stack_name("prod")) is None
+    assert f"emptied views bucket {views} (1 objects)" in out.getvalue()
+    buckets = [b["Name"] for b in local_target.s3().list_buckets()["Buckets"]]
+    assert views not in buckets
     assert stack.table_exists(ddb, table_name("prod"))
     assert f"kept table {table_name('prod')}" in out.getvalue()
 
@@ -130,9 +141,13 @@ def test_deploy_command_writes_config_and_policy_publishes_and_says_what_is_left
     assert env["USAGE_TABLE"] == table_name("dev")
     assert env["ALERTS_TOPIC_ARN"].endswith(":openai-usage-tracker-dev-alerts")
     assert env["OPENAI_ADMIN_KEY_SECRET"] == secret_name("dev")
+    outputs = stack.read_outputs(local_target, "dev")
+    assert env["VIEWS_BUCKET"] == outputs["ViewsBucketName"]
     assert not any(v.startswith(PLACEHOLDER_PREFIX) for v in env.values())
     policy = json.loads((project / ".chalice" / "policy-dev.json").read_text())
     assert f":table/{table_name('dev')}" in policy["Statement"][0]["Resource"][0]
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert statements["ViewsBucket"]["Resource"] == [f"{outputs['ViewsBucketArn']}/*"]
     assert "aws secretsmanager put-secret-value" in text
     assert "--secret-id openai-usage-tracker/dev/openai-admin-key" in text
     assert "aws sns subscribe" in text

@@ -96,11 +96,66 @@ def test_the_bucket_is_private_and_only_the_distribution_reads_it(template: dict
     assert "ContentSecurityPolicy" not in security  # the dashboard's HTML carries its own
 
 
+def test_the_views_bucket_is_private_encrypted_expires_objects_and_refuses_plain_http(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    bucket = resources["ViewsBucket"]
+    props = bucket["Properties"]
+
+    assert bucket["Type"] == "AWS::S3::Bucket"
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    (encryption,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    assert (rule["Status"], rule["ExpirationInDays"]) == ("Enabled", 3)
+    assert set(rule) == {"Id", "Status", "ExpirationInDays"}  # no Prefix or Filter: every object
+    assert {tag["Key"] for tag in props["Tags"]} == {"app", "stage"}
+    assert "WebsiteConfiguration" not in props
+
+    policy = resources["ViewsBucketPolicy"]
+    # moto's CloudFormation cannot create bucket policies: like the dashboard's, AWS only.
+    assert policy["Condition"] == "OnAws"
+    assert policy["Properties"]["Bucket"] == {"Ref": "ViewsBucket"}
+    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert (deny["Sid"], deny["Effect"], deny["Principal"], deny["Action"]) == (
+        "DenyInsecureTransport",
+        "Deny",
+        "*",
+        "s3:*",
+    )
+    assert deny["Resource"] == [
+        {"Fn::GetAtt": ["ViewsBucket", "Arn"]},
+        {"Fn::Sub": "${ViewsBucket.Arn}/*"},
+    ]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+    outputs = template["Outputs"]
+    assert outputs["ViewsBucketName"] == {"Value": {"Ref": "ViewsBucket"}}
+    assert outputs["ViewsBucketArn"] == {"Value": {"Fn::GetAtt": ["ViewsBucket", "Arn"]}}
+
+
 def test_every_output_the_app_needs_is_there(template: dict[str, Any]) -> None:
     outputs = template["Outputs"]
 
-    for key in {*OUTPUT_VARIABLES.values(), "TableArn", "SecretArn", "BucketName", "DistributionDomain"}:
+    for key in {
+        *OUTPUT_VARIABLES.values(),
+        "TableArn",
+        "SecretArn",
+        "BucketName",
+        "DistributionDomain",
+        "ViewsBucketArn",
+    }:
         assert key in outputs, key
+    # On moto too (no OnAws condition): nothing completes the views bucket's outputs locally.
+    assert "Condition" not in outputs["ViewsBucketName"]
+    assert "Condition" not in outputs["ViewsBucketArn"]
 
 
 def test_names_in_the_template_agree_with_deploy_names(template: dict[str, Any]) -> None:
