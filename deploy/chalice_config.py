@@ -134,11 +134,18 @@ def policy_document(
                 "Resource": [secret],
             },
             {
-                # Objects only: the collector writes the answers, the API reads them; nothing lists.
+                # the collector writes the answers, the API reads them
                 "Sid": "ViewsBucket",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject"],
                 "Resource": [_objects_of(views_bucket)],
+            },
+            {
+                # without it S3 answers a GET of an answer not kept (yet) 403 instead of 404
+                "Sid": "ViewsBucketMissing",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [views_bucket],
             },
             {
                 "Sid": "FunctionLogs",

@@ -44,30 +44,52 @@ class _Entry:
 
 
 class NamesCache:
-    """Names by table name, each kept with the write count and generations it was read at."""
+    """Names by table (and, for a few keys' names, by table and keys), each kept with the write
+    count and generations it was read at."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._cache: TTLCache[str, _Entry] = TTLCache(NAMES_KEEP_SECONDS, 64, clock)
+        self._cache: TTLCache[tuple[str, frozenset[str] | None], _Entry] = TTLCache(
+            NAMES_KEEP_SECONDS, 64, clock
+        )
 
-    def get(self, directory: DirectoryStore) -> Names:
+    def get(self, directory: DirectoryStore, keys: frozenset[str] | None = None) -> Names:
         """The names of `directory`'s table: cached when fresh or confirmed unchanged, else read
-        (MAP + the directory) and kept."""
+        (MAP + the directory) and kept. With `keys`, names that hold at least those keys' (a report
+        of just these keys): every name when they are cached, else only theirs (MAP and DIR items
+        of these keys: a few small reads instead of the whole directory)."""
         table = directory.table.name
         now = self._clock()  # before the read: names are as fresh as the moment they were asked for
         writes = identity_writes()
-        entry = self._cache.get(table, now)
-        if entry is not None and entry.writes == writes:
-            if now - entry.checked_at < NAMES_CACHE_SECONDS:
-                return entry.names
-            if entry.generations is not None and directory.generations() == entry.generations:
-                confirmed = _Entry(writes, entry.generations, entry.read_at, now, entry.names)
-                self._cache.put(table, confirmed, entry.read_at)  # still expires KEEP after the read
-                return entry.names
+        every = self._kept((table, None), directory, now, writes)
+        if every is not None:
+            return every
+        if keys is not None:
+            few = self._kept((table, keys), directory, now, writes)
+            if few is not None:
+                return few
+            mappings, found, generations = directory.names_of(keys)
+            names = Names(build_identities(mappings, found), found.projects)
+            self._cache.put((table, keys), _Entry(writes, generations, now, now, names), now)
+            return names
         synced, generations = directory.directory_at()  # read first: a write racing MAP moves them
         names = Names(build_identities(directory.list_mappings(), synced), synced.projects)
-        self._cache.put(table, _Entry(writes, generations, now, now, names), now)
+        self._cache.put((table, None), _Entry(writes, generations, now, now, names), now)
         return names
+
+    def _kept(
+        self, key: tuple[str, frozenset[str] | None], directory: DirectoryStore, now: float, writes: int
+    ) -> Names | None:
+        entry = self._cache.get(key, now)
+        if entry is None or entry.writes != writes:
+            return None
+        if now - entry.checked_at < NAMES_CACHE_SECONDS:
+            return entry.names
+        if entry.generations is not None and directory.generations() == entry.generations:
+            confirmed = _Entry(writes, entry.generations, entry.read_at, now, entry.names)
+            self._cache.put(key, confirmed, entry.read_at)  # still expires KEEP after the read
+            return entry.names
+        return None
 
     def clear(self) -> None:
         """Forget every cached name."""

@@ -76,11 +76,13 @@ class Stores:
 
 def load_names(selection: Selection, directory: DirectoryStore) -> Names:
     """The names a report shows: none for model/pool groupings; else the cached identities and
-    project names (chalicelib.query.names)."""
+    project names (chalicelib.query.names), or, for a report of a few keys (`api_key_ids`, no team
+    filter, no project grouping), those keys' names."""
     wants_keys = bool(selection.teams) or any(dim in KEY_DIMENSIONS for dim in selection.group_by)
-    if wants_keys or "project_id" in selection.group_by:
-        return NAMES_CACHE.get(directory)
-    return NO_NAMES
+    if not wants_keys and "project_id" not in selection.group_by:
+        return NO_NAMES
+    few = selection.api_key_ids and not selection.teams and "project_id" not in selection.group_by
+    return NAMES_CACHE.get(directory, frozenset(selection.api_key_ids) if few else None)
 
 
 def too_large(size: int, max_bytes: int, what: str = "answer") -> ResponseTooLarge:

@@ -125,3 +125,54 @@ def test_a_table_without_generations_reads_names_again_every_minute(usage_table,
     names, reads = _reads_of(cache, store)
     assert reads >= 2
     assert names.key(key_id).name == "old code, renamed"
+
+
+def _store_with_keys(count: int) -> tuple[DirectoryStore, list[str]]:
+    store = DirectoryStore()
+    key_ids = sorted("key_" + uuid.uuid4().hex[:16] for _ in range(count))
+    store.replace_directory(
+        [
+            DirectoryKey(key_id, f"synced {i}", "sk-abc...xyz", f"proj_{i % 2}")
+            for i, key_id in enumerate(key_ids)
+        ],
+        [DirectoryProject("proj_0", "Zero", "active"), DirectoryProject("proj_1", "One", "active")],
+        [],
+        now=NOW,
+    )
+    store.put_mapping(KeyMapping(key_id=key_ids[1], name="Mapped one", team="research", created_at=NOW))
+    return store, key_ids
+
+
+def test_a_few_keys_names_are_theirs_in_the_whole_names(usage_table: str) -> None:
+    store, key_ids = _store_with_keys(6)
+    few = frozenset([*key_ids[:3], "key_NotAnywhere00"])
+    whole = NamesCache(Clock()).get(store)
+    table_module.reset_stats()
+    names = NamesCache(Clock()).get(store, few)
+    assert table_module.STATS.items_read == 3 + 2 + 1  # their DIR items, their projects, one mapping
+    assert set(names.identities) == set(key_ids[:3])
+    for key_id in few:
+        assert names.key(key_id) == whole.key(key_id)
+    assert names.key(key_ids[1]).team == "research"
+    assert {p.name for p in names.projects.values()} == {"Zero", "One"}
+
+
+def test_a_few_keys_names_come_from_the_whole_names_when_those_are_cached(usage_table: str) -> None:
+    store, key_ids = _store_with_keys(3)
+    cache = NamesCache(Clock())
+    whole = cache.get(store)
+    assert cache.get(store, frozenset(key_ids[:2])) is whole
+
+
+def test_a_few_keys_names_show_another_process_edit_once_the_minute_is_over(
+    usage_table: str, other_process: None
+) -> None:
+    store, key_ids = _store_with_keys(3)
+    clock = Clock()
+    cache = NamesCache(clock)
+    few = frozenset(key_ids[:2])
+    assert cache.get(store, few).key(key_ids[0]).name == "synced 0"
+    store.put_mapping(KeyMapping(key_id=key_ids[0], name="Renamed", created_at=NOW))
+    assert cache.get(store, few).key(key_ids[0]).name == "synced 0"  # trusted for the minute
+    clock.now += NAMES_CACHE_SECONDS + 1
+    assert cache.get(store, few).key(key_ids[0]).name == "Renamed"
