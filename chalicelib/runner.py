@@ -152,8 +152,7 @@ class Runner:
             )
             if checkpoint.collected_from is None:  # the first run (or the first since coverage existed)
                 self.meta.note_collected_from(min([day_label(start), *self.meta.backfill_starts()]))
-            lease.renew()
-            report.answers_kept = self._keep_answers(now)
+            report.answers_kept = self._keep_answers(now)  # seconds: the lease, renewed above, holds
             self._fill(report, result)
             return report
         except Exception as exc:  # whatever failed, the run is recorded as failed (and re-raised)

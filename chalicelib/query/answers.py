@@ -7,12 +7,18 @@ request changing. It is served only when the basis, read again, is the same:
 
     format       ANSWER_FORMAT (raised when an answer's shape or meaning changes)
     settings     a digest of the settings reports read (price overrides, hourly retention)
-    checkpoint   the checkpoint fields the answer depends on (settlement, data as of)
+    checkpoint   the whole checkpoint (chalicelib.store.meta): every run that writes aggregates moves
+                 it (a success its `usage_as_of`, a failure its error fields, a backfill chunk its
+                 `rewrites`), and it holds the settlement and `data_as_of` of every report
     generations  the directory's and mappings' generations (chalicelib.store.directory_snapshot):
                  every key edit or directory sync moves one, so names are as fresh as a read
-    content      the fingerprint of the aggregate items' stamps (chalicelib.store.rollups): keys and
-                 content hashes, a few bytes per item, one Query
     (keys only)  the day (budget periods) and a digest of the unmapped keys as listed
+
+The aggregate items' stamps would tell their content exactly, but a Query of them costs the read
+units of the whole items (~250 at 10,000 keys), and every write of them is a run's or a backfill's,
+which moves the checkpoint. A run killed in the middle of its writes moves nothing: the answers of
+the last run stay served, as of their `data_as_of`, until the next run. So a served answer costs
+two GetItems and the object (`/api/keys`: and one small Query of the unmapped keys).
 
 The basis is read before the answer is computed, so an answer can only be older than its basis
 claims, never newer: a write racing the collector changes what a reader finds and the reader
@@ -35,11 +41,9 @@ from chalicelib.periods import day_label
 from chalicelib.query.memo import ANSWER_MEMO
 from chalicelib.query.paging import Page
 from chalicelib.query.selection import Selection
-from chalicelib.query.sources import stored_stamps
 from chalicelib.settings import Settings
 from chalicelib.store.answers import AnswerStore
 from chalicelib.store.meta import Checkpoint
-from chalicelib.store.rollups import fingerprint
 
 if TYPE_CHECKING:
     from chalicelib.query.usage import Stores
@@ -70,7 +74,7 @@ def _common(stores: Stores, settings: Settings, checkpoint: Checkpoint) -> Basis
     return {
         "format": ANSWER_FORMAT,
         "settings": _settings_digest(settings),
-        "checkpoint": [checkpoint.costs_as_of, checkpoint.cost_grouping, checkpoint.usage_as_of],
+        "checkpoint": repr(checkpoint),
         "generations": list(generations),
     }
 
@@ -80,16 +84,10 @@ def usage_request(selection: Selection, page: Page) -> str:
     return repr(("usage", selection, page))
 
 
-def usage_basis(
-    selection: Selection, stores: Stores, settings: Settings, checkpoint: Checkpoint
-) -> Basis | None:
-    """What a usage report of `selection` is computed from, as stored now; None when it cannot be
-    told without reading the items (a detail read, items without content hashes)."""
-    common = _common(stores, settings, checkpoint)
-    stamps = stored_stamps(selection, stores.rollups) if common is not None else None
-    if common is None or stamps is None:
-        return None
-    return {**common, "content": fingerprint(stamps.stamps).hex()}
+def usage_basis(stores: Stores, settings: Settings, checkpoint: Checkpoint) -> Basis | None:
+    """What a usage report of the aggregates is computed from, as stored now; None when names
+    cannot be told unchanged without reading them."""
+    return _common(stores, settings, checkpoint)
 
 
 def keys_request(now: int, sort: str, page: Page, key_ids: frozenset[str]) -> str:
@@ -98,19 +96,14 @@ def keys_request(now: int, sort: str, page: Page, key_ids: frozenset[str]) -> st
 
 
 def keys_basis(now: int, stores: Stores, settings: Settings, checkpoint: Checkpoint) -> Basis | None:
-    """What `/api/keys` is computed from, as stored now (None: not told by stamps)."""
-    from chalicelib.query.keys import window_stamps  # noqa: PLC0415 - keys imports this module
-
+    """What `/api/keys` is computed from, as stored now (None: names not told by generations)."""
     common = _common(stores, settings, checkpoint)
-    stamps = window_stamps(now, stores) if common is not None else None
-    if common is None or stamps is None:
+    if common is None:
         return None
     unmapped = hashlib.sha256(repr(stores.directory.list_unmapped()).encode()).hexdigest()[:16]
     return {
         **common,
-        "checkpoint": repr(checkpoint),  # as the keys memo: every field (sync time, failures)
         "day": day_label(now),
-        "content": fingerprint(stamps).hex(),
         "unmapped": unmapped,
     }
 

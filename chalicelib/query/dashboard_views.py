@@ -106,8 +106,8 @@ def materialize_answers(now: int, stores: Stores, settings: Settings) -> Materia
         done.answers += 1
 
     try:
+        basis = answers.usage_basis(stores, settings, checkpoint)
         for selection in usage_selections(now, settings):
-            basis = answers.usage_basis(selection, stores, settings, checkpoint)
             try:
                 report = page_of(selection, TABLE_PAGE, now, stores, settings, max_bytes=MAX_RESPONSE_BYTES)
             except ResponseTooLarge:

@@ -146,12 +146,6 @@ def _window_start(now: int) -> str:
     return min(_first_day(now), _month_start(now))
 
 
-def window_stamps(now: int, stores: Stores) -> list[Item] | None:
-    """The stamps of the `AD#key` items the list is computed from (the 30 days and the budget's
-    month); None when they have no content hashes."""
-    return stores.rollups.aggregate_stamps("AD", "key", _window_start(now), day_label(now))
-
-
 def _days_by_key(items: list[Item]) -> dict[str, dict[str, Usage]]:
     by_key: dict[str, dict[str, Usage]] = {}
     for item in items:
@@ -245,7 +239,7 @@ def list_keys(
     unmapped: list[UnmappedKey] = []
     items: list[Item] | None = None
     # the window's stamps (keys and content hashes) fingerprint it without reading its 30 items
-    stamps = window_stamps(now, stores)
+    stamps = stores.rollups.aggregate_stamps("AD", "key", first, last)
     if only is None:
         unmapped = stores.directory.list_unmapped()
         if stamps is None:  # items written before content hashes: only the items tell

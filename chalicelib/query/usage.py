@@ -283,7 +283,7 @@ def served_usage(
     return answers.served(
         answers.answer_store(stores, settings),
         request,
-        lambda: answers.usage_basis(selection, stores, settings, stores.meta.checkpoint()),
+        lambda: answers.usage_basis(stores, settings, stores.meta.checkpoint()),
     )
 
 

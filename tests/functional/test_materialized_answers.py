@@ -183,9 +183,11 @@ def test_an_answer_whose_basis_moved_is_computed_again(
 
     revised = Usage(input_tokens=9_000, requests=2, estimated_usd=Decimal("0.5"), billed_usd=Decimal("0.5"))
     cell = Cell(key=filled[1], model="gpt-4o-2024-08-06", project="proj_x")  # yesterday revised
+    day = day_label(TODAY - DAY)
     RollupStore().replace_day(
-        DayRollup(day_label(TODAY - DAY), daily={cell: revised}), keep_hourly=False, hourly_retention_days=35
+        DayRollup(day, daily={cell: revised}), keep_hourly=False, hourly_retention_days=35
     )
+    MetaStore().record_backfill_progress(day, day, day, SIM_NOW + 700)  # as a backfill stores its chunk
     reads.clear()
     changed, _ = dashboard.get(by_key)
     assert reads["list_mappings"] == 1
