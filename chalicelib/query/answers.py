@@ -31,12 +31,12 @@ Which requests are materialized: chalicelib.query.dashboard_views.
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.observability import logger
 from chalicelib.periods import day_label
 from chalicelib.query.memo import ANSWER_MEMO
 from chalicelib.query.paging import Page
@@ -47,8 +47,6 @@ from chalicelib.store.meta import Checkpoint
 
 if TYPE_CHECKING:
     from chalicelib.query.usage import Stores
-
-logger = logging.getLogger(__name__)
 
 ANSWER_FORMAT = 1
 Basis = dict[str, Any]

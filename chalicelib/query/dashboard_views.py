@@ -11,16 +11,17 @@ before; so is every request when VIEWS_BUCKET is empty.
 
 from __future__ import annotations
 
-import logging
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.errors import ResponseTooLarge
+from chalicelib.observability import logger
 from chalicelib.periods import DAY, day_label, day_start, floor_day
 from chalicelib.query import answers
+from chalicelib.query.memo import REPORT_MEMO, VIEW_MEMO
 from chalicelib.query.names import NAMES_CACHE
 from chalicelib.query.paging import Page
 from chalicelib.query.selection import Selection, parse_selection
@@ -30,8 +31,6 @@ from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
     from chalicelib.query.usage import Stores
-
-logger = logging.getLogger(__name__)
 
 CHART_SERIES = 8  # frontend/js/refresh.js CHART_SERIES: the chart's top
 TABLE_ROWS = 50  # frontend/js/state.js rows: the table's page
@@ -46,7 +45,9 @@ def periods(now: int) -> list[tuple[int, str]]:
     """The (start, bucket width) of each period the dashboard shows, ending now: frontend/js/periods.js."""
     today = floor_day(now)
     found = [(today, "1h"), *((today - (days - 1) * DAY, "1d") for days in DAILY_WINDOWS)]
-    month = (day_start(day_label(now)[:8] + "01"), "1d")
+    month_start = day_start(day_label(now)[:8] + "01")
+    days = max(1, -(-(now - month_start) // DAY))  # as periods.js counts them
+    month = (month_start, "1h" if days <= 2 else "1d")  # periods.js defaultBucket
     return found if month in found else [*found, month]
 
 
@@ -125,5 +126,10 @@ def materialize_answers(now: int, stores: Stores, settings: Settings) -> Materia
             kept(request, keys_basis, keys_page_of(stores, now, sort, page, wanted))
     except (ClientError, BotoCoreError) as exc:  # the bucket failing: the views are computed by readers
         logger.warning("answers_not_kept", extra={"error": type(exc).__name__, "kept": done.answers})
+    finally:
+        # what they were computed from changes with the next run: let a warm collector's memory go
+        REPORT_MEMO.clear()
+        VIEW_MEMO.clear()
     done.seconds = time.perf_counter() - started
+    logger.info("answers_kept", extra={**asdict(done), "seconds": round(done.seconds, 3)})
     return done

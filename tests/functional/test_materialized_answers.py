@@ -35,7 +35,7 @@ from chalicelib.store.rollups import Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage
 from simulator.pytest_plugin import SIM_NOW
 from tests.functional.api_helpers import TEAMS, chalice_client, fill_from_simulator, make_tokens
-from tests.functional.collector_helpers import make_client
+from tests.functional.collector_helpers import make_client, past_config
 
 pytestmark = pytest.mark.usefixtures("usage_table")
 
@@ -248,3 +248,24 @@ def test_the_materialized_requests_are_the_ones_the_frontend_sends() -> None:
     assert f"rows: {dashboard_views.TABLE_ROWS}," in state
     assert f"const PICKER_KEYS = {dashboard_views.PICKER_KEYS};" in compare
     assert 'getJson("/api/keys", { key_ids: ids })' in refresh
+
+
+@pytest.mark.usefixtures("views_bucket")
+def test_a_backfill_after_the_run_makes_readers_compute_the_views(
+    filled: list[str],
+    sim_server: Any,
+    dashboard: Dashboard,
+    reads: Counter[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dashboard_views.materialize_answers(SIM_NOW, Stores.default(), get_settings())
+    by_owner = _dashboard_paths(SIM_NOW + 600, [])[4]  # 7 days by owner
+    assert "group_by=owner" in by_owner
+    before = MetaStore().checkpoint().rewrites
+    runner = Runner(make_client(sim_server), config=past_config(), prices=PriceTable.load())
+    runner.backfill(TODAY - 2 * DAY, TODAY, SIM_NOW)  # an operator re-collecting two days
+    assert MetaStore().checkpoint().rewrites > before
+    reads.clear()
+    body, _ = dashboard.get(by_owner)
+    assert reads["list_mappings"] == 1  # computed: the answer was kept before the backfill's writes
+    assert body == _computed(monkeypatch, dashboard, [by_owner])[0]
