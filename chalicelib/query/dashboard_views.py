@@ -12,7 +12,7 @@ before; so is every request when VIEWS_BUCKET is empty.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -28,6 +28,7 @@ from chalicelib.query.selection import Selection, parse_selection
 from chalicelib.query.usage import page_of
 from chalicelib.responses import MAX_RESPONSE_BYTES
 from chalicelib.settings import Settings
+from chalicelib.store.read_once import ReadOnce
 
 if TYPE_CHECKING:
     from chalicelib.query.usage import Stores
@@ -75,6 +76,18 @@ def usage_requests(now: int, settings: Settings) -> set[str]:
     return {answers.usage_request(selection, TABLE_PAGE) for selection in usage_selections(now, settings)}
 
 
+def _reading_once(stores: Stores, selections: list[Selection]) -> Stores:
+    """`stores` with a rollup store that reads each period, stamp and item once for all the views
+    (store.read_once), the daily stamps of the longest period read first so the others are cut
+    from them."""
+    rollups = ReadOnce(stores.rollups)
+    daily = [selection for selection in selections if selection.bucket_width == "1d"]
+    if daily:
+        first = day_label(min(selection.start for selection in daily))
+        rollups.prefetch_stamps("AD", "key", first, day_label(max(s.end for s in daily) - 1))
+    return replace(stores, rollups=rollups)
+
+
 @dataclass
 class Materialized:
     """What one materialization did."""
@@ -88,7 +101,7 @@ class Materialized:
 def materialize_answers(now: int, stores: Stores, settings: Settings) -> Materialized:
     """Compute and keep the dashboard's answers at `now` (after a run recorded its checkpoint). A
     view that cannot be kept (too large, no basis, the bucket failing) is skipped: readers compute it."""
-    from chalicelib.query.keys import keys_page_of  # noqa: PLC0415 - keys imports the usage module
+    from chalicelib.query.keys import keys_page_of, list_keys  # noqa: PLC0415 - keys imports the usage module
 
     done = Materialized()
     store = answers.answer_store(stores, settings)
@@ -96,6 +109,8 @@ def materialize_answers(now: int, stores: Stores, settings: Settings) -> Materia
         return done
     started = time.perf_counter()
     checkpoint = stores.meta.checkpoint()
+    selections = usage_selections(now, settings)
+    stores = _reading_once(stores, selections)
     NAMES_CACHE.clear()  # names read after the generations the bases carry: never older than them
     shown_keys: list[frozenset[str]] = []
 
@@ -108,7 +123,7 @@ def materialize_answers(now: int, stores: Stores, settings: Settings) -> Materia
 
     try:
         basis = answers.usage_basis(stores, settings, checkpoint)
-        for selection in usage_selections(now, settings):
+        for selection in selections:
             try:
                 report = page_of(selection, TABLE_PAGE, now, stores, settings, max_bytes=MAX_RESPONSE_BYTES)
             except ResponseTooLarge:
@@ -118,12 +133,13 @@ def materialize_answers(now: int, stores: Stores, settings: Settings) -> Materia
             if selection.group_by == ("api_key_id",):
                 shown_keys.append(frozenset(str(row["group"]["api_key_id"]) for row in report["groups"]))
         keys_basis = answers.keys_basis(now, stores, settings, checkpoint)
+        entries = list_keys({}, now, stores=stores)["data"]
         for sort, page, wanted in [
             ("cost", PICKER_PAGE, frozenset[str]()),
             *(("name", Page(), ids) for ids in shown_keys),
         ]:
             request = answers.keys_request(now, sort, page, wanted)
-            kept(request, keys_basis, keys_page_of(stores, now, sort, page, wanted))
+            kept(request, keys_basis, keys_page_of(entries, sort, page, wanted))
     except (ClientError, BotoCoreError) as exc:  # the bucket failing: the views are computed by readers
         logger.warning("answers_not_kept", extra={"error": type(exc).__name__, "kept": done.answers})
     finally:

@@ -300,12 +300,15 @@ def keys_page(params: Params, now: int, *, stores: Stores | None = None) -> dict
         request,
         lambda: answers.keys_basis(now, stores, settings, stores.meta.checkpoint()),
     )
-    return kept if kept is not None else keys_page_of(stores, now, sort, page, wanted)
+    if kept is not None:
+        return kept
+    return keys_page_of(list_keys({}, now, stores=stores)["data"], sort, page, wanted)
 
 
-def keys_page_of(stores: Stores, now: int, sort: str, page: Page, wanted: frozenset[str]) -> dict[str, Any]:
-    """The page of the whole list (`list_keys`, memoized) that `sort`, `page` and `wanted` ask for."""
-    entries: list[dict[str, Any]] = list_keys({}, now, stores=stores)["data"]
+def keys_page_of(
+    entries: list[dict[str, Any]], sort: str, page: Page, wanted: frozenset[str]
+) -> dict[str, Any]:
+    """The page of the whole list (`list_keys`' entries) that `sort`, `page` and `wanted` ask for."""
     if wanted:
         entries = [entry for entry in entries if entry["key_id"] in wanted]
     if sort == "cost":

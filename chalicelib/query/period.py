@@ -81,7 +81,7 @@ def vouched_period(
     first, last = days
     if settlement.live:
         return None
-    period = read_period(rollups.table, window)
+    period = rollups.remembered(("period", window), lambda: read_period(rollups.table, window))
     if period is None or period.first != first or period.last >= last or not settlement.settled(period.last):
         return None
     stamps = rollups.aggregate_stamps("AD", "key", first, last) if stamps is None else stamps

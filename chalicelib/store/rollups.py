@@ -32,10 +32,10 @@ import json
 import threading
 import zlib
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from boto3.dynamodb.conditions import Key
 
@@ -94,6 +94,7 @@ def _values(item: dict[str, Any]) -> Usage:
 
 
 STALE_HOURS_READ_ONE_BY_ONE = 4  # more hours to read than this: one Query of the whole day
+T = TypeVar("T")
 SHARD_BYTES = 64_000  # compressed document per item: items stay well under the 100 KB target
 LAST = "#\uffff"  # after every shard of a label
 
@@ -498,6 +499,11 @@ class RollupStore(TableBacked):
             if f"AD#{dim}" not in present:
                 found += self.aggregate_items("AD", dim, f"{day}#", day)
         return sorted(found, key=lambda item: (str(item["pk"]), str(item["sk"])))
+
+    def remembered(self, key: tuple[Any, ...], read: Callable[[], T]) -> T:
+        """`read()`: a store that remembers its reads (`store.read_once.ReadOnce`) gives what the
+        same `key` gave before, so callers name their other reads of the table here too."""
+        return read()
 
     def aggregate_items(self, kind: Literal["AD", "AH"], dim: Base, first: str, last: str) -> list[Item]:
         """The stored aggregate items of `dim`, undecoded (`members` decodes one, `merged` all), for

@@ -23,6 +23,7 @@ from chalicelib.keys.model import KeyMapping
 from chalicelib.money import Settlement
 from chalicelib.periods import DAY, day_label, floor_day
 from chalicelib.query import clock, dashboard_views
+from chalicelib.query import period as period_module
 from chalicelib.query.memo import ANSWER_MEMO, REPORT_MEMO, VIEW_MEMO
 from chalicelib.query.names import forget_names
 from chalicelib.query.usage import Stores
@@ -269,3 +270,34 @@ def test_a_backfill_after_the_run_makes_readers_compute_the_views(
     body, _ = dashboard.get(by_owner)
     assert reads["list_mappings"] == 1  # computed: the answer was kept before the backfill's writes
     assert body == _computed(monkeypatch, dashboard, [by_owner])[0]
+
+
+@pytest.mark.usefixtures("views_bucket")
+def test_the_collector_reads_each_period_and_each_range_of_stamps_once_for_all_the_views(
+    filled: list[str], reads: Counter[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spans: list[tuple[str, ...]] = []
+    real_stamps = RollupStore.aggregate_stamps
+
+    def stamps(self: RollupStore, kind: Any, dim: Any, first: str, last: str) -> Any:
+        spans.append((kind, dim, first, last))
+        return real_stamps(self, kind, dim, first, last)
+
+    periods_read: list[int] = []
+    real_period = period_module.read_period
+
+    def period(table: Any, window: int) -> Any:
+        periods_read.append(window)
+        return real_period(table, window)
+
+    monkeypatch.setattr(RollupStore, "aggregate_stamps", stamps)
+    monkeypatch.setattr(period_module, "read_period", period)
+    kept = dashboard_views.materialize_answers(SIM_NOW, Stores.default(), get_settings())
+    assert kept.answers > len(dashboard_views.periods(SIM_NOW)) * len(dashboard_views.GROUPINGS)
+    daily = [span for span in spans if span[0] == "AD"]
+    assert len(daily) == 1  # the 90 days' stamps; every other period's cut from them
+    assert daily[0][2] == day_label(TODAY - 89 * DAY)
+    # read whole, each once for the three groupings: today's hours and this month's days
+    assert 1 <= reads["aggregate_items"] <= 2
+    assert sorted(periods_read) == sorted(set(periods_read))  # each window's period once
+    assert reads["list_mappings"] == 2  # the names once, the key list once (its pages cut from it)
