@@ -107,41 +107,32 @@ def keys_basis(now: int, stores: Stores, settings: Settings, checkpoint: Checkpo
 
 
 def served(
-    store: AnswerStore | None, request: str, basis: Callable[[], Basis | None]
+    store: AnswerStore | None, kind: str, request: str, basis: Callable[[], Basis | None]
 ) -> dict[str, Any] | None:
-    """The kept answer to `request` when its basis is `basis()`'s; else None (compute it). One this
-    container fetched before is taken from ANSWER_MEMO while its basis holds; a failing bucket is
-    logged and treated as empty."""
+    """The kept answer to `request` when the bases of its `kind` (`usage`, `keys`) is `basis()`;
+    else None (compute it). The document a container fetched is kept in ANSWER_MEMO while its basis
+    holds (then a request it does not hold is simply not materialized); a failing bucket is logged
+    and treated as empty."""
     if store is None:
         return None
-    now_basis: Basis | None = None
-    kept_as = (store.bucket, store.object_key(request))
-    known = ANSWER_MEMO.get(kept_as)
-    if known is not None:
-        now_basis = basis()
-        if now_basis is None:
+    now_basis = basis()
+    if now_basis is None:
+        return None
+    kept_as = (store.bucket, store.object_key)
+    document = ANSWER_MEMO.get(kept_as)
+    if document is None or document.get("bases", {}).get(kind) != now_basis:
+        try:
+            document = store.get()
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("answer_unreadable", extra={"error": type(exc).__name__})
             return None
-        if known.get("basis") == now_basis:
-            return _answer(known)
-    try:
-        document = store.get(request)
-    except (ClientError, BotoCoreError) as exc:
-        logger.warning("answer_unreadable", extra={"error": type(exc).__name__})
-        return None
-    if document is None or document.get("request") != request:
-        return None
-    now_basis = now_basis or basis()
-    if now_basis is None or document.get("basis") != now_basis:
-        return None
-    ANSWER_MEMO.put(kept_as, document)
-    return _answer(document)
-
-
-def _answer(document: dict[str, Any]) -> dict[str, Any] | None:
-    answer = document.get("answer")
+        if document is None or document.get("bases", {}).get(kind) != now_basis:
+            return None
+        ANSWER_MEMO.put(kept_as, document)
+    answer = document.get("answers", {}).get(request)
     return dict(answer) if isinstance(answer, dict) else None
 
 
-def keep(store: AnswerStore, request: str, basis: Basis, answer: dict[str, Any]) -> int:
-    """Store `answer` to `request` with its basis; the bytes stored."""
-    return store.put(request, {"request": request, "basis": basis, "answer": answer})
+def keep(store: AnswerStore, bases: dict[str, Basis], answers: dict[str, dict[str, Any]]) -> int:
+    """Store a run's answers (by request) with the bases of their kinds; the bytes stored."""
+    return store.put({"format": ANSWER_FORMAT, "bases": bases, "answers": answers})

@@ -112,36 +112,32 @@ def materialize_answers(now: int, stores: Stores, settings: Settings) -> Materia
     selections = usage_selections(now, settings)
     stores = _reading_once(stores, selections)
     NAMES_CACHE.clear()  # names read after the generations the bases carry: never older than them
+    kept: dict[str, dict[str, Any]] = {}
     shown_keys: list[frozenset[str]] = []
-
-    def kept(request: str, basis: dict[str, Any] | None, answer: dict[str, Any]) -> None:
-        if basis is None:
-            done.skipped += 1
-            return
-        done.bytes += answers.keep(store, request, basis, answer)
-        done.answers += 1
-
     try:
-        basis = answers.usage_basis(stores, settings, checkpoint)
+        bases = {"usage": answers.usage_basis(stores, settings, checkpoint)}
         for selection in selections:
             try:
                 report = page_of(selection, TABLE_PAGE, now, stores, settings, max_bytes=MAX_RESPONSE_BYTES)
             except ResponseTooLarge:
                 done.skipped += 1
                 continue
-            kept(answers.usage_request(selection, TABLE_PAGE), basis, report)
+            kept[answers.usage_request(selection, TABLE_PAGE)] = report
             if selection.group_by == ("api_key_id",):
                 shown_keys.append(frozenset(str(row["group"]["api_key_id"]) for row in report["groups"]))
-        keys_basis = answers.keys_basis(now, stores, settings, checkpoint)
+        bases["keys"] = answers.keys_basis(now, stores, settings, checkpoint)
         entries = list_keys({}, now, stores=stores)["data"]
         for sort, page, wanted in [
             ("cost", PICKER_PAGE, frozenset[str]()),
             *(("name", Page(), ids) for ids in shown_keys),
         ]:
-            request = answers.keys_request(now, sort, page, wanted)
-            kept(request, keys_basis, keys_page_of(entries, sort, page, wanted))
+            kept[answers.keys_request(now, sort, page, wanted)] = keys_page_of(entries, sort, page, wanted)
+        known = {kind: basis for kind, basis in bases.items() if basis is not None}
+        if known:  # no basis: the names cannot be vouched for without reading them (an older table)
+            done.bytes = answers.keep(store, known, kept)
+            done.answers = len(kept)
     except (ClientError, BotoCoreError) as exc:  # the bucket failing: the views are computed by readers
-        logger.warning("answers_not_kept", extra={"error": type(exc).__name__, "kept": done.answers})
+        logger.warning("answers_not_kept", extra={"error": type(exc).__name__})
     finally:
         # what they were computed from changes with the next run: let a warm collector's memory go
         REPORT_MEMO.clear()

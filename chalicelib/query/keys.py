@@ -297,6 +297,7 @@ def keys_page(params: Params, now: int, *, stores: Stores | None = None) -> dict
     request = answers.keys_request(now, sort, page, wanted)
     kept = answers.served(
         answers.answer_store(stores, settings),
+        "keys",
         request,
         lambda: answers.keys_basis(now, stores, settings, stores.meta.checkpoint()),
     )

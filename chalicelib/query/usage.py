@@ -282,6 +282,7 @@ def served_usage(
         return None
     return answers.served(
         answers.answer_store(stores, settings),
+        "usage",
         request,
         lambda: answers.usage_basis(stores, settings, stores.meta.checkpoint()),
     )

@@ -1,17 +1,18 @@
-"""Materialized answers: gzip'd JSON documents in the S3 bucket named by VIEWS_BUCKET, one object per
-answer, named by the table it was computed from and a digest of the request it answers.
+"""Materialized answers: one gzip'd JSON document per table in the S3 bucket named by VIEWS_BUCKET,
+every answer of a collector run together, rewritten by each run.
 
-    s3://<VIEWS_BUCKET>/answers/<table>/<sha256(request)[:32]>.json.gz
+    s3://<VIEWS_BUCKET>/answers/<table>.json.gz
 
-This is the only code that knows the bucket's layout. What a document holds, and when it may be
-served, is chalicelib.query.answers' concern; the bucket's lifecycle rule (infra/template.yaml)
-expires objects after a few days, so answers of requests nobody asks any more do not pile up.
+One object, not one per answer: every answer changes with every run (each period ends today), and
+~20 PUTs a run would cost ~$0.30 a month where one costs ~$0.01; a container reads it once and
+keeps it (chalicelib.query.answers). This is the only code that knows the bucket's layout; what the
+document holds, and when an answer may be served, is chalicelib.query.answers' concern. The
+bucket's lifecycle rule (infra/template.yaml) expires the objects of tables nobody writes any more.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -41,15 +42,15 @@ class AnswerStore:
             self._client = aws.s3_client()
         return self._client
 
-    def object_key(self, request: str) -> str:
-        """The object of the answer to `request` (a canonical text of what was asked)."""
-        digest = hashlib.sha256(request.encode()).hexdigest()[:32]
-        return f"{PREFIX}/{self.table_name}/{digest}.json.gz"
+    @property
+    def object_key(self) -> str:
+        """The table's object."""
+        return f"{PREFIX}/{self.table_name}.json.gz"
 
-    def get(self, request: str) -> dict[str, Any] | None:
-        """The document kept for `request`; None when there is none (or it does not decode)."""
+    def get(self) -> dict[str, Any] | None:
+        """The document kept for the table; None when there is none (or it does not decode)."""
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=self.object_key(request))["Body"].read()
+            body = self.client.get_object(Bucket=self.bucket, Key=self.object_key)["Body"].read()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _MISSING:
                 return None
@@ -60,12 +61,12 @@ class AnswerStore:
             return None  # a torn or foreign object: as if there were none
         return document if isinstance(document, dict) else None
 
-    def put(self, request: str, document: dict[str, Any]) -> int:
-        """Keep `document` for `request`; the stored (compressed) size."""
+    def put(self, document: dict[str, Any]) -> int:
+        """Keep `document` for the table; the stored (compressed) size."""
         body = gzip.compress(json.dumps(document, separators=(",", ":")).encode(), compresslevel=6)
         self.client.put_object(
             Bucket=self.bucket,
-            Key=self.object_key(request),
+            Key=self.object_key,
             Body=body,
             ContentType="application/json",
             ContentEncoding="gzip",

@@ -144,9 +144,11 @@ def test_dashboard_views_are_served_from_their_answers_byte_for_byte(
 ) -> None:
     kept = dashboard_views.materialize_answers(SIM_NOW, Stores.default(), get_settings())
     periods = dashboard_views.periods(SIM_NOW)
+    key_pages = _key_pages(dashboard, SIM_NOW + 600)
     assert kept.skipped == 0
-    assert kept.answers == len(periods) * len(dashboard_views.GROUPINGS) + 1 + len(periods)
-    paths = _dashboard_paths(SIM_NOW + 600, _key_pages(dashboard, SIM_NOW + 600))
+    distinct_pages = {frozenset(ids) for ids in key_pages}  # two periods may show the same keys
+    assert kept.answers == len(periods) * len(dashboard_views.GROUPINGS) + 1 + len(distinct_pages)
+    paths = _dashboard_paths(SIM_NOW + 600, key_pages)
     reads.clear()
     served = [dashboard.get(path)[0] for path in paths]
     assert reads == Counter()  # no day's items, no names: each view is its kept answer
