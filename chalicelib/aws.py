@@ -61,7 +61,7 @@ def sns_publish_client() -> SNSClient:
 
 @lru_cache(maxsize=1)
 def s3_client() -> S3Client:
-    """The S3 client the dashboard is published with."""
+    """The S3 client: the dashboard is published with it, the materialized answers kept and read."""
     return _session().client("s3", config=_CONFIG)
 
 

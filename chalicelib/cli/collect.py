@@ -121,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
             f"read     {report.buckets_read} buckets, {report.rows_read} rows",
             f"openai   {report.openai_calls} calls ({report.openai_retries} retries)",
             f"written  {report.items_written} items",
+            *([f"answers  {report.answers_kept} kept for the dashboard"] if report.answers_kept else []),
             f"unmapped {', '.join(report.new_unmapped) or 'none new'}",
         ],
     )

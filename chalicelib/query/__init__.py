@@ -7,6 +7,8 @@ usage      `/api/usage` and the CLI's `usage`: parameters -> report (one code pa
 compare    `/api/compare`: keys side by side
 export     `/api/export`: the usage selection as CSV
 keys       `/api/keys`: mappings with 30-day usage and budgets, and their edits
+answers    the collector's materialized answers: their basis, and serving one while it holds
+dashboard_views  which requests are materialized (the dashboard's), and materializing them
 health     `/api/health`: reachable, fresh, version
 pools      `/api/pools`: chalicelib.pools' report of today
 reconciliation  `/api/reconciliation`: the estimate against the bill per billed day

@@ -18,6 +18,7 @@ import pytest
 
 from chalicelib import aws
 from chalicelib.catalog import PriceTable
+from chalicelib.cli.main import main
 from chalicelib.collector import CollectorConfig
 from chalicelib.keys.model import KeyMapping
 from chalicelib.money import Settlement
@@ -34,7 +35,9 @@ from chalicelib.store.meta import MetaStore
 from chalicelib.store.periods import materialize
 from chalicelib.store.rollups import Cell, DayRollup, RollupStore
 from chalicelib.usage import Usage
-from simulator.pytest_plugin import SIM_NOW
+from simulator.org import OrgSpec, SyntheticOrg
+from simulator.pytest_plugin import SIM_ADMIN_KEY, SIM_NOW
+from simulator.server import SimulatorServer
 from tests.functional.api_helpers import TEAMS, chalice_client, fill_from_simulator, make_tokens
 from tests.functional.collector_helpers import make_client, past_config
 
@@ -303,3 +306,21 @@ def test_the_collector_reads_each_period_and_each_range_of_stamps_once_for_all_t
     assert 1 <= reads["aggregate_items"] <= 2
     assert sorted(periods_read) == sorted(set(periods_read))  # each window's period once
     assert reads["list_mappings"] == 2  # the names once, the key list once (its pages cut from it)
+
+
+@pytest.mark.usefixtures("alerts_topic", "views_bucket")
+def test_the_scheduled_collector_and_the_cli_keep_the_answers(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app import collect as scheduled_handler  # noqa: PLC0415 - the deployed handler itself
+    from tests.functional.test_run_failures import SCHEDULED_EVENT, lambda_context  # noqa: PLC0415
+
+    with SimulatorServer(SyntheticOrg(OrgSpec(seed=7, keys=5, projects=2, users=3, days=5))) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_ADMIN_KEY", SIM_ADMIN_KEY)
+        get_settings.cache_clear()
+        report = scheduled_handler(SCHEDULED_EVENT, lambda_context(300_000))
+        assert report["status"] == "ok"
+        assert report["answers_kept"] >= len(dashboard_views.GROUPINGS) * len(dashboard_views.DAILY_WINDOWS)
+        assert main(["collect", "--no-alerts"]) == 0
+    assert "kept for the dashboard" in capsys.readouterr().out
