@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import replace
@@ -104,7 +105,9 @@ def measure_size(
             result["directory_sync"] = collector.measure_directory_sync(org, server, target)
             _log(f"{keys} keys: the next day's periods")
             result["next_day_periods"] = collector.measure_next_day_periods(org, server, target)
-        _log(f"{keys} keys: table storage")
+        kept = Path(tempfile.gettempdir()) / f"{table}-before-storage.json"
+        kept.write_text(json.dumps(result, default=str), encoding="utf-8")
+        _log(f"{keys} keys: table storage (what is measured so far is in {kept})")
         result["storage"] = collector.table_storage(env, table)
         result["storage_year"] = collector.project_storage(result["storage"], backfill_days + 1)
     finally:
