@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -248,24 +248,34 @@ def _returned_items(operation: str, parsed: Mapping[str, Any]) -> list[Mapping[s
     return []
 
 
-class DynamoMeter:
-    """Counts every DynamoDB request of the clients it is attached to."""
+class _ClientMeter:
+    """A meter hooked into boto3 clients' events (`_hooks`), once per client."""
 
-    def __init__(self, *, measure_bytes: bool = True) -> None:
-        self.measure_bytes = measure_bytes
-        self.counts = DynamoCounts()
+    def __init__(self) -> None:
         self._attached: set[int] = set()
+
+    def _hooks(self) -> list[tuple[str, Callable[..., None]]]:
+        raise NotImplementedError
 
     def attach(self, client: Any) -> None:
         """Hook one boto3 client (a resource's `meta.client` or a plain client); idempotent."""
         if id(client) in self._attached:
             return
         self._attached.add(id(client))
-        events = client.meta.events
-        events.register(
-            "provide-client-params.dynamodb.*", self._before, unique_id=f"bench-before-{id(self)}"
-        )
-        events.register("after-call.dynamodb.*", self._after, unique_id=f"bench-after-{id(self)}")
+        for event, handler in self._hooks():
+            client.meta.events.register(event, handler, unique_id=f"bench-{event}-{id(self)}")
+
+
+class DynamoMeter(_ClientMeter):
+    """Counts every DynamoDB request of the clients it is attached to."""
+
+    def __init__(self, *, measure_bytes: bool = True) -> None:
+        super().__init__()
+        self.measure_bytes = measure_bytes
+        self.counts = DynamoCounts()
+
+    def _hooks(self) -> list[tuple[str, Callable[..., None]]]:
+        return [("provide-client-params.dynamodb.*", self._before), ("after-call.dynamodb.*", self._after)]
 
     def snapshot(self) -> DynamoCounts:
         """A copy of the counts so far."""
@@ -338,21 +348,15 @@ class S3Counts:
         }
 
 
-class S3Meter:
+class S3Meter(_ClientMeter):
     """Counts the object GETs and PUTs of the S3 clients it is attached to, and their bytes."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.counts = S3Counts()
-        self._attached: set[int] = set()
 
-    def attach(self, client: Any) -> None:
-        """Hook one boto3 S3 client; idempotent."""
-        if id(client) in self._attached:
-            return
-        self._attached.add(id(client))
-        events = client.meta.events
-        events.register("provide-client-params.s3.PutObject", self._put, unique_id=f"bench-s3-put-{id(self)}")
-        events.register("after-call.s3.GetObject", self._got, unique_id=f"bench-s3-get-{id(self)}")
+    def _hooks(self) -> list[tuple[str, Callable[..., None]]]:
+        return [("provide-client-params.s3.PutObject", self._put), ("after-call.s3.GetObject", self._got)]
 
     def snapshot(self) -> S3Counts:
         """A copy of the counts so far."""

@@ -135,4 +135,4 @@ def served(
 
 def keep(store: AnswerStore, bases: dict[str, Basis], answers: dict[str, dict[str, Any]]) -> int:
     """Store a run's answers (by request) with the bases of their kinds; the bytes stored."""
-    return store.put({"format": ANSWER_FORMAT, "bases": bases, "answers": answers})
+    return store.put({"bases": bases, "answers": answers})  # each basis carries ANSWER_FORMAT

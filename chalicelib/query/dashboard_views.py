@@ -100,7 +100,8 @@ class Materialized:
 
 def materialize_answers(now: int, stores: Stores, settings: Settings) -> Materialized:
     """Compute and keep the dashboard's answers at `now` (after a run recorded its checkpoint). A
-    view that cannot be kept (too large, no basis, the bucket failing) is skipped: readers compute it."""
+    view too large to send is skipped; with no basis (a table whose names have no generations) or a
+    failing bucket nothing is kept: readers compute the views."""
     from chalicelib.query.keys import keys_page_of, list_keys  # noqa: PLC0415 - keys imports the usage module
 
     done = Materialized()
@@ -111,11 +112,14 @@ def materialize_answers(now: int, stores: Stores, settings: Settings) -> Materia
     checkpoint = stores.meta.checkpoint()
     selections = usage_selections(now, settings)
     stores = _reading_once(stores, selections)
+    usage_basis = answers.usage_basis(stores, settings, checkpoint)
+    keys_basis = answers.keys_basis(now, stores, settings, checkpoint)
+    if usage_basis is None or keys_basis is None:  # an older table: names not vouched for unread
+        return done
     NAMES_CACHE.clear()  # names read after the generations the bases carry: never older than them
     kept: dict[str, dict[str, Any]] = {}
     shown_keys: list[frozenset[str]] = []
     try:
-        bases = {"usage": answers.usage_basis(stores, settings, checkpoint)}
         for selection in selections:
             try:
                 report = page_of(selection, TABLE_PAGE, now, stores, settings, max_bytes=MAX_RESPONSE_BYTES)
@@ -125,17 +129,14 @@ def materialize_answers(now: int, stores: Stores, settings: Settings) -> Materia
             kept[answers.usage_request(selection, TABLE_PAGE)] = report
             if selection.group_by == ("api_key_id",):
                 shown_keys.append(frozenset(str(row["group"]["api_key_id"]) for row in report["groups"]))
-        bases["keys"] = answers.keys_basis(now, stores, settings, checkpoint)
         entries = list_keys({}, now, stores=stores)["data"]
         for sort, page, wanted in [
             ("cost", PICKER_PAGE, frozenset[str]()),
             *(("name", Page(), ids) for ids in shown_keys),
         ]:
             kept[answers.keys_request(now, sort, page, wanted)] = keys_page_of(entries, sort, page, wanted)
-        known = {kind: basis for kind, basis in bases.items() if basis is not None}
-        if known:  # no basis: the names cannot be vouched for without reading them (an older table)
-            done.bytes = answers.keep(store, known, kept)
-            done.answers = len(kept)
+        done.bytes = answers.keep(store, {"usage": usage_basis, "keys": keys_basis}, kept)
+        done.answers = len(kept)
     except (ClientError, BotoCoreError) as exc:  # the bucket failing: the views are computed by readers
         logger.warning("answers_not_kept", extra={"error": type(exc).__name__})
     finally:
