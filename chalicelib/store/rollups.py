@@ -3,16 +3,18 @@
 Items (values are `Usage.to_stored()` dicts of short names; items written before the named form
 hold positional lists, which `Usage.from_stored` still reads; hourly items carry `expires_at`):
 
-    pk HD#<day>      sk <hh>#<key>#<project>#<model>    hourly detail, one item per cell
+    pk HD#<day>      sk <hh>[!<nn>]  z: zlib(JSON {cell: dict})  hourly detail, one document per hour
+    pk HD#<day>      sk <hh>#<key>#<project>#<model>    hourly detail written before: one item per cell
     pk DD#<month>    sk <day>#<key>#<project>#<model>   daily detail, one item per cell
     pk AH#<dim>      sk <day>T<hh>   z: zlib(JSON {member: dict})  hourly aggregate of one dimension
     pk AD#<dim>      sk <day>        z: zlib(JSON {member: dict})  daily aggregate of one dimension
     pk CT#<day>      sk day | <hh>   z: zlib(JSON {cell: tokens})  tokens per cell (store.cell_tokens)
 
-`dim` is key, model or project. A 30-day view by one dimension is one Query of 30 items; the
-detail partitions serve filtered and combined groupings. Aggregate members are one compressed JSON
-document (money as decimal strings), not a DynamoDB map: at 1,000 keys that halves the bytes read
-and makes decoding a day ~50x cheaper than boto3's per-number deserialization.
+`cell` is `<key>#<project>#<model>`; `dim` is key, model or project. A 30-day view by one dimension
+is one Query of 30 items; the detail partitions serve filtered and combined groupings. Aggregate
+members are one compressed JSON document (money as decimal strings), not a DynamoDB map: at 1,000
+keys that halves the bytes read and makes decoding a day ~50x cheaper than boto3's per-number
+deserialization.
 
 An aggregate whose compressed document would pass `SHARD_BYTES` (an `AD#key` day grows by ~30
 bytes per active key: ~300 KB at 10,000 keys, and DynamoDB refuses items over 400 KB) is split into
@@ -20,6 +22,13 @@ shards of contiguous members, `sk <label>#<nn>` (`nn` from 00), each under `SHAR
 take every item from the first label to `<last label>#\uffff` in the same Query (shards sort right
 after their label) and merge the shards of a label (`merged`, `label_of`); unsharded items, the
 only kind written before, read as before. Writes delete the items of the other layout.
+
+An hour's detail is one compressed document of its cells (shards `<hh>!<nn>` past `SHARD_BYTES`),
+not an item per cell: today's bill so far changes every run and is spread again over every hour of
+a cell (chalicelib.money.apportion_day), so at 10,000 keys ~2,200 one-unit cell items were written
+a run where the documents of today's hours cost about half the write units, whatever the hour of
+the day. Both sort under their hour (`!` before `#`), so a Query of an hour reads either layout, and
+writing an hour deletes its cell items of the layout before.
 
 Writes are absolute and only for items whose values changed; items that no longer exist in a
 recomputed day are deleted.
@@ -97,6 +106,7 @@ STALE_HOURS_READ_ONE_BY_ONE = 4  # more hours to read than this: one Query of th
 T = TypeVar("T")
 SHARD_BYTES = 64_000  # compressed document per item: items stay well under the 100 KB target
 LAST = "#\uffff"  # after every shard of a label
+HOUR_SHARD = "!"  # an hour's detail shards, `<hh>!<nn>`: before its cell items of the layout before
 
 
 def _encode_members(members: dict[str, Usage]) -> bytes:
@@ -245,6 +255,16 @@ class _Desired:
         self.items[(pk, sk)] = item
         self.groups.setdefault(group, []).append((pk, sk))
 
+    def hour_detail(self, hour: str, pk: str, cells: list[tuple[Cell, Usage]], expires_at: int) -> None:
+        """The hour's detail as its compressed document(s) of cells (`<hh>`, or shards `<hh>!<nn>`)."""
+        parts = _shards({_cell_sk(cell): canonical(usage) for cell, usage in cells})
+        for index, (packed, part) in enumerate(parts):
+            sk = hour[-2:] if len(parts) == 1 else f"{hour[-2:]}{HOUR_SHARD}{index:02d}"
+            item = {"pk": pk, "sk": sk, "z": packed, CONTENT_HASH: _content_hash(packed)}
+            self.items[(pk, sk)] = {**item, "expires_at": expires_at}
+            self.members[(pk, sk)] = part
+            self.groups.setdefault(hour, []).append((pk, sk))
+
     digests: dict[str, bytes | None] = field(default_factory=dict)
     deferred: dict[str, tuple[str, list[tuple[Cell, Usage]], int | None]] = field(default_factory=dict)
     """Per group, the aggregates still to build: their label, the group's cells and expiry."""
@@ -285,7 +305,8 @@ class _Desired:
             digest = hashlib.blake2b(digest_size=16)
             for key in sorted(keys):
                 item = self.items[key]
-                digest.update(f"{key[1]}\0{sorted(item['v'].items())!r}\0{item.get('expires_at')}\n".encode())
+                values = bytes(item[CONTENT_HASH]).hex() if "z" in item else repr(sorted(item["v"].items()))
+                digest.update(f"{key[1]}\0{values}\0{item.get('expires_at')}\n".encode())
             found = digest.digest()
         self.digests[group] = found
         return found
@@ -431,8 +452,7 @@ class RollupStore(TableBacked):
                 by_hour[hour].append((cell, usage))
         for hour, cells in by_hour.items():
             expires = day_start(day) + (int(hour[-2:]) + 1) * HOUR + retention_days * DAY
-            for cell, usage in cells:
-                desired.detail(hour, f"HD#{day}", f"{hour[-2:]}#{_cell_sk(cell)}", usage, expires)
+            desired.hour_detail(hour, f"HD#{day}", cells, expires)
             desired.defer_aggregates(hour, hour, cells, expires)
         return desired
 
@@ -482,7 +502,8 @@ class RollupStore(TableBacked):
         if not trust or len(stale) > STALE_HOURS_READ_ONE_BY_ONE:
             queries = [Key("pk").eq(f"HD#{day}")]
         else:
-            queries = [Key("pk").eq(f"HD#{day}") & Key("sk").begins_with(f"{hour[-2:]}#") for hour in stale]
+            # an hour's document(s) and its cell items of the layout before
+            queries = [Key("pk").eq(f"HD#{day}") & Key("sk").begins_with(hour[-2:]) for hour in stale]
         for condition in queries:
             for item in query_all(self.table, KeyConditionExpression=condition):
                 existing[(str(item["pk"]), str(item["sk"]))] = item
@@ -567,7 +588,12 @@ class RollupStore(TableBacked):
     def hourly_detail(self, day: str) -> Iterator[tuple[str, Cell, Usage]]:
         """(hour label, cell, usage) for every stored cell of one day's hours."""
         for item in query_all(self.table, KeyConditionExpression=Key("pk").eq(f"HD#{day}")):
-            hh, rest = str(item["sk"]).split("#", 1)
+            sk = str(item["sk"])
+            if "z" in item:
+                for text, usage in _members(item).items():
+                    yield f"{day}T{sk[:2]}", _parse_cell(text), usage
+                continue
+            hh, rest = sk.split("#", 1)
             yield f"{day}T{hh}", _parse_cell(rest), _values(item)
 
     def cell_tokens(self, day: str, *, hours: bool) -> CellTokens | None:

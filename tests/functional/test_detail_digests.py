@@ -56,12 +56,13 @@ def test_an_unchanged_day_is_not_read_again_and_a_changed_hour_alone_is() -> Non
     store.trust_digests = True
     trusted = _items_read(store, _day())
     assert untrusted[0] == trusted[0] == 0
-    assert trusted[1] < untrusted[1] - len(CELLS) * len(HOURS)  # no daily, no hourly detail read
+    # no daily detail (a cell an item) and no hourly detail (a document an hour) read
+    assert trusted[1] == untrusted[1] - len(CELLS) - len(HOURS)
     changed = _day(extra_in_last_hour=5)
     written, read = _items_read(store, changed)
-    # the last hour's 6 cells and today's 6 daily cells changed, with their aggregates and the hour's
-    # and the day's cell-token documents (chalicelib.store.cell_tokens: 2 more since those came)
-    assert written == len(CELLS) * 2 + 3 + 3 + 2
+    # today's 6 daily cells and the last hour's detail document changed, with their aggregates and
+    # the hour's and the day's cell-token documents (chalicelib.store.cell_tokens)
+    assert written == len(CELLS) + 1 + 3 + 3 + 2
     assert read < untrusted[1]
     expected_daily = dict(changed.daily)
     expected_hourly = dict(changed.hourly)
@@ -71,13 +72,10 @@ def test_an_unchanged_day_is_not_read_again_and_a_changed_hour_alone_is() -> Non
 def test_a_detail_changed_behind_the_digest_is_repaired_by_a_run_that_does_not_trust_it() -> None:
     store = RollupStore()
     store.replace_day(_day(), keep_hourly=True, hourly_retention_days=36500)
-    # a crashed writer's leftover: one hourly cell differs from what its hour's digest describes
-    aws.dynamodb_table().update_item(
-        Key={"pk": f"HD#{DAY}", "sk": f"03#{CELLS[0].key}#{CELLS[0].project}#{CELLS[0].model}"},
-        UpdateExpression="SET v.#i = :n",
-        ExpressionAttributeNames={"#i": "i"},  # input_tokens in the stored form
-        ExpressionAttributeValues={":n": 1},
-    )
+    # a crashed writer's leftover: hour 03's detail is another hour's, not what its digest describes
+    table = aws.dynamodb_table()
+    other = table.get_item(Key={"pk": f"HD#{DAY}", "sk": "04"})["Item"]
+    table.put_item(Item={**other, "sk": "03"})
     store.trust_digests = False  # what the runner does after a failed or cut-off run
     written, _ = _items_read(store, _day())
     assert written == 1

@@ -82,9 +82,11 @@ def test_rewriting_an_unchanged_legacy_day_writes_nothing_and_a_changed_one_move
         for cell, usage in expected.items()
     }
 
-    # A legacy day has no cell-token documents (chalicelib.store.cell_tokens): the first rewrite adds
-    # the day's and its two hours' and writes nothing else (since those came); the next writes nothing.
-    assert store.replace_day(rollup, keep_hourly=True, hourly_retention_days=36500) == 3
+    # A legacy day has no cell-token documents (chalicelib.store.cell_tokens) and an item per hourly
+    # cell: the first rewrite adds the day's and its two hours' cell-token documents and moves each
+    # hour's cell into the hour's detail document (2 written, 2 deleted); the next writes nothing.
+    assert store.replace_day(rollup, keep_hourly=True, hourly_retention_days=36500) == 3 + 2 + 2
+    assert {cell: usage for _, cell, usage in store.hourly_detail(DAY)} == expected
     assert store.replace_day(rollup, keep_hourly=True, hourly_retention_days=36500) == 0
 
     changed = Cell("key_legacyA", "gpt-4o-mini-2024-07-18", "proj_one")
