@@ -586,15 +586,19 @@ class RollupStore(TableBacked):
                 yield day, _parse_cell(rest), _values(item)
 
     def hourly_detail(self, day: str) -> Iterator[tuple[str, Cell, Usage]]:
-        """(hour label, cell, usage) for every stored cell of one day's hours."""
+        """(hour label, cell, usage) for every stored cell of one day's hours, once each: while a
+        rewrite of an hour is under way, its old and new items may both be there for a moment."""
+        cells: dict[str, dict[str, Usage]] = defaultdict(dict)
         for item in query_all(self.table, KeyConditionExpression=Key("pk").eq(f"HD#{day}")):
             sk = str(item["sk"])
             if "z" in item:
-                for text, usage in _members(item).items():
-                    yield f"{day}T{sk[:2]}", _parse_cell(text), usage
-                continue
-            hh, rest = sk.split("#", 1)
-            yield f"{day}T{hh}", _parse_cell(rest), _values(item)
+                cells[sk[:2]].update(_members(item))
+            else:  # a cell item of the layout before
+                hh, text = sk.split("#", 1)
+                cells[hh][text] = _values(item)
+        for hh, found in cells.items():
+            for text, usage in found.items():
+                yield f"{day}T{hh}", _parse_cell(text), usage
 
     def cell_tokens(self, day: str, *, hours: bool) -> CellTokens | None:
         """One day's tokens per cell (and per hour and cell when `hours`) from its cell-token
