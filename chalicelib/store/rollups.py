@@ -25,10 +25,10 @@ only kind written before, read as before. Writes delete the items of the other l
 
 An hour's detail is one compressed document of its cells (shards `<hh>!<nn>` past `SHARD_BYTES`),
 not an item per cell: today's bill so far changes every run and is spread again over every hour of
-a cell (chalicelib.money.apportion_day), so at 10,000 keys ~2,200 one-unit cell items were written
-a run where the documents of today's hours cost about half the write units, whatever the hour of
-the day. Both sort under their hour (`!` before `#`), so a Query of an hour reads either layout, and
-writing an hour deletes its cell items of the layout before.
+a cell (chalicelib.money.apportion_day): at 10,000 keys a run wrote ~2,200 one-unit cell items,
+where it now writes ~15 documents, about a fifth of the write units (bench/results-10000-*.md).
+Both sort under their hour (`!` before `#`), so a Query of an hour reads either layout, and writing
+an hour deletes its cell items of the layout before.
 
 Writes are absolute and only for items whose values changed; items that no longer exist in a
 recomputed day are deleted.
