@@ -1,4 +1,4 @@
-"""`make bench` (`python -m bench`): measure, judge against issue 7's targets, write the results.
+"""`make bench` (`python -m bench`): measure, judge against issues 7 and 14's targets, write results.
 
     python -m bench                  sizes 10, 100 and 1,000 keys (about 10 minutes on 2 cores)
     python -m bench --quick          sizes 10 and 100 only, fewer timed runs (for iterating)

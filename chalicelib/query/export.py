@@ -68,6 +68,7 @@ GROUP_COLUMNS: dict[Dimension, tuple[str, ...]] = {
 }
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_MEMO = ReportMemo(max_entries=4)  # a 30-day by-key CSV at 1,000 keys is ~3 MB of text
+CLI_EXPORT_HINT = "; or run the CLI's `export --format csv`, which writes a CSV of any size"
 LINE_BYTES = 60  # a CSV line is at least this long: two dates, ids, eight numbers, source, flags
 
 
@@ -172,7 +173,7 @@ def export_csv(
     if max_bytes is not None:
         size = LINE_BYTES * sum(len(cells) for cells in agg.cells.values())
         if size > max_bytes:
-            raise too_large(size, max_bytes, "CSV")
+            raise too_large(size, max_bytes, "CSV", CLI_EXPORT_HINT)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerows(csv_lines(selection, agg))

@@ -126,11 +126,15 @@ class Stamps:
 
 def stored_stamps(selection: Selection, rollups: RollupStore) -> Stamps | None:
     """The stamps (keys and content hashes, a few bytes each: `RollupStore.aggregate_stamps`) of the
-    items `read_stored` would read; None for a detail read or items without content hashes."""
+    items `read_stored` would read; None for a detail read or items without content hashes. A
+    few-key read's vouched days give theirs from their vouchers, as `_series_read` takes them."""
     how = plan(selection)
     if how == "detail":
         return None
     span = _aggregate_span(selection, how)
+    if _few_keys(selection, how):
+        found = rollups.key_day_stamps(span[2], span[3])
+        return None if found is None else Stamps(span, found[0])
     stamps = rollups.aggregate_stamps(*span)
     return None if stamps is None else Stamps(span, stamps)
 
@@ -142,11 +146,12 @@ def stored_fingerprint(selection: Selection, rollups: RollupStore) -> bytes | No
 
 
 def vouched_series(
-    keys: list[str], stamps: list[Item], rollups: RollupStore
+    keys: list[str], stamps: list[Item], rollups: RollupStore, vouched_days: frozenset[str] = frozenset()
 ) -> tuple[dict[str, dict[str, Usage]], list[Item]] | None:
     """Per key, its usage on each day of `stamps` (an `AD#key` range's) that the keys' series
     (chalicelib.store.series) vouch for, and the stamps of the days they do not (to be read whole);
-    None when the series would take more than MAX_READ_ITEMS items."""
+    None when the series would take more than MAX_READ_ITEMS items. On `vouched_days` (days with a
+    voucher) every member has its entry: a key without one that matches was idle that day."""
     by_day: dict[str, dict[str, str]] = {}
     for stamp in stamps:
         by_day.setdefault(label_of(stamp), {})[str(stamp["sk"])] = hash_text(bytes(stamp[CONTENT_HASH]))
@@ -157,13 +162,15 @@ def vouched_series(
     unvouched: list[Item] = []
     for day, hashes in by_day.items():
         taken = [entries.get(key, {}).get(day) for key in keys]
-        mixed = day in hashes and len(hashes) > 1  # an unsharded item beside shards: read as stored
-        if not mixed and all(
+        matching = [
             entry is not None and hashes.get(aggregate_sk(day, entry[0])) == entry[1] for entry in taken
-        ):
-            for key, entry in zip(keys, taken, strict=True):
-                assert entry is not None
-                found[key][day] = usage_of(entry)
+        ]
+        mixed = day in hashes and len(hashes) > 1  # an unsharded item beside shards: read as stored
+        if day in vouched_days or (not mixed and all(matching)):
+            for key, entry, matches in zip(keys, taken, matching, strict=True):
+                if matches:
+                    assert entry is not None
+                    found[key][day] = usage_of(entry)
         else:
             unvouched += [stamp for stamp in stamps if label_of(stamp) == day]
     return found, unvouched
@@ -171,14 +178,14 @@ def vouched_series(
 
 def _series_read(selection: Selection, rollups: RollupStore) -> StoredRead | None:
     """A daily by-key read filtered to a few keys, from the keys' series (chalicelib.store.series)
-    where the day's stamps vouch for them, else from the day's aggregate items; None when the
-    series cannot serve it (items without content hashes, too many series items to read)."""
-    first, last = day_label(selection.start), day_label(selection.end - 1)
-    stamps = rollups.aggregate_stamps("AD", "key", first, last)
-    if stamps is None:
+    where the day's voucher or stamps vouch for them, else from the day's aggregate items; None when
+    the series cannot serve it (items without content hashes, too many series items to read)."""
+    found_stamps = rollups.key_day_stamps(day_label(selection.start), day_label(selection.end - 1))
+    if found_stamps is None:
         return None
+    stamps, vouched_days = found_stamps
     keys = list(dict.fromkeys(selection.api_key_ids))
-    vouched = vouched_series(keys, stamps, rollups)
+    vouched = vouched_series(keys, stamps, rollups, vouched_days)
     if vouched is None:
         return None
     found, unvouched = vouched

@@ -85,12 +85,13 @@ def load_names(selection: Selection, directory: DirectoryStore) -> Names:
     return NAMES_CACHE.get(directory, frozenset(selection.api_key_ids) if few else None)
 
 
-def too_large(size: int, max_bytes: int, what: str = "answer") -> ResponseTooLarge:
-    """The error of an answer over `max_bytes` (predicted or measured)."""
+def too_large(size: int, max_bytes: int, what: str = "answer", elsewhere: str = "") -> ResponseTooLarge:
+    """The error of an answer over `max_bytes` (predicted or measured); `elsewhere` names another way
+    to get it whole."""
     return ResponseTooLarge(
         f"the {what} would be at least {size / 1_000_000:.1f} MB, over the {max_bytes / 1_000_000:.1f} MB "
         "a response may carry: use a wider bucket_width, a shorter period, a smaller top, fewer "
-        "groupings or a filter"
+        f"groupings or a filter{elsewhere}"
     )
 
 

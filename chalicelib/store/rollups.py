@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from boto3.dynamodb.conditions import Key
 
 from chalicelib.dimensions import BASES, Base
-from chalicelib.periods import DAY, HOUR, day_start, month_label
+from chalicelib.periods import DAY, HOUR, day_label, day_start, month_label
 from chalicelib.store import cell_tokens, series
 from chalicelib.store.table import TableBacked, batch_get, batch_write, query_all
 from chalicelib.usage import Usage, canonical
@@ -363,6 +363,23 @@ def _already_stored(
     return _members(existing) == members  # an item without a digest (older) keeps none: always read
 
 
+@dataclass(frozen=True)
+class _Voucher:
+    """A day's series voucher as stored (`old`) and as it will be once the day's entries are (`new`,
+    None when they may not all be)."""
+
+    old: dict[str, bytes] | None
+    new: dict[str, bytes] | None
+    closed: bool
+
+    def forget(self, key_items_change: bool) -> bool:
+        """Whether the stored voucher must go before the day's `AD#key` items are written: it no
+        longer names them (an open day's, unread, whenever they change: it should have none)."""
+        if not self.closed:
+            return key_items_change
+        return self.old is not None and self.old != self.new
+
+
 class RollupStore(TableBacked):
     """Reads and writes the rollup items of the usage table.
 
@@ -377,6 +394,7 @@ class RollupStore(TableBacked):
     def __init__(self, table: Table | None = None) -> None:
         super().__init__(table)
         self._series: series.Pending = defaultdict(dict)  # closed days' key series, until write_series
+        self._vouchers: series.Vouchers = {}  # closed days' vouchers, written after their series
         self.key_days_written: set[str] = set()
         """Days whose `AD#key` items this store wrote or deleted (what a materialized period of
         them must be summed again for: chalicelib.store.periods)."""
@@ -401,22 +419,25 @@ class RollupStore(TableBacked):
             if not _already_stored(existing.get(key), item, desired.members.get(key))
         ]
         deletes = [{"pk": pk, "sk": sk} for (pk, sk) in existing if (pk, sk) not in desired.items]
-        batch_write(
+        written = {(str(item["pk"]), str(item["sk"])) for item in puts}
+        key_items_change = any(str(key["pk"]) == "AD#key" for key in [*puts, *deletes])
+        voucher = self._next_voucher(rollup.day, desired, written, closed=closed)
+        stale_voucher = [series.voucher_key(rollup.day)] if voucher.forget(key_items_change) else []
+        batch_write(  # the voucher goes with the detail: before any `AD#key` item changes
             self.table,
             [item for item in puts if not _is_aggregate(item)],
-            [key for key in deletes if not _is_aggregate(key)],
+            [*stale_voucher, *(key for key in deletes if not _is_aggregate(key))],
         )
         batch_write(
             self.table,
             [item for item in puts if _is_aggregate(item)],
             [key for key in deletes if _is_aggregate(key)],
         )
-        if any(str(key["pk"]) == "AD#key" for key in [*puts, *deletes]):
+        if key_items_change:
             self.key_days_written.add(rollup.day)
         if closed:  # after the aggregates: an entry's hash names an item already stored
             # Items rewritten now, or all when the run trusts no earlier write (a crashed run's
             # series may be missing): an unchanged item's entries were queued when it was written.
-            written = {(str(item["pk"]), str(item["sk"])) for item in puts}
             day_keys = [
                 key
                 for key in desired.items
@@ -427,11 +448,33 @@ class RollupStore(TableBacked):
                 for pk, sk in day_keys
             ]
             series.add_day(self._series, rollup.day, parts)
+            if voucher.new is not None and voucher.new != voucher.old:
+                self._vouchers[rollup.day] = voucher.new
         return len(puts) + len(deletes)
 
+    def _next_voucher(
+        self, day: str, desired: _Desired, written: set[tuple[str, str]], *, closed: bool
+    ) -> _Voucher:
+        """The day's voucher as stored (closed days only: only they have one) and the one to store
+        once the day's series entries are (chalicelib.store.series): when the entries of every
+        `AD#key` item are known stored, queued now (all of them when the run trusts no earlier
+        write) or named by the old voucher with the same hash."""
+        if not closed:
+            return _Voucher(old=None, new=None, closed=False)
+        old = series.read_voucher(self.table, day)
+        current = {
+            sk: bytes(item[CONTENT_HASH]) for (pk, sk), item in desired.items.items() if pk == "AD#key"
+        }
+        kept = [sk for sk in current if ("AD#key", sk) not in written]
+        vouched = not self.trust_digests or all(old is not None and old.get(sk) == current[sk] for sk in kept)
+        return _Voucher(old=old, new=current if vouched else None, closed=True)
+
     def write_series(self) -> int:
-        """Store the series entries `replace_day` queued for closed days; returns items written."""
-        return series.write_series(self.table, self._series)
+        """Store the series entries `replace_day` queued for closed days, then the days' vouchers;
+        returns items written."""
+        return series.write_series(self.table, self._series) + series.write_vouchers(
+            self.table, self._vouchers
+        )
 
     def _desired(self, rollup: DayRollup, keep_hourly: bool, retention_days: int) -> _Desired:
         desired = _Desired()
@@ -553,6 +596,27 @@ class RollupStore(TableBacked):
         if any(item.get(CONTENT_HASH) is None for item in stamps):
             return None
         return stamps
+
+    def key_day_stamps(self, first: str, last: str) -> tuple[list[Item], frozenset[str]] | None:
+        """The stamps `aggregate_stamps("AD", "key", first, last)` gives, those of vouched days from
+        their vouchers (chalicelib.store.series: one Query of a few hundred bytes a day) and the
+        others' from the items (a Query billed by the whole items: only the days without a voucher);
+        and the vouched days. None as `aggregate_stamps` gives it."""
+        vouchers = series.read_vouchers(self.table, first, last)
+        days = [day_label(ts) for ts in range(day_start(first), day_start(last) + 1, DAY)]
+        unvouched = [day for day in days if day not in vouchers]
+        stamps: list[Item] = []
+        if unvouched:
+            found = self.aggregate_stamps("AD", "key", unvouched[0], unvouched[-1])
+            if found is None:
+                return None
+            stamps = [stamp for stamp in found if label_of(stamp) not in vouchers]
+        stamps += [
+            {"pk": "AD#key", "sk": sk, CONTENT_HASH: content_hash}
+            for hashes in vouchers.values()
+            for sk, content_hash in hashes.items()
+        ]
+        return sorted(stamps, key=lambda stamp: str(stamp["sk"])), frozenset(vouchers)
 
     def stamped_items(self, stamps: Iterable[Item]) -> list[Item]:
         """The whole items of some of `aggregate_stamps`' stamps (BatchGetItem of their keys), in

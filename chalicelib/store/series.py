@@ -17,6 +17,17 @@ the key's usage that day is exactly what the aggregate holds (shards hold disjoi
 other day (a crashed run, a table written before series, a day rewritten since, a key without usage
 that day) is read from the aggregate, so the answer is always the aggregates'.
 
+A day's voucher (`pk SV#key`, `sk <day>`, `items`: {aggregate sk: content hash}) says more: every
+member of those `AD#key` items has its entry stored, so a key without a matching entry had no usage
+that day. A few-key read takes the stamps of vouched days from their vouchers (one Query of ~300
+bytes a day) instead of the items' stamps (a projected Query is billed, and cut at 1 MB, by the
+whole items it passes: ~300 KB a day at 10,000 keys), and reads no day whole for a key that was
+idle. The writer deletes a day's voucher before it changes that day's `AD#key` items and writes the
+new one after the day's entries (`write_series`), only when it knows every member's entry is stored:
+it queued them all (a run that trusts no earlier write), or the items it did not rewrite are the
+ones the old voucher named. A day without a voucher (today, a crashed run, a table written before
+vouchers) is read as above.
+
 Written for closed UTC days only (RollupStore.replace_day with `closed`, flushed once per collected
 window by `write_series`): today's aggregates change every run, and rewriting every key's month item
 each run would cost more write units than the rest of the collector. Only the keys of `AD#key` items
@@ -36,13 +47,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.store.table import batch_get, batch_write
+from boto3.dynamodb.conditions import Key
+
+from chalicelib.store.table import batch_get, batch_write, query_all
 from chalicelib.usage import Usage, canonical
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 PREFIX = "KS#"
+VOUCHER_PK = "SV#key"
 MAX_READ_ITEMS = 300  # key x part items a series read takes (three BatchGetItems); more: aggregates
 
 Entry = tuple[str, str, dict[str, Any]]  # (shard, content hash as base64, stored usage)
@@ -146,6 +160,38 @@ def read_series(table: Table, keys: Sequence[str], days: Iterable[str]) -> dict[
     return found
 
 
+Vouchers = dict[str, dict[str, bytes]]  # day -> {aggregate sk: content hash}
+
+
+def voucher_key(day: str) -> dict[str, str]:
+    """The table key of one day's voucher."""
+    return {"pk": VOUCHER_PK, "sk": day}
+
+
+def _hashes(item: Mapping[str, Any]) -> dict[str, bytes]:
+    return {str(sk): bytes(raw) for sk, raw in (item.get("items") or {}).items()}
+
+
+def read_voucher(table: Table, day: str) -> dict[str, bytes] | None:
+    """One day's voucher ({aggregate sk: content hash}), or None."""
+    found = batch_get(table, [voucher_key(day)])
+    return _hashes(found[0]) if found else None
+
+
+def read_vouchers(table: Table, first: str, last: str) -> Vouchers:
+    """The vouchers of the days `first`..`last` (inclusive), one Query."""
+    items = query_all(table, KeyConditionExpression=Key("pk").eq(VOUCHER_PK) & Key("sk").between(first, last))
+    return {str(item["sk"]): _hashes(item) for item in items}
+
+
+def write_vouchers(table: Table, vouchers: Vouchers) -> int:
+    """Store `vouchers` (after the entries they vouch for); returns items written."""
+    puts = [{**voucher_key(day), "items": dict(hashes)} for day, hashes in sorted(vouchers.items())]
+    batch_write(table, puts, [])
+    vouchers.clear()
+    return len(puts)
+
+
 def usage_of(entry: Sequence[Any]) -> Usage:
     """The usage of a stored entry."""
     return Usage.from_stored(entry[2])
@@ -153,7 +199,9 @@ def usage_of(entry: Sequence[Any]) -> Usage:
 
 __all__ = [
     "MAX_READ_ITEMS",
+    "VOUCHER_PK",
     "Pending",
+    "Vouchers",
     "add_day",
     "aggregate_sk",
     "hash_text",
@@ -161,6 +209,10 @@ __all__ = [
     "part_of",
     "parts_of",
     "read_series",
+    "read_voucher",
+    "read_vouchers",
     "usage_of",
+    "voucher_key",
     "write_series",
+    "write_vouchers",
 ]

@@ -268,8 +268,9 @@ def test_a_report_surely_too_large_is_refused_before_it_is_built(api, monkeypatc
 
     with pytest.raises(ResponseTooLarge, match="top"):
         usage_query.usage_report(params, SIM_NOW, max_bytes=20_000)
-    with pytest.raises(ResponseTooLarge, match="CSV"):
+    with pytest.raises(ResponseTooLarge, match="CSV") as refused:
         export_query.export_csv(params, SIM_NOW, max_bytes=20_000)
+    assert "export --format csv" in str(refused.value)  # the CLI's way to the whole CSV
 
 
 def test_minute_buckets_come_live_from_openai_and_are_cached(api, sim_table):

@@ -1,6 +1,6 @@
 """Per-key series (chalicelib.store.series) on DynamoDB Local with the simulator: written by the
-collector for closed days, equal to the aggregates, taken only where the day's stamps vouch for them,
-and a filtered daily read answers exactly what the aggregates answer, series or not."""
+collector for closed days, equal to the aggregates, taken only where the day's voucher or stamps vouch
+for them, and a filtered daily read answers exactly what the aggregates answer, series or not."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from chalicelib.query.sources import read_stored, stored_records
 from chalicelib.store import rollups
 from chalicelib.store import table as table_module
 from chalicelib.store.rollups import Cell, DayRollup, Item, RollupStore
-from chalicelib.store.series import item_key, parts_of, usage_of
+from chalicelib.store.series import item_key, parts_of, read_vouchers, usage_of, voucher_key
 from chalicelib.usage import Usage
 from simulator.pytest_plugin import SIM_NOW
 from tests.functional.collector_helpers import make_client, make_collector
@@ -151,10 +151,13 @@ def test_a_table_written_before_series_reads_the_aggregates(sim_server):
     for days in (1, 7, 21):
         selection = _selection(keys, days)
         expected = _sums(stored_records(selection, store), keys)
-        # every key's series gone, as in a table the collector wrote before series existed
+        # every key's series and every day's voucher gone, as in a table written before series
+        labels = [day_label(ts) for ts in range(selection.start, selection.end, DAY)]
         for key in keys:
-            for part in parts_of(day_label(ts) for ts in range(selection.start, selection.end, DAY)):
+            for part in parts_of(labels):
                 store.table.delete_item(Key=item_key(key, part))
+        for day in labels:
+            store.table.delete_item(Key=voucher_key(day))
 
         assert _sums(read_stored(selection, store).records, keys) == expected
         assert len(store.whole_days) >= len({record[0] for record in expected})
@@ -219,3 +222,100 @@ def test_the_series_of_a_sharded_day_names_each_keys_shard(monkeypatch: pytest.M
     assert store.whole_days == []
     by_key = rollups.aggregate(cells.items(), "key")
     assert _sums(read.records, keys) == {(day, key): by_key[key] for key in keys}
+
+
+def _idle_days(store: RollupStore, key: str) -> list[str]:
+    aggregates = store.daily_aggregates("key", day_label(FIRST), day_label(TODAY - DAY))
+    return [day for day, members in aggregates.items() if key not in members]
+
+
+def _idlest(store: RollupStore) -> str:
+    """A key with usage on some of the closed days and none on others."""
+    aggregates = store.daily_aggregates("key", day_label(FIRST), day_label(TODAY - DAY))
+    keys = sorted({key for members in aggregates.values() for key in members})
+    partly = [key for key in keys if 0 < len(_idle_days(store, key)) < len(aggregates) - 1]
+    assert partly, "the simulated organization has no key idle on some days only"
+    return partly[0]
+
+
+def test_each_closed_day_has_a_voucher_naming_its_items(sim_server):
+    _collect(sim_server)
+    store = RollupStore()
+    vouchers = read_vouchers(store.table, day_label(FIRST), day_label(TODAY))
+
+    assert sorted(vouchers) == [day_label(ts) for ts in range(FIRST, TODAY, DAY)]  # not the open day
+    for day, hashes in vouchers.items():
+        stamps = store.aggregate_stamps("AD", "key", day, day)
+        assert stamps is not None
+        assert hashes == {str(stamp["sk"]): bytes(stamp[rollups.CONTENT_HASH]) for stamp in stamps}
+
+
+def test_a_key_idle_on_vouched_days_reads_no_day_whole(sim_server):
+    _collect(sim_server)
+    store = CountingStore()
+    idle = _idlest(store)
+    keys = [idle, *(key for key in _busiest(store, 2) if key != idle)]
+    selection = _selection(keys)
+
+    read = read_stored(selection, store)
+
+    assert _sums(read.records, keys) == _sums(stored_records(selection, store), keys)
+    assert store.whole_days == [day_label(TODAY)]  # the idle days are known idle from their vouchers
+    unfiltered = read_stored(Selection(selection.start, selection.end, "1d", ("api_key_id",)), store)
+    assert read.fingerprint == unfiltered.fingerprint  # vouchers give the items' own stamps
+
+
+def test_a_run_that_crashed_after_a_closed_days_aggregates_leaves_it_unvouched(sim_server):
+    _collect(sim_server)
+    store = CountingStore()
+    idle = _idlest(store)
+    day = _idle_days(store, idle)[0]
+    # the crashed run gave the idle key usage that day and stopped before the day's series
+    stored = {cell: usage for _, cell, usage in store.daily_detail(day, day)}
+    cell = next(iter(stored))
+    grown = {**stored, Cell(idle, cell.model, cell.project): stored[cell]}
+    store.replace_day(DayRollup(day, daily=grown), keep_hourly=False, hourly_retention_days=35, closed=True)
+
+    assert day not in read_vouchers(store.table, day, day)  # gone before the items changed
+    read = read_stored(_selection([idle]), store)
+
+    assert _sums(read.records, [idle])[(day, idle)] == stored[cell]
+    assert sorted(store.whole_days) == sorted([day, day_label(TODAY)])
+    store.write_series()  # the run had finished: the day is vouched again
+    store.whole_days.clear()
+    assert _sums(read_stored(_selection([idle]), store).records, [idle])[(day, idle)] == stored[cell]
+    assert store.whole_days == [day_label(TODAY)]
+
+
+def test_a_trusting_run_that_rewrites_one_shard_vouches_for_the_day_again(sim_server, monkeypatch):
+    monkeypatch.setattr(rollups, "SHARD_BYTES", 300)  # every day in several shards
+    _collect(sim_server)
+    store = CountingStore()
+    day = day_label(TODAY - 3 * DAY)
+    stamps = store.aggregate_stamps("AD", "key", day, day)
+    assert stamps is not None
+    assert len(stamps) > 2
+    stored = {cell: usage for _, cell, usage in store.daily_detail(day, day)}
+    first = min(stored)  # the first key's cells: the first shard
+    changed = {cell: usage + usage if cell.key == first.key else usage for cell, usage in stored.items()}
+    store.trust_digests = True
+
+    written = store.replace_day(
+        DayRollup(day, daily=changed), keep_hourly=False, hourly_retention_days=35, closed=True
+    )
+    store.write_series()
+
+    after = store.aggregate_stamps("AD", "key", day, day)
+    assert after is not None
+    before = {(str(s["sk"]), bytes(s[rollups.CONTENT_HASH])) for s in stamps}
+    kept = before & {(str(s["sk"]), bytes(s[rollups.CONTENT_HASH])) for s in after}
+    assert kept  # one shard rewritten, the old voucher names the others
+    assert len(kept) < len(before)
+    assert written < len(stored)
+    assert read_vouchers(store.table, day, day)[day] == {
+        str(s["sk"]): bytes(s[rollups.CONTENT_HASH]) for s in after
+    }
+    keys = [first.key, *(key for key in _busiest(store, 2) if key != first.key)]
+    read = read_stored(_selection(keys), store)
+    assert _sums(read.records, keys) == _sums(stored_records(_selection(keys), store), keys)
+    assert store.whole_days == [day_label(TODAY)]
